@@ -1,0 +1,91 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers point inward: vessel → VesselServer / VesselClient → VesselMetadata / VesselStorage /
+// VesselSigning / VesselFormats → VesselCore. See docs/architecture.md.
+let package = Package(
+    name: "Vessel",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "vessel", targets: ["VesselCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.32.0"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
+    ],
+    targets: [
+        .target(name: "VesselCore"),
+        .target(name: "VesselFormats"),
+        .target(
+            name: "VesselSigning",
+            dependencies: [
+                "VesselCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "VesselStorage",
+            dependencies: [
+                "VesselCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "VesselMetadata",
+            dependencies: [
+                "VesselCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "VesselServer",
+            dependencies: [
+                "VesselCore", "VesselFormats", "VesselSigning", "VesselStorage", "VesselMetadata",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "VesselClient",
+            dependencies: [
+                "VesselCore", "VesselSigning",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "VesselCLI",
+            dependencies: [
+                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
+        .testTarget(name: "VesselStorageTests", dependencies: ["VesselStorage"]),
+        .testTarget(name: "VesselMetadataTests", dependencies: ["VesselMetadata"]),
+        .testTarget(
+            name: "VesselServerTests",
+            dependencies: [
+                "VesselServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore"]),
+    ]
+)

@@ -1,0 +1,131 @@
+import ArgumentParser
+import VesselClient
+import VesselCore
+
+/// `--expect-current VERSION|none`.
+struct Expectation {
+    var current: Int?
+    var absent = false
+
+    init(_ text: String?) throws {
+        guard let text else { return }
+        if text == "none" { absent = true } else { current = try Reference.parseVersion(text) }
+    }
+}
+
+struct AliasCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "alias", abstract: "Move and remove aliases.", subcommands: [Set.self, Remove.self, List.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Point an alias at a version.")
+        @Argument(help: "owner/name") var model: String
+        @Argument(help: "The alias, e.g. staging.") var alias: String
+        @Argument(help: "The version number.") var version: String
+        @Option(help: "Only move if the alias points at this version now (or 'none': it must not exist).") var expectCurrent: String?
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try ModelName(model), aliasName = try AliasName(alias), number = try Reference.parseVersion(version)
+                let expect = try Expectation(expectCurrent)
+                let info = try await client.withClient {
+                    try await $0.setAlias(name, aliasName, SetAliasRequest(version: number, expectCurrent: expect.current, expectAbsent: expect.absent))
+                }
+                if client.json { Output.json(info) } else { Output.line("\(info.model)@\(info.alias) -> \(info.version) (\(info.digest))") }
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove an alias.")
+        @Argument(help: "owner/name") var model: String
+        @Argument(help: "The alias.") var alias: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try ModelName(model), aliasName = try AliasName(alias)
+                try await client.withClient { try await $0.removeAlias(name, aliasName) }
+                if client.json { Output.json(["removed": "\(name)@\(aliasName)"]) } else { Output.line("removed \(name)@\(aliasName)") }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List a model's aliases.")
+        @Argument(help: "owner/name") var model: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try ModelName(model)
+                let items = try await client.withClient { try await $0.aliases(name) }
+                if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
+                    Output.table(["ALIAS", "VERSION", "UPDATED", "BY"], items.map { [$0.alias, String($0.version), $0.updatedAt, $0.updatedBy] })
+                }
+            }
+        }
+    }
+}
+
+struct Promote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Promote a version to an alias (governance rules apply to protected aliases).")
+    @Argument(help: "owner/name") var model: String
+    @Argument(help: "The version number.") var version: String
+    @Option(help: "The alias to move.") var to: String
+    @Option(help: "Why (recorded in the audit log).") var reason: String?
+    @Option(help: "Only move if the alias points at this version now (or 'none').") var expectCurrent: String?
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await Output.run(json: client.json) {
+            let name = try ModelName(model), number = try Reference.parseVersion(version), alias = try AliasName(to)
+            let expect = try Expectation(expectCurrent)
+            let info = try await client.withClient {
+                try await $0.promote(name, PromoteRequest(version: number, to: alias.value, expectCurrent: expect.current, expectAbsent: expect.absent, reason: reason))
+            }
+            if client.json { Output.json(info) } else { Output.line("promoted \(info.model):\(info.version) to \(info.alias)") }
+        }
+    }
+}
+
+struct VersionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Archive or delete versions.", subcommands: [Archive.self, Delete.self])
+
+    struct Archive: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Archive a version (kept, still pullable, no longer latest).")
+        @Argument(help: "owner/name:version") var reference: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let (model, number) = try versionReference(reference)
+                let info = try await client.withClient { try await $0.archive(model, version: number) }
+                if client.json { Output.json(info) } else { Output.line("archived \(model):\(number)") }
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a version (a tombstone; aliases must be moved off it first).")
+        @Argument(help: "owner/name:version") var reference: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let (model, number) = try versionReference(reference)
+                let info = try await client.withClient { try await $0.delete(model, version: number) }
+                if client.json { Output.json(info) } else { Output.line("deleted \(model):\(number)") }
+            }
+        }
+    }
+}
+
+/// `owner/name:N` only.
+func versionReference(_ text: String) throws -> (ModelName, Int) {
+    let ref = try Reference(text)
+    guard case .version(let number) = ref.selector else {
+        throw VesselError.invalidArgument("'\(text)' must name a version number, like owner/name:3")
+    }
+    return (ref.model, number)
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import VesselClient
+import VesselCore
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Read and verify the hash-chained audit log.", subcommands: [List.self, Verify.self], defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List audit entries, oldest first.")
+        @Option(help: "Only entries about this model (owner/name).") var model: String?
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try model.map { try ModelName($0) }
+                let items = try await client.withClient { api in
+                    var all: [AuditEntryInfo] = []
+                    var cursor: String?
+                    repeat {
+                        let page = try await api.auditEntries(model: name, cursor: cursor)
+                        all += page.items
+                        cursor = page.nextCursor
+                    } while cursor != nil
+                    return all
+                }
+                if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
+                    Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "BEFORE -> AFTER"], items.map {
+                        [String($0.seq), $0.time, $0.actor, $0.action, $0.target, "\($0.before ?? "-") -> \($0.after ?? "-")"]
+                    })
+                }
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recompute the chain; exit 1 at the first broken entry.")
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let result = try await client.withClient { try await $0.verifyAudit() }
+                if client.json { Output.json(result) } else if result.ok {
+                    Output.line("audit chain intact: \(result.entries) entries")
+                } else {
+                    Output.line("audit chain broken at entry \(result.brokenAt ?? 0): \(result.reason ?? "")")
+                }
+                if !result.ok { throw ExitCode(1) }
+            }
+        }
+    }
+}

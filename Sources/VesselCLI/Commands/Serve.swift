@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import VesselCore
+import VesselServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Vessel server on embedded defaults (SQLite and local blobs).")
+
+    @Option(help: "Where metadata, blobs and the admin token live.")
+    var dataDir = "./vessel-data"
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = 8750
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "vessel")
+        let options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
+        try await Output.run(json: false) {
+            let registry = try await Registry.openEmbedded(options, logger: logger)
+            logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
+            do {
+                try await registry.makeApplication(options, logger: logger).runService()
+            } catch {
+                await registry.shutdown()
+                throw VesselError(.unavailable, "the server stopped: \(error)")
+            }
+            await registry.shutdown()
+        }
+    }
+}

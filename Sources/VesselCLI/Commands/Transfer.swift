@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import VesselClient
+import VesselCore
+
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Push a folder as a new version of a model.")
+    @Argument(help: "The model folder.") var folder: String
+    @Option(help: "owner/name (created on first push).") var model: String
+    @Option(help: "Point this alias at the new version once it is ready.") var alias: String?
+    @Option(help: "A description of the version.") var description: String?
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await Output.run(json: client.json) {
+            let name = try ModelName(model)
+            let aliasName = try alias.map { try AliasName($0) }
+            let progress = TransferProgress()
+            let result = try await client.withClient { api in
+                try await ProgressDisplay.run(progress, enabled: !client.json) {
+                    try await Pusher(api: api, progress: progress).push(folder: folder, model: name, alias: aliasName, description: description)
+                }
+            }
+            if client.json { Output.json(result) } else {
+                Output.line("pushed \(result.model):\(result.version) (\(result.digest)): \(result.files) files, \(Output.bytes(result.bytesUploaded)) uploaded, state \(result.state.rawValue)\(result.alias.map { ", alias \($0)" } ?? "")")
+            }
+            if result.state == .quarantined {
+                Output.diagnostic("version \(result.version) is quarantined; `vessel show \(result.model):\(result.version)` lists the findings")
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct Pull: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pull a version into a folder, verifying every byte.")
+    @Argument(help: "owner/name, owner/name@alias or owner/name:version") var reference: String
+    @Argument(help: "Destination folder: absent, empty, or an earlier pull (replaced atomically).") var destination: String
+    @Option(help: "The local content-addressed cache (default: $XDG_CACHE_HOME/vessel or ~/.cache/vessel).") var cacheDir: String?
+    @Flag(help: "Re-hash cached blobs before using them.") var verifyCache = false
+    @Flag(help: "Pull a quarantined version anyway.") var allowQuarantined = false
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await Output.run(json: client.json) {
+            let ref = try Reference(reference)
+            let cache = try BlobCache(root: cacheDir ?? BlobCache.defaultRoot())
+            let progress = TransferProgress()
+            let result = try await client.withClient { api in
+                try await ProgressDisplay.run(progress, enabled: !client.json) {
+                    try await Puller(api: api, cache: cache, progress: progress).pull(ref, into: destination, verifyCache: verifyCache, allowQuarantined: allowQuarantined)
+                }
+            }
+            if client.json { Output.json(result) } else {
+                let source = result.bytesDownloaded == 0 ? "nothing downloaded: every file came from the cache" : "\(Output.bytes(result.bytesDownloaded)) downloaded"
+                Output.line("pulled \(result.model):\(result.version) (\(result.digest)) into \(destination): \(result.files) files, \(source)")
+            }
+        }
+    }
+}

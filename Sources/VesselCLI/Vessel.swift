@@ -1,0 +1,23 @@
+import ArgumentParser
+
+@main
+struct Vessel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vessel",
+        abstract: "A model registry and artifact store.",
+        discussion: """
+            Exit codes: 0 success, 1 negative verdict (refused, unsafe, not verified), 2 invalid input,
+            3 not found, 4 not authenticated or not allowed, 5 conflict, 6 server or network failure,
+            10 pending approval, 64 usage error.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Serve.self, Login.self, WhoAmICommand.self,
+            PrincipalCommand.self, TokenCommand.self,
+            ModelCommand.self, Models.self, Versions.self, Show.self,
+            Push.self, Pull.self,
+            AliasCommand.self, Promote.self, VersionCommand.self,
+            AuditCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,99 @@
+import VesselCore
+
+/// One method per API endpoint.
+extension APIClient {
+    public func whoami() async throws -> WhoAmI { try await call(.GET, "/api/v1/whoami", as: WhoAmI.self) }
+
+    public func createPrincipal(_ name: String, kind: PrincipalKind) async throws -> PrincipalInfo {
+        try await call(.POST, "/api/v1/principals", body: CreatePrincipalRequest(name: name, kind: kind), as: PrincipalInfo.self)
+    }
+
+    public func principals() async throws -> [PrincipalInfo] {
+        try await call(.GET, "/api/v1/principals", as: Page<PrincipalInfo>.self).items
+    }
+
+    public func createToken(principal: String, name: String?, expiresInSeconds: Int64?) async throws -> CreatedToken {
+        try await call(.POST, "/api/v1/tokens", body: CreateTokenRequest(principal: principal, name: name, expiresInSeconds: expiresInSeconds), as: CreatedToken.self)
+    }
+
+    public func tokens() async throws -> [TokenInfo] { try await call(.GET, "/api/v1/tokens", as: Page<TokenInfo>.self).items }
+
+    public func revokeToken(_ id: String) async throws { try await callNoContent(.DELETE, "/api/v1/tokens/\(id.percentEscaped)") }
+
+    public func createModel(_ model: ModelName, description: String?, tags: [String]?) async throws -> ModelInfo {
+        struct Body: Codable { var description: String?; var tags: [String]? }
+        return try await call(.POST, model.apiPath, body: Body(description: description, tags: tags), as: ModelInfo.self)
+    }
+
+    public func models(limit: Int = 100, cursor: String? = nil) async throws -> Page<ModelInfo> {
+        try await call(.GET, "/api/v1/models?limit=\(limit)" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<ModelInfo>.self)
+    }
+
+    public func model(_ model: ModelName) async throws -> ModelInfo { try await call(.GET, model.apiPath, as: ModelInfo.self) }
+
+    public func versions(_ model: ModelName, limit: Int = 100, cursor: String? = nil) async throws -> Page<VersionInfo> {
+        try await call(.GET, "\(model.apiPath)/versions?limit=\(limit)" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<VersionInfo>.self)
+    }
+
+    /// The version a reference names, with its manifest.
+    public func resolve(_ reference: Reference) async throws -> VersionInfo {
+        let path: String
+        switch reference.selector {
+        case .latest: path = "\(reference.model.apiPath)/latest"
+        case .version(let number): path = "\(reference.model.apiPath)/versions/\(number)"
+        case .alias(let alias): path = "\(reference.model.apiPath)/aliases/\(alias)/version"
+        }
+        return try await call(.GET, path, as: VersionInfo.self)
+    }
+
+    public func aliases(_ model: ModelName) async throws -> [AliasInfo] {
+        try await call(.GET, "\(model.apiPath)/aliases", as: Page<AliasInfo>.self).items
+    }
+
+    public func setAlias(_ model: ModelName, _ alias: AliasName, _ request: SetAliasRequest) async throws -> AliasInfo {
+        try await call(.PUT, "\(model.apiPath)/aliases/\(alias)", body: request, as: AliasInfo.self)
+    }
+
+    public func removeAlias(_ model: ModelName, _ alias: AliasName) async throws {
+        try await callNoContent(.DELETE, "\(model.apiPath)/aliases/\(alias)")
+    }
+
+    public func promote(_ model: ModelName, _ request: PromoteRequest) async throws -> AliasInfo {
+        try await call(.POST, "\(model.apiPath)/promote", body: request, as: AliasInfo.self)
+    }
+
+    public func archive(_ model: ModelName, version: Int) async throws -> VersionInfo {
+        try await call(.POST, "\(model.apiPath)/versions/\(version)/archive", as: VersionInfo.self)
+    }
+
+    public func delete(_ model: ModelName, version: Int) async throws -> VersionInfo {
+        try await call(.DELETE, "\(model.apiPath)/versions/\(version)", as: VersionInfo.self)
+    }
+
+    public func createDraft(_ model: ModelName, _ request: DraftRequest) async throws -> DraftResponse {
+        try await call(.POST, "\(model.apiPath)/drafts", body: request, as: DraftResponse.self)
+    }
+
+    public func commitDraft(_ model: ModelName, draftID: String) async throws -> VersionInfo {
+        try await call(.POST, "\(model.apiPath)/drafts/\(draftID.percentEscaped)/commit", as: VersionInfo.self)
+    }
+
+    public func auditEntries(model: ModelName?, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
+        var path = "/api/v1/audit?limit=\(limit)"
+        if let model { path += "&model=\(model.description.percentEscaped)" }
+        if let cursor { path += "&cursor=\(cursor.percentEscaped)" }
+        return try await call(.GET, path, as: Page<AuditEntryInfo>.self)
+    }
+
+    public func verifyAudit() async throws -> AuditVerification {
+        try await call(.GET, "/api/v1/audit/verify", as: AuditVerification.self)
+    }
+}
+
+extension String {
+    var percentEscaped: String {
+        addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? self
+    }
+}
+
+import Foundation

@@ -1,0 +1,96 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import VesselCore
+
+/// Typed calls to the Vessel API. Server errors come back as the `VesselError` the server
+/// sent; transport failures as `unavailable`.
+public final class APIClient: Sendable {
+    public let config: ClientConfig
+    let http: HTTPClient
+
+    public init(config: ClientConfig) {
+        self.config = config
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(300))
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    func url(_ path: String) -> String { config.server + path }
+
+    func request(_ method: HTTPMethod, _ path: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url(path))
+        request.method = method
+        if let token = config.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "User-Agent", value: "vessel-cli")
+        return request
+    }
+
+    /// Sends a request and returns the response, mapping error statuses to `VesselError`.
+    func send(_ request: HTTPClientRequest, timeout: TimeAmount = .minutes(30), accept: Set<UInt> = []) async throws -> HTTPClientResponse {
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout)
+        } catch let error as VesselError {
+            throw error
+        } catch {
+            throw VesselError(.unavailable, "cannot reach the Vessel server at \(config.server): \(Self.describe(error))")
+        }
+        if response.status.code >= 400 && !accept.contains(response.status.code) {
+            let body = try? await response.body.collect(upTo: 1 << 20)
+            if let body, let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)) {
+                throw decoded.vesselError
+            }
+            throw VesselError(response.status.code >= 500 ? .unavailable : .invalidArgument, "the server answered \(response.status.code) \(response.status.reasonPhrase)")
+        }
+        return response
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = String(describing: error)
+        if text.contains("connectTimeout") { return "connection timed out" }
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused (is `vessel serve` running?)" }
+        return text
+    }
+
+    /// JSON in, JSON out.
+    func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<Empty>.none, as type: Response.Type) async throws -> Response {
+        var request = request(method, path)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+        }
+        let response = try await send(request)
+        let data = try await response.body.collect(upTo: 256 << 20)
+        do {
+            return try JSONDecoder().decode(Response.self, from: Data(buffer: data))
+        } catch {
+            throw VesselError(.internalError, "the server's answer to \(method) \(path) could not be read: \(error)")
+        }
+    }
+
+    /// A call whose answer has no body worth reading.
+    func callNoContent(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<Empty>.none) async throws {
+        var request = request(method, path)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(body)))
+        }
+        _ = try await send(request).body.collect(upTo: 1 << 20)
+    }
+
+    public struct Empty: Codable, Sendable {}
+}
+
+/// Path segments of a model.
+extension ModelName {
+    var apiPath: String { "/api/v1/models/\(owner)/\(name)" }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import VesselCore
+import VesselSigning
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `vessel pull --json` prints.
+public struct PullResult: Codable, Sendable {
+    public var model: ModelName
+    public var version: Int
+    public var digest: Digest
+    public var files: Int
+    public var bytesDownloaded: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case model, version, digest, files
+        case bytesDownloaded = "bytes_downloaded"
+    }
+}
+
+/// Pull: resolve, fetch each blob from the cache or the server (parallel, verified), build the
+/// folder beside the destination, then swap it into place. On any failure the destination is
+/// untouched.
+public struct Puller: Sendable {
+    let api: APIClient
+    let cache: BlobCache
+    let progress: TransferProgress?
+    public var parallelism = 4
+
+    public init(api: APIClient, cache: BlobCache, progress: TransferProgress? = nil) {
+        self.api = api
+        self.cache = cache
+        self.progress = progress
+    }
+
+    public func pull(_ reference: Reference, into destination: String, verifyCache: Bool, allowQuarantined: Bool) async throws -> PullResult {
+        try Materializer.checkDestination(destination)
+        let version = try await api.resolve(reference)
+        switch version.state {
+        case .ready, .archived: break
+        case .quarantined where allowQuarantined: break
+        case .quarantined:
+            let reasons = version.findings.map { "\($0.path.map { "\($0): " } ?? "")\($0.message)" }.joined(separator: "; ")
+            throw VesselError(.quarantined, "\(version.model):\(version.version) is quarantined (\(reasons)); pass --allow-quarantined to pull it anyway")
+        default:
+            throw VesselError(.versionNotReady, "\(version.model):\(version.version) is \(version.state.rawValue)")
+        }
+        let manifest = try Manifest(entries: version.manifest ?? [])
+        guard RootDigest.of(manifest) == version.digest else {
+            throw VesselError(.digestMismatch, "the server's manifest does not hash to the version digest \(version.digest)")
+        }
+        var needed: [Digest: UInt64] = manifest.blobs
+        var located: [Digest: String] = [:]
+        for (digest, size) in needed {
+            if let path = cache.lookup(digest, size: size, verify: verifyCache) { located[digest] = path }
+        }
+        for digest in located.keys { needed[digest] = nil }
+        progress?.begin("downloading", total: needed.values.reduce(0, +))
+        let downloader = Downloader(api: api, cache: cache, progress: progress)
+        var transferred: UInt64 = 0
+        try await withThrowingTaskGroup(of: (Digest, String, UInt64).self) { group in
+            var queue = needed.sorted { $0.value > $1.value }[...]
+            func start(_ item: (key: Digest, value: UInt64)) {
+                group.addTask {
+                    let (path, bytes) = try await downloader.fetch(model: reference.model, digest: item.key, size: item.value)
+                    return (item.key, path, bytes)
+                }
+            }
+            for _ in 0..<min(parallelism, queue.count) { start(queue.removeFirst()) }
+            while let (digest, path, bytes) = try await group.next() {
+                located[digest] = path
+                transferred += bytes
+                if let item = queue.popFirst() { start(item) }
+            }
+        }
+        try Materializer.materialize(manifest: manifest, from: located, marker: PullMarker(model: version.model, version: version.version, digest: version.digest), into: destination)
+        return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred)
+    }
+}

@@ -1,0 +1,78 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import VesselCore
+import VesselSigning
+
+/// What `vessel push --json` prints.
+public struct PushResult: Codable, Sendable {
+    public var model: ModelName
+    public var version: Int
+    public var digest: Digest
+    public var files: Int
+    public var bytesUploaded: UInt64
+    public var state: VersionState
+    public var alias: String?
+
+    enum CodingKeys: String, CodingKey {
+        case model, version, digest, files, state, alias
+        case bytesUploaded = "bytes_uploaded"
+    }
+}
+
+/// Push: hash the folder in parallel, send the manifest, upload only the blobs the server
+/// lacks (in parallel, streamed from disk), commit.
+public struct Pusher: Sendable {
+    let api: APIClient
+    let progress: TransferProgress?
+    public var parallelism = 4
+
+    public init(api: APIClient, progress: TransferProgress? = nil) {
+        self.api = api
+        self.progress = progress
+    }
+
+    public func push(folder path: String, model: ModelName, alias: AliasName?, description: String?) async throws -> PushResult {
+        let folder = try ModelFolder(root: path)
+        guard !folder.files.isEmpty else { throw VesselError.invalidArgument("'\(path)' holds no files to push") }
+        progress?.begin("hashing", total: folder.totalSize)
+        let counter = progress
+        let manifest = try await FileHasher.manifest(of: folder, progress: { bytes in counter?.add(bytes) })
+        let draft = try await api.createDraft(model, DraftRequest(files: manifest.entries, description: description))
+        let missing = Set(draft.missing)
+        var uploads: [Digest: ManifestEntry] = [:]
+        for entry in manifest.entries where missing.contains(entry.digest) && uploads[entry.digest] == nil {
+            uploads[entry.digest] = entry
+        }
+        let bytes = uploads.values.reduce(UInt64(0)) { $0 + $1.size }
+        progress?.begin("uploading", total: bytes)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var queue = uploads.values.sorted { $0.size > $1.size }[...]
+            for _ in 0..<min(parallelism, queue.count) {
+                let entry = queue.removeFirst()
+                group.addTask { try await upload(entry, folder: folder, model: model) }
+            }
+            while try await group.next() != nil {
+                if let entry = queue.popFirst() {
+                    group.addTask { try await upload(entry, folder: folder, model: model) }
+                }
+            }
+        }
+        progress?.begin("committing", total: 0)
+        let version = try await api.commitDraft(model, draftID: draft.draftId)
+        var aliasName: String?
+        if let alias, version.state == .ready {
+            aliasName = try await api.setAlias(model, alias, SetAliasRequest(version: version.version)).alias
+        }
+        return PushResult(model: model, version: version.version, digest: version.digest, files: version.files, bytesUploaded: bytes, state: version.state, alias: aliasName)
+    }
+
+    private func upload(_ entry: ManifestEntry, folder: ModelFolder, model: ModelName) async throws {
+        var request = api.request(.PUT, "\(model.apiPath)/blobs/\(entry.digest)")
+        request.headers.add(name: "Content-Type", value: "application/octet-stream")
+        let chunks = FileChunks(path: "\(folder.root)/\(entry.path)", offset: 0, length: entry.size, progress: progress)
+        request.body = .stream(chunks, length: .known(Int64(entry.size)))
+        _ = try await api.send(request).body.collect(upTo: 1 << 20)
+    }
+}

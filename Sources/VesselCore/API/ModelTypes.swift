@@ -1,0 +1,201 @@
+public struct ModelInfo: Codable, Sendable, Equatable {
+    public var model: ModelName
+    public var description: String
+    public var tags: [String]
+    public var createdAt: String
+    public var createdBy: String
+    /// The highest ready version, if any.
+    public var latestVersion: Int?
+    public var versions: Int
+
+    public init(model: ModelName, description: String, tags: [String], createdAt: String, createdBy: String, latestVersion: Int?, versions: Int) {
+        self.model = model
+        self.description = description
+        self.tags = tags
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.latestVersion = latestVersion
+        self.versions = versions
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, description, tags, versions
+        case createdAt = "created_at"
+        case createdBy = "created_by"
+        case latestVersion = "latest_version"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(description, forKey: .description)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(createdBy, forKey: .createdBy)
+        try c.encode(latestVersion, forKey: .latestVersion)
+        try c.encode(versions, forKey: .versions)
+    }
+}
+
+public struct CreateModelRequest: Codable, Sendable {
+    public var model: ModelName
+    public var description: String?
+    public var tags: [String]?
+    public init(model: ModelName, description: String?, tags: [String]?) {
+        self.model = model
+        self.description = description
+        self.tags = tags
+    }
+}
+
+public struct VersionInfo: Codable, Sendable, Equatable {
+    public var model: ModelName
+    public var version: Int
+    public var digest: Digest
+    public var state: VersionState
+    public var files: Int
+    public var size: UInt64
+    public var description: String
+    public var createdAt: String
+    public var createdBy: String
+    public var aliases: [String]
+    public var findings: [Finding]
+    /// Present when one version is fetched, absent in lists.
+    public var manifest: [ManifestEntry]?
+
+    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?) {
+        self.model = model
+        self.version = version
+        self.digest = digest
+        self.state = state
+        self.files = files
+        self.size = size
+        self.description = description
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.aliases = aliases
+        self.findings = findings
+        self.manifest = manifest
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, version, digest, state, files, size, description, aliases, findings, manifest
+        case createdAt = "created_at"
+        case createdBy = "created_by"
+    }
+}
+
+/// Step one of a push: the manifest. The answer names the blobs the server lacks.
+public struct DraftRequest: Codable, Sendable {
+    public var files: [ManifestEntry]
+    public var description: String?
+    public init(files: [ManifestEntry], description: String?) {
+        self.files = files
+        self.description = description
+    }
+}
+
+public struct DraftResponse: Codable, Sendable {
+    public var draftId: String
+    public var missing: [Digest]
+    public init(draftId: String, missing: [Digest]) {
+        self.draftId = draftId
+        self.missing = missing
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case draftId = "draft_id"
+        case missing
+    }
+}
+
+public struct AliasInfo: Codable, Sendable, Equatable {
+    public var model: ModelName
+    public var alias: String
+    public var version: Int
+    public var digest: Digest
+    public var updatedAt: String
+    public var updatedBy: String
+
+    public init(model: ModelName, alias: String, version: Int, digest: Digest, updatedAt: String, updatedBy: String) {
+        self.model = model
+        self.alias = alias
+        self.version = version
+        self.digest = digest
+        self.updatedAt = updatedAt
+        self.updatedBy = updatedBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, alias, version, digest
+        case updatedAt = "updated_at"
+        case updatedBy = "updated_by"
+    }
+}
+
+/// Move an alias. `expectCurrent`: a version number the alias must point at now;
+/// `expectAbsent`: the alias must not exist yet (`--expect-current none`).
+public struct SetAliasRequest: Codable, Sendable {
+    public var version: Int
+    public var expectCurrent: Int?
+    public var expectAbsent: Bool?
+    public var reason: String?
+
+    public init(version: Int, expectCurrent: Int? = nil, expectAbsent: Bool? = nil, reason: String? = nil) {
+        self.version = version
+        self.expectCurrent = expectCurrent
+        self.expectAbsent = expectAbsent
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, reason
+        case expectCurrent = "expect_current"
+        case expectAbsent = "expect_absent"
+    }
+}
+
+public struct MissingBlobsRequest: Codable, Sendable {
+    public var digests: [Digest]
+    public init(digests: [Digest]) { self.digests = digests }
+}
+
+public struct MissingBlobsResponse: Codable, Sendable {
+    public var missing: [Digest]
+    public init(missing: [Digest]) { self.missing = missing }
+}
+
+/// What `vessel pull` writes into `DIR/.vessel.json`.
+public struct PullMarker: Codable, Sendable, Equatable {
+    public var model: ModelName
+    public var version: Int
+    public var digest: Digest
+    public init(model: ModelName, version: Int, digest: Digest) {
+        self.model = model
+        self.version = version
+        self.digest = digest
+    }
+}
+
+/// `POST …/promote`: move alias `to` to `version`.
+public struct PromoteRequest: Codable, Sendable {
+    public var version: Int
+    public var to: String
+    public var expectCurrent: Int?
+    public var expectAbsent: Bool?
+    public var reason: String?
+
+    public init(version: Int, to: String, expectCurrent: Int? = nil, expectAbsent: Bool? = nil, reason: String? = nil) {
+        self.version = version
+        self.to = to
+        self.expectCurrent = expectCurrent
+        self.expectAbsent = expectAbsent
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, to, reason
+        case expectCurrent = "expect_current"
+        case expectAbsent = "expect_absent"
+    }
+}

@@ -1,0 +1,76 @@
+import Logging
+import NIOPosix
+import SQLKit
+import SQLiteKit
+
+/// SQLite in WAL mode: one writer connection (transactions take it in turn) and a few reader
+/// connections that see committed data while a write is in progress.
+public final class SQLiteBackend: SQLBackend {
+    private struct Slot: Sendable {
+        let connection: SQLiteConnection
+        let mutex = AsyncMutex()
+    }
+
+    private let writer: Slot
+    private let readers: [Slot]
+    private let next = Atomic<Int>(0)
+    public var dialectName: String { "sqlite" }
+
+    /// Opens (creating if needed) the database file at `path`.
+    public static func open(path: String, readers: Int = 3, logger: Logger) async throws -> SQLiteBackend {
+        func connect() async throws -> SQLiteConnection {
+            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] {
+                try await connection.sql().raw(SQLQueryString(pragma)).run()
+            }
+            return connection
+        }
+        let writer = try await connect()
+        try await writer.sql().raw("PRAGMA journal_mode = WAL").run()
+        var readerConnections: [SQLiteConnection] = []
+        for _ in 0..<max(1, readers) { readerConnections.append(try await connect()) }
+        return SQLiteBackend(writer: writer, readers: readerConnections)
+    }
+
+    private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
+        self.writer = Slot(connection: writer)
+        self.readers = readers.map { Slot(connection: $0) }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        let slot = readers[abs(index % readers.count)]
+        return try await slot.mutex.withLock { try await body(slot.connection.sql()) }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writer.mutex.withLock {
+            let db = writer.connection.sql()
+            try await db.raw("BEGIN IMMEDIATE").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func withMigrationLock<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await writer.mutex.withLock { try await body(writer.connection.sql()) }
+    }
+
+    public func isUniqueViolation(_ error: any Error) -> Bool {
+        guard let error = error as? SQLiteError else { return false }
+        return error.reason == .constraint || error.reason == .constraintUniqueFailed
+            || error.reason == .constraintPrimaryKeyFailed
+    }
+
+    public func shutdown() async {
+        for slot in [writer] + readers { try? await slot.connection.close() }
+    }
+}
+
+import Synchronization

@@ -1,0 +1,84 @@
+import VesselCore
+
+/// Principals (users and service accounts).
+public protocol PrincipalStore: Sendable {
+    /// - Throws: `already_exists` when the name is taken.
+    func createPrincipal(name: String, kind: PrincipalKind, change: ChangeContext) async throws -> PrincipalInfo
+    func listPrincipals() async throws -> [PrincipalInfo]
+    func principal(named name: String) async throws -> PrincipalInfo?
+}
+
+/// Bearer tokens, stored only as SHA-256 hashes.
+public protocol TokenStore: Sendable {
+    /// - Throws: `not_found` when the principal does not exist.
+    func createToken(principal: String, name: String?, hash: String, expiresAt: Int64?, change: ChangeContext) async throws -> TokenInfo
+    /// Ensures a token with this hash belongs to `principal` (idempotent; used for `VESSEL_ADMIN_TOKEN`).
+    func ensureToken(principal: String, name: String, hash: String) async throws
+    /// The principal owning a live token with this hash.
+    /// - Throws: `unauthenticated` for an unknown, expired or revoked token (the message says which).
+    func authenticate(hash: String, now: Int64) async throws -> PrincipalInfo
+    func listTokens() async throws -> [TokenInfo]
+    /// - Throws: `not_found` for an unknown id.
+    func revokeToken(id: String, change: ChangeContext) async throws
+}
+
+/// Models: `owner/name`, description, tags.
+public protocol ModelStore: Sendable {
+    /// - Throws: `already_exists`.
+    func createModel(_ name: ModelName, description: String, tags: [String], change: ChangeContext) async throws -> ModelInfo
+    /// - Throws: `not_found`.
+    func model(_ name: ModelName) async throws -> ModelInfo
+    func listModels(limit: Int, cursor: String?) async throws -> Page<ModelInfo>
+}
+
+/// Versions: drafts (pending), commit, state changes, resolution.
+public protocol VersionStore: Sendable {
+    /// Records a pending version holding `manifest`, creating the model on first push.
+    /// Returns the draft id.
+    func createDraft(model: ModelName, manifest: Manifest, digest: Digest, description: String, change: ChangeContext) async throws -> String
+    /// The manifest of a pending draft. - Throws: `not_found`, `conflict` when already committed.
+    func draftManifest(model: ModelName, draftID: String) async throws -> Manifest
+    /// Numbers the draft (the next free number of its model) and makes it `ready` or
+    /// `quarantined` (any finding) in one transaction with its audit entry and events.
+    func commitDraft(model: ModelName, draftID: String, findings: [Finding], change: ChangeContext) async throws -> VersionInfo
+    /// A committed version with its manifest; `latest` is the highest-numbered ready version.
+    /// - Throws: `not_found` (deleted versions are not found).
+    func resolve(_ reference: Reference) async throws -> VersionInfo
+    func listVersions(model: ModelName, limit: Int, cursor: String?) async throws -> Page<VersionInfo>
+    /// `archived` or `deleted`. Deleting needs every alias moved off the version first.
+    /// - Throws: `not_found`, `conflict`.
+    func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo
+}
+
+/// Aliases: named, movable pointers to versions.
+public protocol AliasStore: Sendable {
+    /// Points `alias` at `version` (which must be `ready`), checking the expectation first.
+    /// - Throws: `not_found`, `quarantined`, `version_not_ready`, `precondition_failed`.
+    func setAlias(model: ModelName, alias: AliasName, version: Int, expectCurrent: Int?, expectAbsent: Bool, change: ChangeContext) async throws -> AliasInfo
+    /// - Throws: `not_found`.
+    func removeAlias(model: ModelName, alias: AliasName, change: ChangeContext) async throws
+    func aliases(model: ModelName) async throws -> [AliasInfo]
+}
+
+/// Which verified blobs exist. A blob is visible only once recorded here.
+public protocol BlobIndex: Sendable {
+    func recordBlob(_ digest: Digest, size: UInt64) async throws
+    func blobSize(_ digest: Digest) async throws -> UInt64?
+    /// The subset of `digests` not recorded, in input order.
+    func missingBlobs(_ digests: [Digest]) async throws -> [Digest]
+}
+
+/// The hash-chained audit log.
+public protocol AuditLog: Sendable {
+    func auditEntries(model: ModelName?, limit: Int, cursor: String?) async throws -> Page<AuditEntry>
+    func verifyAuditChain() async throws -> AuditVerification
+}
+
+/// Everything the server needs from metadata.
+public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog
+
+/// Whether a blob belongs to a model (so reading it needs only that model's read permission).
+public protocol BlobMembership: Sendable {
+    /// True when a committed, not deleted version of `model` holds a file with `digest`.
+    func modelContainsBlob(model: ModelName, digest: Digest) async throws -> Bool
+}

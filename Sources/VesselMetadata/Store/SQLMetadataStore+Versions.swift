@@ -1,0 +1,203 @@
+import SQLKit
+import VesselCore
+
+extension SQLMetadataStore: VersionStore {
+    public func createDraft(model: ModelName, manifest: Manifest, digest: Digest, description: String, change: ChangeContext) async throws -> String {
+        let now = clock()
+        let draftID = makeID()
+        let newModelID = makeID()
+        try await write { db in
+            let modelID: String
+            if let row = try await db.raw("SELECT id FROM models WHERE owner = \(bind: model.owner) AND name = \(bind: model.name)").first() {
+                modelID = try row.decode(column: "id", as: String.self)
+            } else {
+                try await self.insertModel(db, id: newModelID, name: model, description: "", tagsJSON: "[]", now: now, change: change)
+                modelID = newModelID
+            }
+            try await db.raw("""
+                INSERT INTO versions (id, model_id, number, state, digest, file_count, total_size, description, findings, created_at, created_by, committed_at)
+                VALUES (\(bind: draftID), \(bind: modelID), NULL, 'pending', \(bind: digest.description), \(bind: manifest.entries.count),
+                  \(bind: Int64(clamping: manifest.totalSize)), \(bind: description), '[]', \(bind: now), \(bind: change.actor), NULL)
+                """).run()
+            for start in stride(from: 0, to: manifest.entries.count, by: 200) {
+                let chunk = manifest.entries[start..<min(start + 200, manifest.entries.count)]
+                let rows = chunk.map { entry -> SQLExpression in
+                    SQLGroupExpression([SQLBind(draftID), SQLBind(entry.path), SQLBind(Int64(clamping: entry.size)), SQLBind(entry.digest.description), SQLBind(entry.mediaType)])
+                }
+                try await db.raw("INSERT INTO version_files (version_id, path, size, digest, media_type) VALUES \(SQLList(rows))").run()
+            }
+        }
+        return draftID
+    }
+
+    public func draftManifest(model: ModelName, draftID: String) async throws -> Manifest {
+        try await backend.read { db in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("SELECT state FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+                throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
+            }
+            guard try row.decode(column: "state", as: String.self) == VersionState.pending.rawValue else {
+                throw VesselError.conflict("draft '\(draftID)' was already committed")
+            }
+            return try Manifest(entries: try await self.files(db, versionID: draftID))
+        }
+    }
+
+    public func commitDraft(model: ModelName, draftID: String, findings: [Finding], change: ChangeContext) async throws -> VersionInfo {
+        let now = clock()
+        let state: VersionState = findings.isEmpty ? .ready : .quarantined
+        let findingsJSON = try Self.encodeJSON(findings)
+        let number = try await write { db -> Int in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("SELECT state, digest FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+                throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
+            }
+            guard try row.decode(column: "state", as: String.self) == VersionState.pending.rawValue else {
+                throw VesselError.conflict("draft '\(draftID)' was already committed")
+            }
+            let digest = try row.decode(column: "digest", as: String.self)
+            // The UPDATE takes the model row's lock until commit, so numbers never collide or skip.
+            guard let seqRow = try await db.raw("UPDATE models SET version_seq = version_seq + 1 WHERE id = \(bind: modelID) RETURNING version_seq").first() else {
+                throw VesselError.notFound("model '\(model)' does not exist")
+            }
+            let number = try seqRow.decode(column: "version_seq", as: Int.self)
+            try await db.raw("""
+                UPDATE versions SET number = \(bind: number), state = \(bind: state.rawValue), findings = \(bind: findingsJSON), committed_at = \(bind: now)
+                WHERE id = \(bind: draftID)
+                """).run()
+            try await self.audit(db, change, at: now, action: "version.create", target: "version/\(model):\(number)", model: model, after: "\(state.rawValue) \(digest)")
+            let payload = ["model": model.description, "version": String(number), "digest": digest, "actor": change.actor]
+            try await self.event(db, .versionCreated, at: now, model: model, payload)
+            try await self.event(db, state == .ready ? .versionReady : .versionQuarantined, at: now, model: model, payload)
+            return number
+        }
+        return try await resolve(Reference(model: model, selector: .version(number)))
+    }
+
+    public func resolve(_ reference: Reference) async throws -> VersionInfo {
+        try await backend.read { db in
+            let modelID = try await self.modelID(db, reference.model)
+            let row: (any SQLRow)?
+            switch reference.selector {
+            case .latest:
+                row = try await db.raw("""
+                    \(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.state = 'ready' ORDER BY v.number DESC LIMIT 1
+                    """).first()
+                guard row != nil else { throw VesselError.notFound("model '\(reference.model)' has no ready version") }
+            case .version(let number):
+                row = try await db.raw("""
+                    \(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.number = \(bind: number) AND v.state <> 'deleted'
+                    """).first()
+                guard row != nil else { throw VesselError.notFound("version \(reference.model):\(number) does not exist") }
+            case .alias(let alias):
+                row = try await db.raw("""
+                    \(unsafeRaw: Self.versionQuery) JOIN aliases a ON a.version_id = v.id
+                    WHERE a.model_id = \(bind: modelID) AND a.name = \(bind: alias.value)
+                    """).first()
+                guard row != nil else { throw VesselError.notFound("alias '\(alias)' of model '\(reference.model)' does not exist") }
+            }
+            guard let row else { throw VesselError.notFound("\(reference) does not exist") }
+            let id = try row.decode(column: "id", as: String.self)
+            var info = try await self.versionInfo(db, row, model: reference.model)
+            info.manifest = try await self.files(db, versionID: id)
+            return info
+        }
+    }
+
+    public func listVersions(model: ModelName, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
+        let limit = Cursor.clamp(limit)
+        let before = try cursor.map { Int(try Cursor.decode($0)) ?? Int.max } ?? Int.max
+        return try await backend.read { db in
+            let modelID = try await self.modelID(db, model)
+            let rows = try await db.raw("""
+                \(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.number IS NOT NULL AND v.state <> 'deleted'
+                  AND v.number < \(bind: before) ORDER BY v.number DESC LIMIT \(bind: limit + 1)
+                """).all()
+            var items: [VersionInfo] = []
+            for row in rows.prefix(limit) { items.append(try await self.versionInfo(db, row, model: model)) }
+            let next = rows.count > limit ? items.last.map { Cursor.encode(String($0.version)) } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    public func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo {
+        guard state == .archived || state == .deleted else {
+            throw VesselError.invalidArgument("a version can only be archived or deleted")
+        }
+        let now = clock()
+        try await write { db in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("""
+                SELECT id, state, digest FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'
+                """).first() else {
+                throw VesselError.notFound("version \(model):\(version) does not exist")
+            }
+            let id = try row.decode(column: "id", as: String.self)
+            let before = try row.decode(column: "state", as: String.self)
+            if state == .deleted {
+                let pointing = try await db.raw("SELECT name FROM aliases WHERE version_id = \(bind: id) ORDER BY name").all()
+                    .map { try $0.decode(column: "name", as: String.self) }
+                guard pointing.isEmpty else {
+                    throw VesselError.conflict("version \(model):\(version) is still the target of alias(es) \(pointing.joined(separator: ", ")); move or remove them first")
+                }
+            }
+            guard before != state.rawValue else { return }
+            try await db.raw("UPDATE versions SET state = \(bind: state.rawValue) WHERE id = \(bind: id)").run()
+            try await self.audit(db, change, at: now, action: "version.\(state == .deleted ? "delete" : "archive")", target: "version/\(model):\(version)", model: model, before: before, after: state.rawValue)
+            let digest = try row.decode(column: "digest", as: String.self)
+            try await self.event(db, state == .deleted ? .versionDeleted : .versionArchived, at: now, model: model, ["model": model.description, "version": String(version), "digest": digest, "actor": change.actor])
+        }
+        if state == .deleted {
+            return try await deletedInfo(model: model, version: version)
+        }
+        return try await resolve(Reference(model: model, selector: .version(version)))
+    }
+
+    private func deletedInfo(model: ModelName, version: Int) async throws -> VersionInfo {
+        try await backend.read { db in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("\(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.number = \(bind: version)").first() else {
+                throw VesselError.notFound("version \(model):\(version) does not exist")
+            }
+            return try await self.versionInfo(db, row, model: model)
+        }
+    }
+
+    static let versionQuery = """
+        SELECT v.id, v.number, v.state, v.digest, v.file_count, v.total_size, v.description, v.findings, v.created_at, v.created_by
+        FROM versions v
+        """
+
+    func versionInfo(_ db: any SQLDatabase, _ row: any SQLRow, model: ModelName) async throws -> VersionInfo {
+        let id = try row.decode(column: "id", as: String.self)
+        let aliases = try await db.raw("SELECT name FROM aliases WHERE version_id = \(bind: id) ORDER BY name").all()
+            .map { try $0.decode(column: "name", as: String.self) }
+        return VersionInfo(
+            model: model,
+            version: try row.decode(column: "number", as: Int.self),
+            digest: try Digest(try row.decode(column: "digest", as: String.self)),
+            state: VersionState(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending,
+            files: try row.decode(column: "file_count", as: Int.self),
+            size: UInt64(try row.decode(column: "total_size", as: Int64.self)),
+            description: try row.decode(column: "description", as: String.self),
+            createdAt: Timestamp.rfc3339(micros: try row.decode(column: "created_at", as: Int64.self)),
+            createdBy: try row.decode(column: "created_by", as: String.self),
+            aliases: aliases,
+            findings: try Self.decodeJSON([Finding].self, try row.decode(column: "findings", as: String.self)),
+            manifest: nil
+        )
+    }
+
+    func files(_ db: any SQLDatabase, versionID: String) async throws -> [ManifestEntry] {
+        try await db.raw("SELECT path, size, digest, media_type FROM version_files WHERE version_id = \(bind: versionID)").all()
+            .map { row in
+                ManifestEntry(
+                    path: try row.decode(column: "path", as: String.self),
+                    size: UInt64(try row.decode(column: "size", as: Int64.self)),
+                    digest: try Digest(try row.decode(column: "digest", as: String.self)),
+                    mediaType: try row.decode(column: "media_type", as: String.self)
+                )
+            }
+            .sorted { ManifestPath.precedes($0.path, $1.path) }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import SQLKit
+import VesselCore
+
+/// The metadata store on any `SQLBackend`. Each mutating method is one transaction that also
+/// appends its audit entry and outbox events.
+public final class SQLMetadataStore: Sendable {
+    let backend: any SQLBackend
+    let clock: @Sendable () -> Int64
+    let makeID: @Sendable () -> String
+
+    /// - Parameters:
+    ///   - clock: now, in microseconds since the epoch (injected so tests are deterministic).
+    ///   - makeID: a new unique id.
+    public init(backend: any SQLBackend, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
+        self.backend = backend
+        self.clock = clock
+        self.makeID = makeID
+    }
+
+    /// Runs a mutation, mapping unique violations to `already_exists` with `conflictMessage`.
+    func write<T: Sendable>(conflictMessage: String = "it already exists", _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        do {
+            return try await backend.transaction(body)
+        } catch let error as VesselError {
+            throw error
+        } catch where backend.isUniqueViolation(error) {
+            throw VesselError.alreadyExists(conflictMessage)
+        }
+    }
+
+    func audit(_ db: any SQLDatabase, _ change: ChangeContext, at: Int64, action: String, target: String, model: ModelName?, before: String? = nil, after: String? = nil) async throws {
+        try await AuditChain.append(db, at: at, change: change, action: action, target: target, model: model?.description, before: before, after: after)
+    }
+
+    func event(_ db: any SQLDatabase, _ type: Outbox.EventType, at: Int64, model: ModelName?, _ payload: [String: String]) async throws {
+        try await Outbox.append(db, id: makeID(), type: type, at: at, model: model?.description, payload: payload)
+    }
+
+    static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+
+    static func encodeJSON<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Opaque paging cursors: base64url of the last key seen.
+enum Cursor {
+    static func encode(_ key: String) -> String {
+        Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ cursor: String) throws(VesselError) -> String {
+        var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while text.count % 4 != 0 { text += "=" }
+        guard let data = Data(base64Encoded: text), let key = String(data: data, encoding: .utf8) else {
+            throw .invalidArgument("the paging cursor is not one this server issued")
+        }
+        return key
+    }
+
+    static func clamp(_ limit: Int) -> Int { min(max(limit, 1), 1000) }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOPosix
+import VesselCore
+import VesselMetadata
+import VesselStorage
+
+/// The composition root: the only place that names concrete backends.
+public struct Registry: Sendable {
+    public let store: SQLMetadataStore
+    public let blobs: any BlobStore
+    public let backend: any SQLBackend
+    public let pipeline: ValidationPipeline
+    public let authorizer: any Authorizer
+    public let clock: @Sendable () -> Int64
+
+    /// Opens the embedded defaults under `options.dataDir`: SQLite and filesystem blobs.
+    /// Runs migrations and bootstraps the `admin` principal.
+    public static func openEmbedded(_ options: ServerOptions, logger: Logger, faults: FileFaults = .none) async throws -> Registry {
+        let dir = options.dataDir
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let backend = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
+        do {
+            try await Migrations.run(on: backend, logger: logger)
+        } catch {
+            await backend.shutdown()
+            throw error
+        }
+        let blobs = try FileSystemBlobStore(root: "\(dir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
+        try blobs.sweepTemporary()
+        let clock: @Sendable () -> Int64 = { Timestamp.micros(Date()) }
+        let registry = Registry(store: SQLMetadataStore(backend: backend, clock: clock), blobs: blobs, backend: backend, pipeline: .standard, authorizer: AllowAuthenticated(), clock: clock)
+        try await registry.bootstrapAdmin(options, logger: logger)
+        return registry
+    }
+
+    /// Creates `admin` on first start, writing its token to `DIR/admin-token` (mode 0600);
+    /// ensures `VESSEL_ADMIN_TOKEN` as an admin token on every start.
+    func bootstrapAdmin(_ options: ServerOptions, logger: Logger) async throws {
+        let system = ChangeContext(actor: "system", requestID: nil)
+        if try await store.principal(named: "admin") == nil {
+            _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
+            let token = Tokens.generate()
+            _ = try await store.createToken(principal: "admin", name: "bootstrap", hash: Tokens.hash(token), expiresAt: nil, change: system)
+            let path = "\(options.dataDir)/admin-token"
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw VesselError.internalError("cannot write the admin token file \(path)") }
+            fchmod(fd, 0o600)
+            let line = Array((token + "\n").utf8)
+            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            logger.notice("created principal 'admin'; its token is in \(path)")
+        }
+        if let token = options.adminToken, !token.isEmpty {
+            try await store.ensureToken(principal: "admin", name: "VESSEL_ADMIN_TOKEN", hash: Tokens.hash(token))
+        }
+    }
+
+    /// The HTTP router with every route.
+    public func makeRouter() -> (Router<AppContext>, routes: [String]) {
+        let router = Router(context: AppContext.self)
+        router.middlewares.add(ErrorMiddleware())
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ -> Response in
+            _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        }
+        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, clock: clock)
+        AdminController(store: store, clock: clock).register(routes)
+        ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
+        BlobController(store: store, blobs: blobs).register(routes)
+        AliasController(store: store).register(routes)
+        return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
+    }
+
+    public func makeApplication(_ options: ServerOptions, logger: Logger) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter().0,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
+            logger: logger
+        )
+    }
+
+    public func shutdown() async {
+        await backend.shutdown()
+    }
+}
+
+import NIOCore

@@ -1,0 +1,68 @@
+import Hummingbird
+import VesselCore
+import VesselMetadata
+
+/// Principals, tokens, the audit log, and who-am-I.
+struct AdminController {
+    let store: any MetadataStore
+    let clock: @Sendable () -> Int64
+
+    func register(_ routes: APIRoutes) {
+        routes.on(.get, "/api/v1/whoami", .authenticated) { _, _, caller in
+            try JSONResponse.make(WhoAmI(principal: caller.principal.name, kind: caller.principal.kind))
+        }
+        routes.on(.get, "/api/v1/principals", .admin) { _, _, _ in
+            try JSONResponse.make(Page(items: try await store.listPrincipals(), nextCursor: nil))
+        }
+        routes.on(.post, "/api/v1/principals", .admin) { request, context, caller in
+            let body = try await JSONResponse.decode(CreatePrincipalRequest.self, from: request, context: context)
+            return try JSONResponse.make(try await store.createPrincipal(name: body.name, kind: body.kind, change: caller.change), status: .created)
+        }
+        routes.on(.get, "/api/v1/tokens", .admin) { _, _, _ in
+            try JSONResponse.make(Page(items: try await store.listTokens(), nextCursor: nil))
+        }
+        routes.on(.post, "/api/v1/tokens", .admin) { request, context, caller in
+            let body = try await JSONResponse.decode(CreateTokenRequest.self, from: request, context: context)
+            if let seconds = body.expiresInSeconds, seconds <= 0 {
+                throw VesselError.invalidArgument("expires_in_seconds must be positive")
+            }
+            let token = Tokens.generate()
+            let expiresAt = body.expiresInSeconds.map { clock() + $0 * 1_000_000 }
+            let info = try await store.createToken(principal: body.principal, name: body.name, hash: Tokens.hash(token), expiresAt: expiresAt, change: caller.change)
+            return try JSONResponse.make(CreatedToken(id: info.id, token: token, principal: info.principal, expiresAt: info.expiresAt), status: .created)
+        }
+        routes.on(.delete, "/api/v1/tokens/:id", .admin) { _, context, caller in
+            try await store.revokeToken(id: try context.parameters.require("id"), change: caller.change)
+            return Response(status: .noContent)
+        }
+        routes.on(.get, "/api/v1/audit", .admin) { request, _, _ in
+            let model = try request.uri.queryParameters.get("model").map { try ModelName(String($0)) }
+            let page = try await store.auditEntries(model: model, limit: Query.limit(request), cursor: Query.cursor(request))
+            return try JSONResponse.make(Page(items: page.items.map(AuditEntryInfo.init), nextCursor: page.nextCursor))
+        }
+        routes.on(.get, "/api/v1/audit/verify", .admin) { _, _, _ in
+            try JSONResponse.make(try await store.verifyAuditChain())
+        }
+    }
+}
+
+extension AuditEntryInfo {
+    init(_ entry: AuditEntry) {
+        self.init(seq: entry.seq, time: Timestamp.rfc3339(micros: entry.at), actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, prevHash: entry.prevHash, hash: entry.hash)
+    }
+}
+
+/// Paging query parameters: `?limit=&cursor=`.
+enum Query {
+    static func limit(_ request: Request) throws(VesselError) -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return 100 }
+        guard let value = Int(text), value > 0, value <= 1000 else {
+            throw .invalidArgument("limit must be a number from 1 to 1000")
+        }
+        return value
+    }
+
+    static func cursor(_ request: Request) -> String? {
+        request.uri.queryParameters.get("cursor")
+    }
+}

@@ -1,0 +1,107 @@
+import Hummingbird
+import NIOCore
+import VesselCore
+import VesselMetadata
+import VesselStorage
+
+/// Blob upload (streamed, verified, then recorded) and download (`HEAD`, `Range`, `ETag`).
+struct BlobController {
+    let store: any MetadataStore
+    let blobs: any BlobStore
+    /// Bytes gathered before each write to storage.
+    static let writeChunk = 1 << 20
+
+    func register(_ routes: APIRoutes) {
+        routes.on(.put, "/api/v1/models/:owner/:name/blobs/:digest", .write) { request, context, _ in
+            try await upload(request, digest: try Digest(try context.parameters.require("digest")))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/blobs/:digest", .read) { request, context, _ in
+            try await download(request, context: context, headOnly: false)
+        }
+        routes.on(.head, "/api/v1/models/:owner/:name/blobs/:digest", .read) { request, context, _ in
+            try await download(request, context: context, headOnly: true)
+        }
+    }
+
+    private func upload(_ request: Request, digest: Digest) async throws -> Response {
+        guard let lengthText = request.headers[.contentLength], let size = UInt64(lengthText) else {
+            throw VesselError.invalidArgument("a blob upload needs a Content-Length header")
+        }
+        if let existing = try await store.blobSize(digest) {
+            guard existing == size else {
+                throw VesselError(.sizeMismatch, "blob \(digest) is stored with \(existing) bytes, not \(size)")
+            }
+            return try JSONResponse.make(BlobStatus(digest: digest, size: existing, created: false))
+        }
+        let writer = try await blobs.makeWriter(expecting: digest, size: size)
+        do {
+            var pending = ByteBuffer()
+            for try await chunk in request.body {
+                var chunk = chunk
+                pending.writeBuffer(&chunk)
+                if pending.readableBytes >= Self.writeChunk {
+                    try await writer.write(pending)
+                    pending = ByteBuffer()
+                }
+            }
+            if pending.readableBytes > 0 { try await writer.write(pending) }
+            try await writer.commit()
+        } catch {
+            await writer.abort()
+            throw error
+        }
+        try await store.recordBlob(digest, size: size)
+        return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
+    }
+
+    private func download(_ request: Request, context: AppContext, headOnly: Bool) async throws -> Response {
+        let digest = try Digest(try context.parameters.require("digest"))
+        guard let model = try APIRoutes.model(from: context), try await store.modelContainsBlob(model: model, digest: digest),
+              let size = try await store.blobSize(digest)
+        else {
+            throw VesselError.notFound("model holds no blob \(digest)")
+        }
+        let etag = "\"\(digest)\""
+        var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/octet-stream", .cacheControl: "private, max-age=31536000, immutable"]
+        if let match = request.headers[.ifNoneMatch], match == etag || match == "*" {
+            return Response(status: .notModified, headers: headers)
+        }
+        var range: Range<UInt64>? = nil
+        var status = HTTPResponse.Status.ok
+        if let header = request.headers[.range] {
+            range = try ByteRange.parse(header, size: size)
+            status = .partialContent
+            if let range { headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)" }
+        }
+        let length = range.map { UInt64($0.count) } ?? size
+        headers[.contentLength] = String(length)
+        if headOnly { return Response(status: status, headers: headers, body: ResponseBody()) }
+        let chunks = try await blobs.read(digest, range: range)
+        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: chunks))
+    }
+}
+
+struct BlobStatus: Codable, Sendable {
+    var digest: Digest
+    var size: UInt64
+    var created: Bool
+}
+
+/// Parses a single `Range: bytes=…` header.
+enum ByteRange {
+    static func parse(_ header: String, size: UInt64) throws(VesselError) -> Range<UInt64> {
+        let unsatisfiable = VesselError(.rangeNotSatisfiable, "range '\(header.prefix(100))' cannot be served from a blob of \(size) bytes")
+        guard header.hasPrefix("bytes="), !header.contains(",") else { throw unsatisfiable }
+        let spec = header.dropFirst(6)
+        guard let dash = spec.firstIndex(of: "-") else { throw unsatisfiable }
+        let first = spec[..<dash], last = spec[spec.index(after: dash)...]
+        if first.isEmpty {
+            guard let suffix = UInt64(last), suffix > 0 else { throw unsatisfiable }
+            return (size - min(suffix, size))..<size
+        }
+        guard let start = UInt64(first), start < size else { throw unsatisfiable }
+        if last.isEmpty { return start..<size }
+        guard let end = UInt64(last), end >= start else { throw unsatisfiable }
+        return start..<(min(end, size - 1) + 1)
+    }
+}

@@ -1,0 +1,76 @@
+import Hummingbird
+import VesselCore
+import VesselMetadata
+import VesselSigning
+import VesselStorage
+
+/// Models, versions (draft → commit), version states.
+struct ModelController {
+    let store: any MetadataStore
+    let blobs: any BlobStore
+    let pipeline: ValidationPipeline
+
+    func register(_ routes: APIRoutes) {
+        routes.on(.get, "/api/v1/models", .read) { request, _, _ in
+            try JSONResponse.make(try await store.listModels(limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
+            let model = try requireModel(context)
+            let body = try await JSONResponse.decode(ModelOptions.self, from: request, context: context)
+            return try JSONResponse.make(try await store.createModel(model, description: body.description ?? "", tags: body.tags ?? [], change: caller.change), status: .created)
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name", .read) { _, context, _ in
+            try JSONResponse.make(try await store.model(try requireModel(context)))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/versions", .read) { request, context, _ in
+            try JSONResponse.make(try await store.listVersions(model: try requireModel(context), limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/versions/:version", .read) { _, context, _ in
+            let reference = Reference(model: try requireModel(context), selector: .version(try version(context)))
+            return try JSONResponse.make(try await store.resolve(reference))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/latest", .read) { _, context, _ in
+            try JSONResponse.make(try await store.resolve(Reference(model: try requireModel(context), selector: .latest)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/versions/:version/archive", .write) { _, context, caller in
+            try JSONResponse.make(try await store.changeState(model: try requireModel(context), version: try version(context), to: .archived, change: caller.change))
+        }
+        routes.on(.delete, "/api/v1/models/:owner/:name/versions/:version", .write) { _, context, caller in
+            try JSONResponse.make(try await store.changeState(model: try requireModel(context), version: try version(context), to: .deleted, change: caller.change))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/drafts", .write) { request, context, caller in
+            let model = try requireModel(context)
+            let body = try await JSONResponse.decode(DraftRequest.self, from: request, context: context)
+            let manifest = try Manifest(entries: body.files)
+            guard !manifest.entries.isEmpty else { throw VesselError.invalidArgument("a version must hold at least one file") }
+            let draft = try await store.createDraft(model: model, manifest: manifest, digest: RootDigest.of(manifest), description: body.description ?? "", change: caller.change)
+            let missing = try await store.missingBlobs(manifest.entries.map(\.digest))
+            return try JSONResponse.make(DraftResponse(draftId: draft, missing: missing), status: .created)
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/drafts/:draft/commit", .write) { _, context, caller in
+            let model = try requireModel(context)
+            let draft = try context.parameters.require("draft")
+            let manifest = try await store.draftManifest(model: model, draftID: draft)
+            let missing = try await store.missingBlobs(manifest.entries.map(\.digest))
+            guard missing.isEmpty else {
+                throw VesselError(.missingBlobs, "\(missing.count) blob(s) of this version were never uploaded; upload them, then commit again", details: missing.map(\.description))
+            }
+            let findings = try await pipeline.run(ValidationInput(model: model, manifest: manifest, blobs: blobs, blobIndex: store))
+            return try JSONResponse.make(try await store.commitDraft(model: model, draftID: draft, findings: findings, change: caller.change), status: .created)
+        }
+    }
+
+    func requireModel(_ context: AppContext) throws -> ModelName {
+        guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
+        return model
+    }
+
+    func version(_ context: AppContext) throws -> Int {
+        try Reference.parseVersion(try context.parameters.require("version"))
+    }
+}
+
+struct ModelOptions: Codable, Sendable {
+    var description: String?
+    var tags: [String]?
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import VesselCore
+import VesselMetadata
+
+/// Who is calling and on what, handed to every API handler after authentication and
+/// authorization passed.
+struct Caller: Sendable {
+    let principal: PrincipalInfo
+    let requestID: String
+    var change: ChangeContext { ChangeContext(actor: principal.name, requestID: requestID) }
+}
+
+/// Registers API routes. Every route names its `Permission`; the wrapper authenticates the
+/// bearer token, asks the `Authorizer`, and only then runs the handler.
+final class APIRoutes {
+    struct Entry: Sendable, Hashable {
+        let method: String
+        let path: String
+        let permission: Permission
+    }
+
+    private let router: Router<AppContext>
+    private let guardian: RouteGuard
+    /// Every registered route, for the authorization matrix tests.
+    private(set) var registered: [Entry] = []
+
+    init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, clock: @escaping @Sendable () -> Int64) {
+        self.router = router
+        self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, clock: clock)
+    }
+
+    func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
+        registered.append(Entry(method: method.rawValue, path: path, permission: permission))
+        let guardian = guardian
+        router.on(RouterPath(path), method: method) { request, context in
+            let caller = try await guardian.authenticate(request, context: context, permission: permission)
+            return try await handler(request, context, caller)
+        }
+    }
+
+    /// The model a route acts on, from its `:owner/:name` parameters.
+    static func model(from context: AppContext) throws(VesselError) -> ModelName? {
+        guard let owner = context.parameters.get("owner"), let name = context.parameters.get("name") else { return nil }
+        return try ModelName(owner: owner, name: name)
+    }
+}
+
+/// Authenticates the bearer token and asks the authorizer, for one route's permission.
+struct RouteGuard: Sendable {
+    let tokens: any TokenStore
+    let authorizer: any Authorizer
+    let clock: @Sendable () -> Int64
+
+    func authenticate(_ request: Request, context: AppContext, permission: Permission) async throws -> Caller {
+        let anonymous = PrincipalInfo(name: "anonymous", kind: .user, createdAt: "")
+        if permission == .anonymous { return Caller(principal: anonymous, requestID: context.id) }
+        guard let header = request.headers[.authorization] else {
+            throw VesselError.unauthenticated("this request needs a token: run `vessel login` or set VESSEL_TOKEN")
+        }
+        guard header.hasPrefix("Bearer "), header.count > 7 else {
+            throw VesselError.unauthenticated("the Authorization header must be 'Bearer <token>'")
+        }
+        let principal = try await tokens.authenticate(hash: Tokens.hash(String(header.dropFirst(7))), now: clock())
+        let model = try APIRoutes.model(from: context)
+        try await authorizer.authorize(principal, permission, model: model)
+        return Caller(principal: principal, requestID: context.id)
+    }
+}

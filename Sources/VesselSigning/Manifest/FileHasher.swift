@@ -1,0 +1,69 @@
+import struct Crypto.SHA256
+import Foundation
+import VesselCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SHA-256 of files, read in large chunks with `pread`, several files (or parts of the work
+/// list) at once.
+public enum FileHasher {
+    static let chunkSize = 4 << 20
+
+    /// Hashes one file. `progress` is called with byte counts as they are read.
+    /// - Throws: `invalid_argument` when the file cannot be read or changes size while read.
+    public static func sha256(path: String, expectedSize: UInt64? = nil, progress: (@Sendable (UInt64) -> Void)? = nil) throws(VesselError) -> (digest: Digest, size: UInt64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .invalidArgument("cannot open '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        var total: UInt64 = 0
+        while true {
+            let n = pread(fd, buffer.baseAddress, chunkSize, off_t(total))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .invalidArgument("cannot read '\(path)': \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            total += UInt64(n)
+            progress?(UInt64(n))
+        }
+        if let expectedSize, expectedSize != total {
+            throw .invalidArgument("'\(path)' changed while it was being read (\(expectedSize) bytes before, \(total) now)")
+        }
+        return (Digest(bytes: hasher.finalize()), total)
+    }
+
+    /// Hashes every file of a folder with `parallelism` workers and returns the manifest.
+    public static func manifest(of folder: ModelFolder, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, progress: (@Sendable (UInt64) -> Void)? = nil) async throws -> Manifest {
+        let files = folder.files
+        var digests = [Digest?](repeating: nil, count: files.count)
+        // Largest first, so one big file does not start last.
+        let order = files.indices.sorted { files[$0].size > files[$1].size }
+        try await withThrowingTaskGroup(of: (Int, Digest).self) { group in
+            var next = 0
+            func startOne() {
+                let index = order[next]
+                next += 1
+                let file = files[index]
+                let path = folder.absolutePath(file)
+                group.addTask {
+                    (index, try sha256(path: path, expectedSize: file.size, progress: progress).digest)
+                }
+            }
+            for _ in 0..<min(max(1, parallelism), files.count) { startOne() }
+            while let (index, digest) = try await group.next() {
+                digests[index] = digest
+                if next < order.count { startOne() }
+            }
+        }
+        return try Manifest(entries: zip(files, digests).map { file, digest in
+            ManifestEntry(path: file.path, size: file.size, digest: digest ?? Digest(bytes: [UInt8](repeating: 0, count: 32)))
+        })
+    }
+}

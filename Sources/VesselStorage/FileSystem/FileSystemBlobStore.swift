@@ -1,0 +1,108 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import VesselCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blobs as files under one root directory.
+///
+///     ROOT/
+///       sha256/ab/abcdef…   committed blobs (mode 0444), named by their full hex digest
+///       tmp/<uuid>          writes in flight; a commit fsyncs and renames one into sha256/,
+///                           an abort unlinks it, and `sweepTemporary()` clears leftovers of a crash
+///
+/// Blocking file calls run on `threadPool`, never on the caller's executor.
+public final class FileSystemBlobStore: BlobStore {
+    public let root: String
+    let threadPool: NIOThreadPool
+    let faults: FileFaults
+
+    /// - Parameter faults: test hooks to inject I/O errors (a full disk); `.none` in production.
+    public init(root: String, threadPool: NIOThreadPool, faults: FileFaults = .none) throws {
+        self.root = root
+        self.threadPool = threadPool
+        self.faults = faults
+        for dir in ["\(root)/sha256", "\(root)/tmp"] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+    }
+
+    func path(of digest: Digest) -> String {
+        "\(root)/sha256/\(digest.hex.prefix(2))/\(digest.hex)"
+    }
+
+    /// Removes temporary files left by a crash. Call at start-up, before serving.
+    public func sweepTemporary() throws {
+        let tmp = "\(root)/tmp"
+        for name in try FileManager.default.contentsOfDirectory(atPath: tmp) {
+            unlink("\(tmp)/\(name)")
+        }
+    }
+
+    public func size(of digest: Digest) async throws -> UInt64? {
+        var info = stat()
+        guard stat(path(of: digest), &info) == 0 else { return nil }
+        return UInt64(info.st_size)
+    }
+
+    public func makeWriter(expecting digest: Digest, size: UInt64) async throws -> any BlobWriter {
+        let tmp = "\(root)/tmp/\(UUID().uuidString)"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileIOError.map(errno, doing: "create an upload file") }
+        return FileSystemBlobWriter(store: self, fd: fd, tempPath: tmp, finalPath: path(of: digest), counter: DigestingCounter(expectedDigest: digest, expectedSize: size))
+    }
+
+    public func read(_ digest: Digest, range: Range<UInt64>?) async throws -> BlobChunks {
+        let fd = open(path(of: digest), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw VesselError.notFound("blob \(digest) does not exist") }
+            throw FileIOError.map(errno, doing: "open a blob")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw FileIOError.map(errno, doing: "stat a blob")
+        }
+        let span: Range<UInt64>
+        do { span = try Range.checked(range, size: UInt64(info.st_size)) } catch {
+            close(fd)
+            throw error
+        }
+        let reader = FileChunkReader(fd: fd, range: span, threadPool: threadPool)
+        return BlobChunks(length: UInt64(span.count)) { try await reader.next() }
+    }
+
+    public func delete(_ digest: Digest) async throws {
+        if unlink(path(of: digest)) != 0 && errno != ENOENT {
+            throw FileIOError.map(errno, doing: "delete a blob")
+        }
+    }
+}
+
+/// Injected I/O failures for tests.
+public struct FileFaults: Sendable {
+    /// Called before each write with the number of bytes already written to that file;
+    /// return an errno to make the write fail with it.
+    public var beforeWrite: @Sendable (_ written: UInt64) -> Int32?
+
+    public init(beforeWrite: @escaping @Sendable (_ written: UInt64) -> Int32?) {
+        self.beforeWrite = beforeWrite
+    }
+
+    public static let none = FileFaults { _ in nil }
+}
+
+/// Maps errno values to domain errors without leaking server paths.
+enum FileIOError {
+    static func map(_ code: Int32, doing action: String) -> VesselError {
+        switch code {
+        case ENOSPC, EDQUOT:
+            return VesselError(.insufficientStorage, "the server ran out of storage space while trying to \(action); nothing was stored")
+        default:
+            return VesselError(.internalError, "the server could not \(action) (\(String(cString: strerror(code))))")
+        }
+    }
+}
