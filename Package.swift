@@ -77,7 +77,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
-        .testTarget(name: "VesselStorageTests", dependencies: ["VesselStorage"]),
+        .testTarget(
+            name: "VesselStorageTests",
+            dependencies: ["VesselStorage", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .testTarget(name: "VesselMetadataTests", dependencies: ["VesselMetadata"]),
         .testTarget(
             name: "VesselServerTests",

@@ -1,0 +1,199 @@
+import Foundation
+import SQLKit
+import Testing
+import VesselCore
+@testable import VesselMetadata
+
+/// The metadata store's contract, run against every backend in `MetadataHarness.backends`.
+@Suite struct MetadataConformanceTests {
+    let model = try! ModelName("acme/m")
+
+    @Test(arguments: MetadataHarness.backends)
+    func principalsAndTokens(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            _ = try await store.createPrincipal(name: "ci", kind: .service, change: MetadataHarness.admin)
+            await expectCode(.alreadyExists) { _ = try await store.createPrincipal(name: "ci", kind: .user, change: MetadataHarness.admin) }
+            await expectCode(.invalidArgument) { _ = try await store.createPrincipal(name: "Bad Name", kind: .user, change: MetadataHarness.admin) }
+            await expectCode(.notFound) { _ = try await store.createToken(principal: "ghost", name: nil, hash: "h0", expiresAt: nil, change: MetadataHarness.admin) }
+
+            let live = try await store.createToken(principal: "ci", name: "live", hash: "h1", expiresAt: nil, change: MetadataHarness.admin)
+            _ = try await store.createToken(principal: "ci", name: "old", hash: "h2", expiresAt: 1_000, change: MetadataHarness.admin)
+            #expect(try await store.authenticate(hash: "h1", now: 5_000).name == "ci")
+            #expect(try await store.authenticate(hash: "h1", now: 5_000).kind == .service)
+            await expectCode(.unauthenticated) { _ = try await store.authenticate(hash: "h2", now: 5_000) }
+            await expectCode(.unauthenticated) { _ = try await store.authenticate(hash: "nope", now: 5_000) }
+            try await store.revokeToken(id: live.id, change: MetadataHarness.admin)
+            await expectCode(.unauthenticated) { _ = try await store.authenticate(hash: "h1", now: 5_000) }
+            await expectCode(.notFound) { try await store.revokeToken(id: "tok_missing", change: MetadataHarness.admin) }
+            #expect(try await store.listTokens().count == 2)
+
+            // ensureToken is idempotent and revives a revoked token.
+            try await store.ensureToken(principal: "ci", name: "env", hash: "h1")
+            try await store.ensureToken(principal: "ci", name: "env", hash: "h1")
+            #expect(try await store.authenticate(hash: "h1", now: 5_000).name == "ci")
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func versionsAreNumberedAndImmutable(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let v1 = try await MetadataHarness.commit(store, model)
+            let v2 = try await MetadataHarness.commit(store, model, files: [("a.json", 2), ("b/c.bin", 3)])
+            #expect(v1.version == 1 && v2.version == 2)
+            #expect(v2.state == .ready)
+            #expect(v2.manifest?.map(\.path) == ["a.json", "b/c.bin"])
+            let latest = try await store.resolve(Reference(model: model, selector: .latest))
+            #expect(latest.version == 2)
+            let q = try await MetadataHarness.commit(store, model, findings: [Finding(validator: "manifest", code: "x", message: "bad")])
+            #expect(q.state == .quarantined && q.findings.count == 1)
+            // Latest skips quarantined versions.
+            #expect(try await store.resolve(Reference(model: model, selector: .latest)).version == 2)
+            let info = try await store.model(model)
+            #expect(info.versions == 3 && info.latestVersion == 2)
+            await expectCode(.notFound) { _ = try await store.resolve(Reference(model: model, selector: .version(9))) }
+            await expectCode(.notFound) { _ = try await store.resolve(Reference(model: try ModelName("acme/none"), selector: .latest)) }
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func draftsAreInvisibleAndCommitOnce(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let manifest = try MetadataHarness.manifest([("w", 1)])
+            let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(9), description: "", change: MetadataHarness.admin)
+            #expect(try await store.listVersions(model: model, limit: 10, cursor: nil).items.isEmpty)
+            #expect(try await store.draftManifest(model: model, draftID: draft) == manifest)
+            _ = try await store.commitDraft(model: model, draftID: draft, findings: [], change: MetadataHarness.admin)
+            await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], change: MetadataHarness.admin) }
+            await expectCode(.notFound) { _ = try await store.commitDraft(model: model, draftID: "nope", findings: [], change: MetadataHarness.admin) }
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func concurrentCommitsGetDistinctNumbers(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            _ = try await MetadataHarness.commit(store, model)
+            let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<20 {
+                    group.addTask { try await MetadataHarness.commit(store, model, files: [("f\(i)", UInt8(i))]).version }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(numbers.sorted() == Array(2...21))
+            #expect(try await store.verifyAuditChain().ok)
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func aliasesMoveWithExpectations(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let staging = try AliasName("staging")
+            _ = try await MetadataHarness.commit(store, model)
+            _ = try await MetadataHarness.commit(store, model)
+            _ = try await MetadataHarness.commit(store, model, findings: [Finding(validator: "t", code: "x", message: "bad")])
+            await expectCode(.preconditionFailed) { _ = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: 2, expectAbsent: false, change: MetadataHarness.admin) }
+            let set = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin)
+            #expect(set.version == 1)
+            await expectCode(.preconditionFailed) { _ = try await store.setAlias(model: model, alias: staging, version: 2, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin) }
+            #expect(try await store.setAlias(model: model, alias: staging, version: 2, expectCurrent: 1, expectAbsent: false, change: MetadataHarness.admin).version == 2)
+            await expectCode(.quarantined) { _ = try await store.setAlias(model: model, alias: staging, version: 3, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
+            await expectCode(.notFound) { _ = try await store.setAlias(model: model, alias: staging, version: 7, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
+            #expect(try await store.resolve(Reference(model: model, selector: .alias(staging))).version == 2)
+
+            // Deleting the alias target is refused until the alias moves.
+            await expectCode(.conflict) { _ = try await store.changeState(model: model, version: 2, to: .deleted, change: MetadataHarness.admin) }
+            try await store.removeAlias(model: model, alias: staging, change: MetadataHarness.admin)
+            await expectCode(.notFound) { try await store.removeAlias(model: model, alias: staging, change: MetadataHarness.admin) }
+            #expect(try await store.changeState(model: model, version: 2, to: .deleted, change: MetadataHarness.admin).state == .deleted)
+            await expectCode(.notFound) { _ = try await store.resolve(Reference(model: model, selector: .version(2))) }
+            #expect(try await store.changeState(model: model, version: 1, to: .archived, change: MetadataHarness.admin).state == .archived)
+            await expectCode(.versionNotReady) { _ = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func listsPageWithCursors(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            for i in 0..<7 { _ = try await MetadataHarness.commit(store, try ModelName("acme/m\(i)")) }
+            for _ in 0..<5 { _ = try await MetadataHarness.commit(store, model) }
+            var names: [String] = []
+            var cursor: String?
+            repeat {
+                let page = try await store.listModels(limit: 3, cursor: cursor)
+                #expect(page.items.count <= 3)
+                names += page.items.map(\.model.description)
+                cursor = page.nextCursor
+            } while cursor != nil
+            #expect(names == ["acme/m"] + (0..<7).map { "acme/m\($0)" })
+            let first = try await store.listVersions(model: model, limit: 2, cursor: nil)
+            #expect(first.items.map(\.version) == [5, 4])
+            let second = try await store.listVersions(model: model, limit: 2, cursor: first.nextCursor)
+            #expect(second.items.map(\.version) == [3, 2])
+            await expectCode(.invalidArgument) { _ = try await store.listModels(limit: 3, cursor: "%%%") }
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func blobIndex(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let a = MetadataHarness.digest(1), b = MetadataHarness.digest(2)
+            try await store.recordBlob(a, size: 5)
+            try await store.recordBlob(a, size: 5)
+            #expect(try await store.blobSize(a) == 5)
+            #expect(try await store.blobSize(b) == nil)
+            #expect(try await store.missingBlobs([b, a, b]) == [b])
+            let many = (0..<1200).map { Digest(bytes: [UInt8](repeating: UInt8($0 % 256), count: 31) + [UInt8($0 / 256)]) }
+            #expect(try await store.missingBlobs(many).count == 1199)
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func auditChainDetectsTampering(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, sql in
+            for _ in 0..<3 { _ = try await MetadataHarness.commit(store, model) }
+            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 2, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
+            let clean = try await store.verifyAuditChain()
+            #expect(clean.ok && clean.entries == 5)
+            let entries = try await store.auditEntries(model: model, limit: 100, cursor: nil).items
+            #expect(entries.map(\.action) == ["model.create", "version.create", "version.create", "version.create", "alias.set"])
+            #expect(entries.last?.after == "2" && entries.last?.requestID == "req-1")
+
+            try await sql.transaction { db in try await db.raw("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3").run() }
+            let broken = try await store.verifyAuditChain()
+            #expect(!broken.ok && broken.brokenAt == 3)
+
+            try await sql.transaction { db in try await db.raw("UPDATE audit_log SET actor = 'admin' WHERE seq = 3").run() }
+            #expect(try await store.verifyAuditChain().ok)
+            try await sql.transaction { db in try await db.raw("DELETE FROM audit_log WHERE seq = 5").run() }
+            let truncated = try await store.verifyAuditChain()
+            #expect(!truncated.ok && truncated.brokenAt == 5)
+        }
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func outboxRecordsEventsInOrder(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, sql in
+            _ = try await MetadataHarness.commit(store, model)
+            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 1, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
+            _ = try await MetadataHarness.commit(store, model)
+            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 2, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
+            try await store.removeAlias(model: model, alias: try AliasName("prod"), change: MetadataHarness.admin)
+            let types = try await sql.read { db in
+                try await db.raw("SELECT type FROM events ORDER BY seq").all().map { try $0.decode(column: "type", as: String.self) }
+            }
+            #expect(types == ["model.created", "version.created", "version.ready", "alias.set", "version.created", "version.ready", "alias.moved", "alias.removed"])
+        }
+    }
+
+    @Test func refusesNewerSchema() async throws {
+        try await MetadataHarness.withStore("sqlite") { _, sql in
+            try await sql.transaction { db in try await db.raw("UPDATE vessel_schema SET version = 999").run() }
+            await expectCode(.schemaTooNew) { try await Migrations.run(on: sql, logger: .init(label: "t")) }
+        }
+    }
+
+    @Test func canonicalEncodingIsStable() {
+        let bytes = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "é", action: "a", target: "t", model: nil, before: "", after: "x", requestID: nil, prevHash: "00")
+        let expected = "vessel-audit-v1\nseq=1:1\nat=1:2\nactor=2:é\naction=1:a\ntarget=1:t\nmodel=-\nbefore=0:\nafter=1:x\nrequest_id=-\nprev_hash=2:00\n"
+        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+    }
+}

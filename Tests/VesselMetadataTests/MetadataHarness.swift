@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import SQLKit
+import VesselCore
+@testable import VesselMetadata
+
+/// A fresh metadata store on each backend under test. SQLite always; PostgreSQL joins when
+/// `VESSEL_TEST_POSTGRES_URL` is set (the scale-out issue adds it).
+enum MetadataHarness {
+    static let backends = ["sqlite"]
+
+    static func withStore(_ backend: String, _ body: (SQLMetadataStore, any SQLBackend) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-meta-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let logger = Logger(label: "test")
+        let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
+        do {
+            try await Migrations.run(on: sql, logger: logger)
+            try await body(SQLMetadataStore(backend: sql), sql)
+        } catch {
+            await sql.shutdown()
+            throw error
+        }
+        await sql.shutdown()
+    }
+
+    static let admin = ChangeContext(actor: "admin", requestID: "req-1")
+
+    static func digest(_ byte: UInt8) -> Digest { Digest(bytes: [UInt8](repeating: byte, count: 32)) }
+
+    static func manifest(_ files: [(String, UInt8)]) throws -> Manifest {
+        try Manifest(entries: files.map { ManifestEntry(path: $0.0, size: 10, digest: digest($0.1)) })
+    }
+
+    /// Records blobs, creates a draft and commits it.
+    static func commit(_ store: SQLMetadataStore, _ model: ModelName, files: [(String, UInt8)] = [("w.safetensors", 1)], findings: [Finding] = []) async throws -> VersionInfo {
+        let manifest = try manifest(files)
+        for entry in manifest.entries { try await store.recordBlob(entry.digest, size: entry.size) }
+        let draft = try await store.createDraft(model: model, manifest: manifest, digest: digest(99), description: "", change: admin)
+        return try await store.commitDraft(model: model, draftID: draft, findings: findings, change: admin)
+    }
+}
+
+func expectCode(_ code: ErrorCode, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {
+    do {
+        try await body()
+        Issue.record("expected \(code.rawValue), but nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as VesselError {
+        #expect(error.code == code, "\(error.message)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(code.rawValue), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+import Testing
