@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "VesselServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "VesselCLITests", dependencies: ["VesselCore"]),

@@ -127,7 +127,7 @@ enum BlobHarness {
     }
 
     @Test func fullDiskIsAnErrorAndLeavesNoPartialBlob() async throws {
-        let faults = FileFaults { written in written >= 2_000_000 ? ENOSPC : nil }
+        let faults = FileFaults { size in size > 2_000_000 ? ENOSPC : nil }
         try await BlobHarness.withStore("filesystem", faults: faults) { store, root in
             let bytes = BlobHarness.bytes(5_000_000)
             await expectCode(.insufficientStorage) { try await BlobHarness.write(store, bytes, chunk: 1 << 20) }

@@ -84,11 +84,11 @@ public final class FileSystemBlobStore: BlobStore {
 
 /// Injected I/O failures for tests.
 public struct FileFaults: Sendable {
-    /// Called before each write with the number of bytes already written to that file;
+    /// Called before each write with the file's size once that write would be done;
     /// return an errno to make the write fail with it.
-    public var beforeWrite: @Sendable (_ written: UInt64) -> Int32?
+    public var beforeWrite: @Sendable (_ sizeAfterWrite: UInt64) -> Int32?
 
-    public init(beforeWrite: @escaping @Sendable (_ written: UInt64) -> Int32?) {
+    public init(beforeWrite: @escaping @Sendable (_ sizeAfterWrite: UInt64) -> Int32?) {
         self.beforeWrite = beforeWrite
     }
 

@@ -38,7 +38,7 @@ final class FileSystemBlobWriter: BlobWriter {
         let faults = store.faults
         do {
             try await store.threadPool.runIfActive {
-                if let injected = faults.beforeWrite(written) { throw FileIOError.map(injected, doing: "write an upload") }
+                if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
                 try buffer.withUnsafeReadableBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {

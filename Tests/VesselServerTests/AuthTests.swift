@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import VesselCore
+@testable import VesselServer
+
+@Suite struct AuthTests {
+    @Test func healthNeedsNoToken() async throws {
+        try await APIHarness.with { _, client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// Every API route refuses a request without a token, a malformed header and an unknown
+    /// token, with the error shape of the conventions — built from the router's own route list.
+    @Test func everyAPIRouteNeedsAToken() async throws {
+        try await APIHarness.with { harness, client in
+            let routes = harness.registry.makeRouter().routes
+            #expect(routes.count >= 20)
+            for route in routes {
+                let parts = route.split(separator: " ")
+                let method = HTTPRequest.Method(rawValue: String(parts[0]))!
+                #expect(parts[2] != "anonymous", "\(route) must not be anonymous")
+                let uri = String(parts[1])
+                    .replacingOccurrences(of: ":owner", with: "acme").replacingOccurrences(of: ":name", with: "m")
+                    .replacingOccurrences(of: ":version", with: "1").replacingOccurrences(of: ":alias", with: "prod")
+                    .replacingOccurrences(of: ":digest", with: "sha256:" + String(repeating: "0", count: 64))
+                    .replacingOccurrences(of: ":draft", with: "d").replacingOccurrences(of: ":id", with: "tok_x")
+                for headers: HTTPFields in [[:], [.authorization: "Basic abc"], [.authorization: "Bearer vsl_wrong"]] {
+                    try await client.execute(uri: uri, method: method, headers: headers) { response in
+                        #expect(response.status == .unauthorized, "\(route) with \(headers)")
+                        if method != .head { #expect(APIHarness.errorCode(response) == "unauthenticated", "\(route)") }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func tokensExpireAndRevoke() async throws {
+        try await APIHarness.with { _, client in
+            try await client.execute(uri: "/api/v1/principals", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreatePrincipalRequest(name: "ci", kind: .service))) {
+                #expect($0.status == .created)
+            }
+            try await client.execute(uri: "/api/v1/principals", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreatePrincipalRequest(name: "ci", kind: .service))) {
+                #expect($0.status == .conflict)
+                #expect(APIHarness.errorCode($0) == "already_exists")
+            }
+            let created = try await client.execute(uri: "/api/v1/tokens", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreateTokenRequest(principal: "ci", name: "t", expiresInSeconds: 1))) {
+                try APIHarness.decode(CreatedToken.self, $0)
+            }
+            #expect(created.token.hasPrefix("vsl_") && created.expiresAt != nil)
+            let bearer: HTTPFields = [.authorization: "Bearer \(created.token)"]
+            try await client.execute(uri: "/api/v1/whoami", method: .get, headers: bearer) { response in
+                let me = try APIHarness.decode(WhoAmI.self, response)
+                #expect(me.principal == "ci")
+            }
+            try await Task.sleep(for: .milliseconds(1200))
+            try await client.execute(uri: "/api/v1/whoami", method: .get, headers: bearer) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("expired"))
+            }
+            let lasting = try await client.execute(uri: "/api/v1/tokens", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreateTokenRequest(principal: "ci", name: nil, expiresInSeconds: nil))) {
+                try APIHarness.decode(CreatedToken.self, $0)
+            }
+            try await client.execute(uri: "/api/v1/tokens/\(lasting.id)", method: .delete, headers: APIHarness.auth) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/whoami", method: .get, headers: [.authorization: "Bearer \(lasting.token)"]) { response in
+                #expect(response.status == .unauthorized)
+                #expect(String(buffer: response.body).contains("revoked"))
+            }
+            // The token list never shows secrets.
+            try await client.execute(uri: "/api/v1/tokens", method: .get, headers: APIHarness.auth) { response in
+                #expect(!String(buffer: response.body).contains(lasting.token))
+            }
+        }
+    }
+}
