@@ -23,10 +23,12 @@ let package = Package(
     targets: [
         .target(name: "VesselCore"),
         .target(name: "VesselFormats"),
+        // The few PKCS#11 declarations Vessel calls; the module itself is loaded with dlopen.
+        .target(name: "CPKCS11"),
         .target(
             name: "VesselSigning",
             dependencies: [
-                "VesselCore",
+                "VesselCore", "CPKCS11",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -76,7 +78,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer entry point for the safetensors parser (docs/safetensors.md).
+        .executableTarget(name: "SafetensorsFuzz", dependencies: ["VesselFormats"]),
+        // Benchmarks, run in release by scripts/bench_*.sh.
+        .executableTarget(name: "SafetensorsBench", dependencies: ["VesselFormats"]),
+        .executableTarget(
+            name: "SigningBench",
+            dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
+        .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VesselSigningTests",
+            dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(
             name: "VesselStorageTests",
             dependencies: ["VesselStorage", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
@@ -90,6 +105,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore"]),
+        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI"]),
     ]
 )

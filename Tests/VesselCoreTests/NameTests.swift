@@ -60,11 +60,11 @@ import Testing
         #expect(throws: VesselError.self) { try Manifest(entries: [entry("a"), entry("b"), entry("a", 2)]) }
     }
 
-    @Test func sortsByUTF8Bytes() throws {
-        // "Z" (0x5A) < "a" (0x61) < "é" (0xC3 0xA9); Swift's String < would agree here, but
-        // "a/b" vs "a-b": '/' is 0x2F, '-' is 0x2D, so "a-b" sorts first by bytes.
-        let manifest = try Manifest(entries: [entry("é"), entry("a/b"), entry("Z"), entry("a-b")])
-        #expect(manifest.entries.map(\.path) == ["Z", "a-b", "a/b", "é"])
+    @Test func sortsComponentWiseByUTF8Bytes() throws {
+        // Component by component, as model-signing does: "a/b" before "a-b" ('/' ends the
+        // component "a"), "tok/v.txt" before "tok.json"; bytes otherwise ("Z" < "a" < "é").
+        let manifest = try Manifest(entries: [entry("é"), entry("a-b"), entry("tok.json"), entry("a/b"), entry("Z"), entry("tok/v.txt")])
+        #expect(manifest.entries.map(\.path) == ["Z", "a/b", "a-b", "tok/v.txt", "tok.json", "é"])
     }
 }
 

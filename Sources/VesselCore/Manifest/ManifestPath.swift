@@ -29,9 +29,25 @@ public enum ManifestPath {
         }
     }
 
-    /// Orders paths by their UTF-8 bytes, as the conventions and model-signing do.
+    /// Orders paths the way model-signing does: component by component, each compared by its
+    /// UTF-8 bytes — equivalently, bytewise with `/` ranked below every other byte — so
+    /// `a/c` sorts before `a-b`. Plain bytewise order would put `a-b` first and give a root
+    /// digest that no model-signing signature matches (docs/decisions/0001-path-order.md).
     public static func precedes(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+        var left = lhs.utf8.makeIterator()
+        var right = rhs.utf8.makeIterator()
+        while true {
+            switch (left.next(), right.next()) {
+            case (nil, nil): return false
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let a?, let b?):
+                if a == b { continue }
+                let rankA: UInt16 = a == 0x2F ? 0 : UInt16(a) + 1
+                let rankB: UInt16 = b == 0x2F ? 0 : UInt16(b) + 1
+                return rankA < rankB
+            }
+        }
     }
 
     static func printable(_ path: String) -> String {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Benchmarks Vessel's safetensors library on a generated 4-shard, 2 GiB checkpoint.
+#
+#   scripts/bench_safetensors.sh [PYTHON]
+#
+# PYTHON defaults to .venv/bin/python and needs safetensors==0.8.0 and numpy (safe_open
+# needs a framework). The checkpoint goes to a fresh folder under ${TMPDIR:-/tmp} and is
+# deleted on exit. Prints one JSON object per measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${1:-.venv/bin/python}"
+ITERATIONS="${ITERATIONS:-200}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/vessel-st-bench.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+swift build -c release --product SafetensorsBench >&2
+BENCH=.build/release/SafetensorsBench
+
+now_ns() { date +%s%N; }
+
+start=$(now_ns)
+"$BENCH" generate "$WORK"
+echo "{\"step\": \"generate\", \"seconds\": $(( ($(now_ns) - start) / 1000000 ))e-3, \"bytes\": $(du -cb "$WORK"/*.safetensors | tail -1 | cut -f1)}"
+
+echo "{\"step\": \"vessel_headers_in_process\", \"result\": $("$BENCH" headers "$WORK" "$ITERATIONS")}"
+echo "{\"step\": \"vessel_parse_only_in_process\", \"result\": $("$BENCH" parse "$WORK" "$ITERATIONS")}"
+
+python_result=$("$PYTHON" - "$WORK" "$ITERATIONS" <<'PY'
+import glob, json, statistics, sys, time
+from safetensors import safe_open
+folder, iterations = sys.argv[1], int(sys.argv[2])
+paths = sorted(glob.glob(folder + "/*.safetensors"))
+samples = []
+for _ in range(iterations):
+    start = time.perf_counter_ns()
+    tensors = 0
+    for path in paths:
+        with safe_open(path, framework="np") as handle:
+            tensors += len(list(handle.keys()))
+            handle.metadata()
+    samples.append((time.perf_counter_ns() - start) / 1000)
+print(json.dumps({"iterations": iterations, "files": len(paths), "tensors": tensors,
+                  "median_us": statistics.median(samples), "min_us": min(samples)}))
+PY
+)
+echo "{\"step\": \"python_safe_open_headers_in_process\", \"result\": $python_result}"
+
+# Per-command time: a whole process inspecting the folder (headers + index check), median of 11.
+samples=()
+for _ in $(seq 11); do
+  start=$(now_ns); "$BENCH" inspect "$WORK" >/dev/null; samples+=($(( ($(now_ns) - start) / 1000 )))
+done
+median=$(printf '%s\n' "${samples[@]}" | sort -n | sed -n 6p)
+echo "{\"step\": \"vessel_inspect_command\", \"median_us\": $median}"
+
+echo "{\"step\": \"zero_copy_scan\", \"result\": $("$BENCH" scan "$WORK")}"
