@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "vessel", targets: ["VesselCLI"]),
+        .executable(name: "vessel-scan", targets: ["VesselScanTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -22,7 +23,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "VesselCore"),
-        .target(name: "VesselFormats"),
+        // zlib from the system, for inflating zip members and joblib streams while scanning.
+        .systemLibrary(name: "CVesselZlib", path: "Sources/CVesselZlib"),
+        .target(name: "VesselFormats", dependencies: ["CVesselZlib"]),
         // The few PKCS#11 declarations Vessel calls; the module itself is loaded with dlopen.
         .target(name: "CPKCS11"),
         .target(
@@ -82,6 +85,8 @@ let package = Package(
         .executableTarget(name: "SafetensorsFuzz", dependencies: ["VesselFormats"]),
         // Benchmarks, run in release by scripts/bench_*.sh.
         .executableTarget(name: "SafetensorsBench", dependencies: ["VesselFormats"]),
+        // The scanner alone, for the benchmark and the scanner comparison scripts.
+        .executableTarget(name: "VesselScanTool", dependencies: ["VesselFormats"]),
         .executableTarget(
             name: "SigningBench",
             dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]

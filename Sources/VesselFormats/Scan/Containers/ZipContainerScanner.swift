@@ -1,0 +1,118 @@
+/// Scans zip-based artifacts: PyTorch checkpoints, `.npz` archives and Keras v3 files.
+///
+/// Every member name is checked for path traversal. Only the members that can carry code
+/// are read: `.pkl` members of PyTorch zips, `.npy` headers (and object-array pickles) of
+/// `.npz`, `config.json` of `.keras`. Tensor data is never read.
+struct ZipContainerScanner {
+    let scanner: ModelScanner
+
+    /// Returns the format the archive turned out to be.
+    func scan(_ file: ScanFile, claim: ScanFormat?, extension ext: String, into accumulator: inout ScanAccumulator) -> ScanFormat {
+        let limits = scanner.limits
+        let archive: ZipArchiveReader
+        do {
+            archive = try ZipArchiveReader(file: file, limits: limits)
+        } catch {
+            let problem = (error as? ScanProblem) ?? .malformed("unreadable zip")
+            if claim != nil || problem.kind.isUnsafe { accumulator.add(problem, member: nil) }
+            return claim ?? .data
+        }
+        for entry in archive.entries {
+            if let reason = entry.traversalReason {
+                accumulator.add(ScanFinding(severity: .high, kind: .pathTraversal, detail: reason, member: entry.name))
+            }
+        }
+        let files = archive.entries.filter { !$0.isDirectory }
+        let names = Set(files.map(\.name))
+        if files.contains(where: { Self.isTorchRecord($0.name) }) {
+            for entry in files {
+                let lower = entry.name.lowercased()
+                if lower.hasSuffix(".pkl") {
+                    scanPickleMember(archive, entry, into: &accumulator)
+                } else if lower.hasSuffix(".py") {
+                    accumulator.add(ScanFinding(severity: .high, kind: .codeMember, detail: "TorchScript/Python code member is not analysed", member: entry.name))
+                }
+            }
+            return .pytorchZip
+        }
+        if ext == "keras" || (names.contains("config.json") && (names.contains("metadata.json") || names.contains("model.weights.h5"))) {
+            scanKerasConfig(archive, files.first { $0.name == "config.json" }, into: &accumulator)
+            return .keras
+        }
+        if ext == "npz" || (!files.isEmpty && files.allSatisfy { $0.name.lowercased().hasSuffix(".npy") }) {
+            for entry in files where entry.name.lowercased().hasSuffix(".npy") {
+                scanNumpyMember(archive, entry, into: &accumulator)
+            }
+            return .numpyZip
+        }
+        if let claim {
+            accumulator.add(ScanFinding(severity: .medium, kind: .unrecognized, detail: "zip archive is not a PyTorch, NumPy or Keras layout"))
+            return claim
+        }
+        return .data
+    }
+
+    /// `data.pkl` at the root or one folder down (`archive/data.pkl`), as `torch.load` finds it.
+    static func isTorchRecord(_ name: String) -> Bool {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.last == "data.pkl" && parts.count <= 2
+    }
+
+    private func scanPickleMember(_ archive: ZipArchiveReader, _ entry: ZipArchiveEntry, into accumulator: inout ScanAccumulator) {
+        do {
+            var reader = try archive.openMember(entry, limits: scanner.limits)
+            let outcome = scanner.streams.scan(&reader, member: entry.name, pickleCount: nil, joblibArrays: false)
+            accumulator.add(outcome.report)
+            if let problem = outcome.problem {
+                accumulator.add(problem, member: entry.name)
+            } else {
+                try archive.verify(reader, entry)
+            }
+        } catch {
+            accumulator.add((error as? ScanProblem) ?? .malformed("unreadable member"), member: entry.name)
+        }
+    }
+
+    private func scanNumpyMember(_ archive: ZipArchiveReader, _ entry: ZipArchiveEntry, into accumulator: inout ScanAccumulator) {
+        do {
+            var reader = try archive.openMember(entry, limits: scanner.limits)
+            let header = try NumpyHeader.read(from: &reader, maxHeaderBytes: scanner.limits.maxNumpyHeaderBytes)
+            if header.hasObject {
+                let outcome = scanner.streams.scan(&reader, member: entry.name, pickleCount: nil, joblibArrays: false)
+                accumulator.add(outcome.report)
+                if let problem = outcome.problem {
+                    accumulator.add(problem, member: entry.name)
+                } else {
+                    try archive.verify(reader, entry)
+                }
+            } else if let size = header.dataSize {
+                let (expected, overflow) = size.addingReportingOverflow(UInt64(header.dataOffset))
+                if overflow || entry.uncompressedSize < expected {
+                    throw ScanProblem.truncated("npy member shorter than its header says", at: header.dataOffset)
+                }
+            }
+        } catch {
+            accumulator.add((error as? ScanProblem) ?? .malformed("unreadable member"), member: entry.name)
+        }
+    }
+
+    private func scanKerasConfig(_ archive: ZipArchiveReader, _ entry: ZipArchiveEntry?, into accumulator: inout ScanAccumulator) {
+        guard let entry else {
+            accumulator.add(ScanFinding(severity: .medium, kind: .malformed, detail: "Keras archive without config.json"))
+            return
+        }
+        do {
+            guard entry.uncompressedSize <= UInt64(scanner.limits.maxKerasConfigBytes) else {
+                throw ScanProblem.limit("config.json larger than \(scanner.limits.maxKerasConfigBytes) bytes")
+            }
+            var reader = try archive.openMember(entry, limits: scanner.limits)
+            let bytes = Array(try reader.readBytes(Int(entry.uncompressedSize), "config.json"))
+            guard try reader.atEnd() else { throw ScanProblem.bomb("config.json inflates past its declared size") }
+            try archive.verify(reader, entry)
+            let inspector = KerasConfigInspector(policy: scanner.allowlist.keras)
+            for finding in try inspector.inspect(bytes, member: entry.name) { accumulator.add(finding) }
+        } catch {
+            accumulator.add((error as? ScanProblem) ?? .malformed("unreadable config.json"), member: entry.name)
+        }
+    }
+}

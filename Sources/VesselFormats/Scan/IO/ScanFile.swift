@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only file opened for positional reads. Closed when released.
+final class ScanFile {
+    let descriptor: Int32
+    let size: Int
+
+    /// Opens `path` read-only without following a final symlink.
+    /// - Throws: `ScanProblem` of kind `unreadable`.
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw ScanProblem(kind: .symlink, detail: "symbolic links are not followed", offset: nil)
+            }
+            throw ScanProblem(kind: .unreadable, detail: "cannot open file (errno \(errno))", offset: nil)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size >= 0 else {
+            close(fd)
+            throw ScanProblem(kind: .unreadable, detail: "not a regular file", offset: nil)
+        }
+        descriptor = fd
+        size = Int(info.st_size)
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Appends up to `count` bytes read at `offset` to `buffer`; returns the number appended.
+    func read(into buffer: inout [UInt8], count: Int, at offset: Int) throws -> Int {
+        guard count > 0, offset < size else { return 0 }
+        let wanted = min(count, size - offset)
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: wanted))
+        var done = 0
+        while done < wanted {
+            let got = buffer.withUnsafeMutableBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return -1 }
+                return pread(descriptor, base + start + done, wanted - done, off_t(offset + done))
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                buffer.removeLast(wanted)
+                throw ScanProblem(kind: .unreadable, detail: "read failed (errno \(errno))", offset: offset)
+            }
+            if got == 0 { break }
+            done += got
+        }
+        if done < wanted { buffer.removeLast(wanted - done) }
+        return done
+    }
+
+    /// Reads exactly `count` bytes at `offset`, or throws `truncated`.
+    func readExactly(count: Int, at offset: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count)
+        let got = try read(into: &bytes, count: count, at: offset)
+        guard got == count else {
+            throw ScanProblem.truncated("file ends inside a \(count)-byte structure", at: offset)
+        }
+        return bytes
+    }
+}

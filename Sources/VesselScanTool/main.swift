@@ -1,0 +1,68 @@
+import Foundation
+import VesselFormats
+
+// vessel-scan: a thin command over `ModelScanner`, for the comparison and benchmark scripts.
+//
+//   vessel-scan [--json] [--imports] PATH...        scan, print results, exit 0/1/2
+//   vessel-scan --bench N PATH...                   scan N times, print timing JSON
+//
+// Exit codes follow Vessel's conventions: 0 all safe, 1 something unsafe, 2 something invalid
+// (and nothing unsafe), 64 usage error. Safetensors files are checked only for a plausible
+// header here; the real parser is wired in by the vessel CLI.
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: vessel-scan [--json] [--imports] [--bench N] PATH...\n".utf8))
+    exit(64)
+}
+
+var json = false
+var imports = false
+var benchRounds = 0
+var paths: [String] = []
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--json": json = true
+    case "--imports": imports = true
+    case "--bench":
+        guard let value = arguments.popFirst(), let rounds = Int(value), rounds > 0 else { usage() }
+        benchRounds = rounds
+    case "--help", "-h": usage()
+    default: paths.append(argument)
+    }
+}
+if paths.isEmpty { usage() }
+
+let scanner = ModelScanner(safetensorsChecker: ModelScanner.safetensorsRules)
+
+if benchRounds > 0 {
+    let files = scanner.scan(paths: paths).map(\.path)
+    var bytes = 0
+    for path in files {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int {
+            bytes += size
+        }
+    }
+    var best = Double.infinity
+    var checksum = 0
+    for _ in 0..<benchRounds {
+        let start = DispatchTime.now().uptimeNanoseconds
+        for path in files { checksum &+= scanner.scanFile(at: path).findings.count }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        best = min(best, elapsed)
+    }
+    print("{\"files\": \(files.count), \"bytes\": \(bytes), \"best_seconds\": \(best), \"rounds\": \(benchRounds), \"checksum\": \(checksum)}")
+    exit(0)
+}
+
+let results = scanner.scan(paths: paths)
+if json {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(["items": results])) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+} else {
+    print(ScanTextRenderer(showImports: imports).render(results), terminator: "")
+}
+let worst = results.map(\.verdict).max() ?? .safe
+exit(worst == .unsafe ? 1 : (worst == .invalid ? 2 : 0))
