@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `vessel serve` as a process, driven by the `vessel` CLI, as a user would.
+@Suite(.serialized) struct PushPullEndToEndTests {
+    @Test func pushPullAndRepullTransfersNothing() throws {
+        let server = try ServerProcess()
+        let model = TempDir.make("vessel-model")
+        try TempDir.writeFile("\(model)/model-00001-of-00001.bin", count: 70 << 20, seed: 1)
+        try TempDir.writeFile("\(model)/tokenizer/vocab.txt", count: 10_000, seed: 2)
+        try TempDir.writeFile("\(model)/tokenizer.json", count: 500, seed: 3)
+        _ = FileManager.default.createFile(atPath: "\(model)/empty.txt", contents: Data())
+        defer { try? FileManager.default.removeItem(atPath: model) }
+
+        let push = try CLI.run(["push", model, "--model", "acme/e2e", "--alias", "staging", "--json"], environment: server.env)
+        #expect(push.status == 0, "\(push.stderr)")
+        let pushed = try push.json()
+        #expect(pushed["version"] as? Int == 1)
+        #expect(pushed["files"] as? Int == 4)
+        #expect(pushed["state"] as? String == "ready")
+        #expect(pushed["bytes_uploaded"] as? Int == (70 << 20) + 10_500)
+        let digest = try #require(pushed["digest"] as? String)
+
+        let cache = TempDir.make("vessel-cache")
+        let target = TempDir.make("vessel-pull") + "/out"
+        defer { try? FileManager.default.removeItem(atPath: cache) }
+        let pull = try CLI.run(["pull", "acme/e2e@staging", target, "--cache-dir", cache, "--json"], environment: server.env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        let pulled = try pull.json()
+        #expect(pulled["bytes_downloaded"] as? Int == (70 << 20) + 10_500)
+        #expect(pulled["digest"] as? String == digest)
+        for file in ["model-00001-of-00001.bin", "tokenizer/vocab.txt", "tokenizer.json", "empty.txt"] {
+            #expect(FileManager.default.contentsEqual(atPath: "\(model)/\(file)", andPath: "\(target)/\(file)"), "\(file)")
+        }
+        let marker = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(target)/.vessel.json"))) as? [String: Any]
+        #expect(marker?["model"] as? String == "acme/e2e" && marker?["version"] as? Int == 1 && marker?["digest"] as? String == digest)
+
+        // Again into the same folder, and into a new one: nothing is transferred.
+        let again = try CLI.run(["pull", "acme/e2e:1", target, "--cache-dir", cache], environment: server.env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("nothing downloaded"))
+        let elsewhere = TempDir.make("vessel-pull2") + "/out"
+        let second = try CLI.run(["pull", "acme/e2e", elsewhere, "--cache-dir", cache, "--json"], environment: server.env)
+        #expect(try second.json()["bytes_downloaded"] as? Int == 0)
+        #expect(FileManager.default.contentsEqual(atPath: "\(model)/tokenizer/vocab.txt", andPath: "\(elsewhere)/tokenizer/vocab.txt"))
+
+        // A second push of the same folder uploads nothing and makes version 2 with the same digest.
+        let repush = try CLI.run(["push", model, "--model", "acme/e2e", "--json"], environment: server.env)
+        #expect(try repush.json()["bytes_uploaded"] as? Int == 0)
+        #expect(try repush.json()["digest"] as? String == digest)
+        #expect(try repush.json()["version"] as? Int == 2)
+    }
+
+    @Test func editedPulledFileNeverCorruptsTheCache() throws {
+        let server = try ServerProcess()
+        let model = TempDir.make("vessel-model")
+        try TempDir.writeFile("\(model)/weights.bin", count: 100_000, seed: 4)
+        _ = try CLI.run(["push", model, "--model", "acme/edit"], environment: server.env)
+        let cache = TempDir.make("vessel-cache")
+        let first = TempDir.make("vessel-pull") + "/a"
+        #expect(try CLI.run(["pull", "acme/edit", first, "--cache-dir", cache], environment: server.env).status == 0)
+        // Edit the pulled file in place (it is read-only, so make it writable first).
+        chmod("\(first)/weights.bin", 0o644)
+        let handle = try #require(FileHandle(forWritingAtPath: "\(first)/weights.bin"))
+        try handle.seek(toOffset: 10)
+        handle.write(Data("tampered".utf8))
+        try handle.close()
+        let second = TempDir.make("vessel-pull") + "/b"
+        let pull = try CLI.run(["pull", "acme/edit", second, "--cache-dir", cache, "--json"], environment: server.env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(try pull.json()["bytes_downloaded"] as? Int == 100_000)
+        #expect(FileManager.default.contentsEqual(atPath: "\(model)/weights.bin", andPath: "\(second)/weights.bin"))
+    }
+
+    @Test func serverKilledMidUploadLeavesNothingVisible() throws {
+        let server = try ServerProcess()
+        let model = TempDir.make("vessel-model")
+        try TempDir.writeFile("\(model)/big.bin", count: 600 << 20, seed: 5)
+        defer { try? FileManager.default.removeItem(atPath: model) }
+
+        let push = Process()
+        push.executableURL = URL(fileURLWithPath: CLI.binary)
+        push.arguments = ["push", model, "--model", "acme/killed", "--json"]
+        var env = server.env
+        env["PATH"] = "/usr/bin:/bin"
+        push.environment = env
+        push.standardOutput = FileHandle.nullDevice
+        push.standardError = FileHandle.nullDevice
+        try push.run()
+        // Kill the server as soon as an upload is in flight (a temporary file is growing).
+        let tmp = "\(server.dataDir)/blobs/tmp"
+        var sawUpload = false
+        for _ in 0..<2000 {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
+            if let file = files.first, let size = (try? FileManager.default.attributesOfItem(atPath: "\(tmp)/\(file)"))?[.size] as? Int, size > 1 << 20 {
+                sawUpload = true
+                break
+            }
+            usleep(5_000)
+        }
+        server.kill()
+        push.waitUntilExit()
+        #expect(sawUpload, "the upload finished before the server could be killed")
+        #expect(push.terminationStatus != 0)
+
+        try server.start()
+        let versions = try CLI.run(["versions", "acme/killed", "--json"], environment: server.env)
+        #expect(versions.status == 0, "\(versions.stderr)")
+        #expect((try versions.json()["items"] as? [Any])?.isEmpty == true)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).isEmpty, "partial upload files survived the restart")
+        let blobs = (FileManager.default.enumerator(atPath: "\(server.dataDir)/blobs/sha256")?.allObjects as? [String]) ?? []
+        #expect(blobs.filter { $0.count > 60 }.isEmpty, "a blob became visible: \(blobs)")
+
+        // The push then succeeds from scratch.
+        let retry = try CLI.run(["push", model, "--model", "acme/killed", "--json"], environment: server.env)
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(try retry.json()["version"] as? Int == 1)
+    }
+}
