@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(
             name: "VesselServerTests",
             dependencies: [
-                "VesselServer",
+                "VesselServer", "VesselFormats",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -60,11 +60,11 @@ import VesselCore
         try await MetadataHarness.withStore(backend) { store, _ in
             let manifest = try MetadataHarness.manifest([("w", 1)])
             let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(9), description: "", change: MetadataHarness.admin)
-            #expect(try await store.listVersions(model: model, limit: 10, cursor: nil).items.isEmpty)
+            #expect(try await store.listVersions(model: model, filter: VersionFilter(), limit: 10, cursor: nil).items.isEmpty)
             #expect(try await store.draftManifest(model: model, draftID: draft) == manifest)
-            _ = try await store.commitDraft(model: model, draftID: draft, findings: [], change: MetadataHarness.admin)
-            await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], change: MetadataHarness.admin) }
-            await expectCode(.notFound) { _ = try await store.commitDraft(model: model, draftID: "nope", findings: [], change: MetadataHarness.admin) }
+            _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
+            await expectCode(.notFound) { _ = try await store.commitDraft(model: model, draftID: "nope", findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
         }
     }
 
@@ -124,9 +124,9 @@ import VesselCore
                 cursor = page.nextCursor
             } while cursor != nil
             #expect(names == ["acme/m"] + (0..<7).map { "acme/m\($0)" })
-            let first = try await store.listVersions(model: model, limit: 2, cursor: nil)
+            let first = try await store.listVersions(model: model, filter: VersionFilter(), limit: 2, cursor: nil)
             #expect(first.items.map(\.version) == [5, 4])
-            let second = try await store.listVersions(model: model, limit: 2, cursor: first.nextCursor)
+            let second = try await store.listVersions(model: model, filter: VersionFilter(), limit: 2, cursor: first.nextCursor)
             #expect(second.items.map(\.version) == [3, 2])
             await expectCode(.invalidArgument) { _ = try await store.listModels(limit: 3, cursor: "%%%") }
         }

@@ -38,7 +38,7 @@ enum MetadataHarness {
         let manifest = try manifest(files)
         for entry in manifest.entries { try await store.recordBlob(entry.digest, size: entry.size) }
         let draft = try await store.createDraft(model: model, manifest: manifest, digest: digest(99), description: "", change: admin)
-        return try await store.commitDraft(model: model, draftID: draft, findings: findings, change: admin)
+        return try await store.commitDraft(model: model, draftID: draft, findings: findings, analysis: VersionAnalysis(), change: admin)
     }
 }
 

@@ -62,8 +62,12 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var findings: [Finding]
     /// Present when one version is fetched, absent in lists.
     public var manifest: [ManifestEntry]?
+    /// Safetensors totals (parameters, dtypes, …), when the version holds safetensors files.
+    public var summary: ModelSummary?
+    /// The scanner's report per file; present when one version is fetched.
+    public var scan: [FileScanReport]?
 
-    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?) {
+    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil) {
         self.model = model
         self.version = version
         self.digest = digest
@@ -76,10 +80,12 @@ public struct VersionInfo: Codable, Sendable, Equatable {
         self.aliases = aliases
         self.findings = findings
         self.manifest = manifest
+        self.summary = summary
+        self.scan = scan
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, version, digest, state, files, size, description, aliases, findings, manifest
+        case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan
         case createdAt = "created_at"
         case createdBy = "created_by"
     }

@@ -37,6 +37,13 @@ public struct ModelScanner: Sendable {
 
     /// Scans one regular file. A symlink or unreadable path yields an `invalid` result.
     public func scanFile(at path: String) -> ScanFileResult {
+        scanFile(at: path, as: path)
+    }
+
+    /// Scans the file at `path` as if it were named `name`: the name's extension takes part in
+    /// format detection and the result reports `name` (the registry scans content-addressed
+    /// blobs, whose own file names carry no extension).
+    public func scanFile(at path: String, as name: String) -> ScanFileResult {
         let file: ScanFile
         let head: [UInt8]
         do {
@@ -44,15 +51,15 @@ public struct ModelScanner: Sendable {
             head = try file.readExactly(count: min(file.size, Self.prefetchLength), at: 0)
         } catch {
             let problem = (error as? ScanProblem) ?? ScanProblem(kind: .unreadable, detail: "cannot read file", offset: nil)
-            let claim = ScanFormatDetector.claimedFormat(extension: ScanFormatDetector.fileExtension(path))
+            let claim = ScanFormatDetector.claimedFormat(extension: ScanFormatDetector.fileExtension(name))
             let format = problem.kind == .symlink ? .data : (claim ?? .data)
-            return ScanFileResult(path: path, format: format, findings: [problem.finding(member: nil)])
+            return ScanFileResult(path: name, format: format, findings: [problem.finding(member: nil)])
         }
-        return scan(file: file, head: head, path: path)
+        return scan(file: file, head: head, path: path, name: name)
     }
 
-    private func scan(file: ScanFile, head: [UInt8], path: String) -> ScanFileResult {
-        let ext = ScanFormatDetector.fileExtension(path)
+    private func scan(file: ScanFile, head: [UInt8], path: String, name: String) -> ScanFileResult {
+        let ext = ScanFormatDetector.fileExtension(name)
         var accumulator = ScanAccumulator()
         let format: ScanFormat
         switch ScanFormatDetector.detect(head: head, size: file.size, extension: ext) {
@@ -89,7 +96,7 @@ public struct ModelScanner: Sendable {
             var attempt = ScanAccumulator()
             _ = scanPlainPickle(file, head: head, into: &attempt)
             if attempt.findings.isEmpty || attempt.hasUnsafeFinding {
-                return attempt.result(path: path, format: .pickle)
+                return attempt.result(path: name, format: .pickle)
             }
             format = .data
         case .joblibCompressed:
@@ -102,7 +109,7 @@ public struct ModelScanner: Sendable {
             let claim = ScanFormatDetector.claimedFormat(extension: ext) ?? (ext == "bin" ? .pickle : nil)
             format = ZipContainerScanner(scanner: self).scan(file, claim: claim, extension: ext, into: &accumulator)
         }
-        return accumulator.result(path: path, format: format)
+        return accumulator.result(path: name, format: format)
     }
 
     func fileReader(_ file: ScanFile, head: [UInt8]) -> ScanByteReader<ScanFileRangeSource> {

@@ -40,11 +40,11 @@ public protocol VersionStore: Sendable {
     func draftManifest(model: ModelName, draftID: String) async throws -> Manifest
     /// Numbers the draft (the next free number of its model) and makes it `ready` or
     /// `quarantined` (any finding) in one transaction with its audit entry and events.
-    func commitDraft(model: ModelName, draftID: String, findings: [Finding], change: ChangeContext) async throws -> VersionInfo
+    func commitDraft(model: ModelName, draftID: String, findings: [Finding], analysis: VersionAnalysis, change: ChangeContext) async throws -> VersionInfo
     /// A committed version with its manifest; `latest` is the highest-numbered ready version.
     /// - Throws: `not_found` (deleted versions are not found).
     func resolve(_ reference: Reference) async throws -> VersionInfo
-    func listVersions(model: ModelName, limit: Int, cursor: String?) async throws -> Page<VersionInfo>
+    func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo>
     /// `archived` or `deleted`. Deleting needs every alias moved off the version first.
     /// - Throws: `not_found`, `conflict`.
     func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo
@@ -74,8 +74,16 @@ public protocol AuditLog: Sendable {
     func verifyAuditChain() async throws -> AuditVerification
 }
 
+/// Which file formats versions may hold, per scope.
+public protocol FormatPolicyStore: Sendable {
+    func setFormatPolicy(scope: Scope, formats: [String], change: ChangeContext) async throws -> FormatPolicyInfo
+    func formatPolicies() async throws -> [FormatPolicyInfo]
+    /// The most specific policy covering `model` (model, then owner, then registry), if any.
+    func formatPolicy(for model: ModelName) async throws -> [String]?
+}
+
 /// Everything the server needs from metadata.
-public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog
+public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & FormatPolicyStore
 
 /// Whether a blob belongs to a model (so reading it needs only that model's read permission).
 public protocol BlobMembership: Sendable {

@@ -43,10 +43,14 @@ extension SQLMetadataStore: VersionStore {
         }
     }
 
-    public func commitDraft(model: ModelName, draftID: String, findings: [Finding], change: ChangeContext) async throws -> VersionInfo {
+    public func commitDraft(model: ModelName, draftID: String, findings: [Finding], analysis: VersionAnalysis, change: ChangeContext) async throws -> VersionInfo {
         let now = clock()
         let state: VersionState = findings.isEmpty ? .ready : .quarantined
         let findingsJSON = try Self.encodeJSON(findings)
+        let summaryJSON = try analysis.summary.map(Self.encodeJSON)
+        let scanJSON = try analysis.scan.map(Self.encodeJSON)
+        let parameters = analysis.summary.map { Int64(clamping: $0.parameters) }
+        let dtypes = analysis.summary.map { "," + $0.dtypes.keys.sorted().joined(separator: ",") + "," }
         let number = try await write { db -> Int in
             let modelID = try await self.modelID(db, model)
             guard let row = try await db.raw("SELECT state, digest FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
@@ -62,7 +66,8 @@ extension SQLMetadataStore: VersionStore {
             }
             let number = try seqRow.decode(column: "version_seq", as: Int.self)
             try await db.raw("""
-                UPDATE versions SET number = \(bind: number), state = \(bind: state.rawValue), findings = \(bind: findingsJSON), committed_at = \(bind: now)
+                UPDATE versions SET number = \(bind: number), state = \(bind: state.rawValue), findings = \(bind: findingsJSON), committed_at = \(bind: now),
+                  summary = \(bind: summaryJSON), scan_report = \(bind: scanJSON), parameters = \(bind: parameters), dtypes = \(bind: dtypes)
                 WHERE id = \(bind: draftID)
                 """).run()
             try await self.audit(db, change, at: now, action: "version.create", target: "version/\(model):\(number)", model: model, after: "\(state.rawValue) \(digest)")
@@ -100,18 +105,23 @@ extension SQLMetadataStore: VersionStore {
             let id = try row.decode(column: "id", as: String.self)
             var info = try await self.versionInfo(db, row, model: reference.model)
             info.manifest = try await self.files(db, versionID: id)
+            info.scan = try row.decode(column: "scan_report", as: String?.self).map { try Self.decodeJSON([FileScanReport].self, $0) }
             return info
         }
     }
 
-    public func listVersions(model: ModelName, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
+    public func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
         let limit = Cursor.clamp(limit)
         let before = try cursor.map { Int(try Cursor.decode($0)) ?? Int.max } ?? Int.max
         return try await backend.read { db in
             let modelID = try await self.modelID(db, model)
+            var conditions: [any SQLExpression] = []
+            if let min = filter.minParameters { conditions.append(SQLQueryString("AND v.parameters >= \(bind: Int64(clamping: min))")) }
+            if let max = filter.maxParameters { conditions.append(SQLQueryString("AND v.parameters <= \(bind: Int64(clamping: max))")) }
+            if let dtype = filter.dtype { conditions.append(SQLQueryString("AND v.dtypes LIKE \(bind: "%," + dtype + ",%")")) }
             let rows = try await db.raw("""
                 \(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.number IS NOT NULL AND v.state <> 'deleted'
-                  AND v.number < \(bind: before) ORDER BY v.number DESC LIMIT \(bind: limit + 1)
+                  AND v.number < \(bind: before) \(SQLList(conditions, separator: SQLRaw(" "))) ORDER BY v.number DESC LIMIT \(bind: limit + 1)
                 """).all()
             var items: [VersionInfo] = []
             for row in rows.prefix(limit) { items.append(try await self.versionInfo(db, row, model: model)) }
@@ -164,7 +174,8 @@ extension SQLMetadataStore: VersionStore {
     }
 
     static let versionQuery = """
-        SELECT v.id, v.number, v.state, v.digest, v.file_count, v.total_size, v.description, v.findings, v.created_at, v.created_by
+        SELECT v.id, v.number, v.state, v.digest, v.file_count, v.total_size, v.description, v.findings, v.created_at, v.created_by,
+          v.summary, v.scan_report
         FROM versions v
         """
 
@@ -184,7 +195,8 @@ extension SQLMetadataStore: VersionStore {
             createdBy: try row.decode(column: "created_by", as: String.self),
             aliases: aliases,
             findings: try Self.decodeJSON([Finding].self, try row.decode(column: "findings", as: String.self)),
-            manifest: nil
+            manifest: nil,
+            summary: try row.decode(column: "summary", as: String?.self).map { try Self.decodeJSON(ModelSummary.self, $0) }
         )
     }
 

@@ -40,6 +40,17 @@ struct AdminController {
             let page = try await store.auditEntries(model: model, limit: Query.limit(request), cursor: Query.cursor(request))
             return try JSONResponse.make(Page(items: page.items.map(AuditEntryInfo.init), nextCursor: page.nextCursor))
         }
+        routes.on(.get, "/api/v1/policies", .read) { _, _, _ in
+            try JSONResponse.make(Page(items: try await store.formatPolicies(), nextCursor: nil))
+        }
+        routes.on(.put, "/api/v1/policies", .admin) { request, context, caller in
+            let body = try await JSONResponse.decode(FormatPolicyRequest.self, from: request, context: context)
+            let known = Set(["safetensors", "data", "pickle"])
+            guard !body.formats.isEmpty, body.formats.allSatisfy(known.contains) else {
+                throw VesselError.invalidArgument("formats must be a non-empty list of: safetensors, data, pickle")
+            }
+            return try JSONResponse.make(try await store.setFormatPolicy(scope: try Scope(body.scope), formats: body.formats, change: caller.change))
+        }
         routes.on(.get, "/api/v1/audit/verify", .admin) { _, _, _ in
             try JSONResponse.make(try await store.verifyAuditChain())
         }
@@ -64,5 +75,20 @@ enum Query {
 
     static func cursor(_ request: Request) -> String? {
         request.uri.queryParameters.get("cursor")
+    }
+
+    /// `?min_parameters=&max_parameters=&dtype=` of the versions list.
+    static func versionFilter(_ request: Request) throws(VesselError) -> VersionFilter {
+        let query = request.uri.queryParameters
+        func count(_ key: String) throws(VesselError) -> UInt64? {
+            guard let text = query.get(key) else { return nil }
+            guard let value = UInt64(text) else { throw .invalidArgument("\(key) must be a non-negative integer") }
+            return value
+        }
+        let dtype = query.get("dtype")
+        if let dtype, dtype.isEmpty || !dtype.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+            throw .invalidArgument("dtype must be a safetensors dtype such as BF16 or F32")
+        }
+        return VersionFilter(minParameters: try count("min_parameters"), maxParameters: try count("max_parameters"), dtype: dtype)
     }
 }

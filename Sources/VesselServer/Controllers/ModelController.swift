@@ -23,7 +23,7 @@ struct ModelController {
             try JSONResponse.make(try await store.model(try requireModel(context)))
         }
         routes.on(.get, "/api/v1/models/:owner/:name/versions", .read) { request, context, _ in
-            try JSONResponse.make(try await store.listVersions(model: try requireModel(context), limit: Query.limit(request), cursor: Query.cursor(request)))
+            try JSONResponse.make(try await store.listVersions(model: try requireModel(context), filter: try Query.versionFilter(request), limit: Query.limit(request), cursor: Query.cursor(request)))
         }
         routes.on(.get, "/api/v1/models/:owner/:name/versions/:version", .read) { _, context, _ in
             let reference = Reference(model: try requireModel(context), selector: .version(try version(context)))
@@ -55,8 +55,10 @@ struct ModelController {
             guard missing.isEmpty else {
                 throw VesselError(.missingBlobs, "\(missing.count) blob(s) of this version were never uploaded; upload them, then commit again", details: missing.map(\.description))
             }
-            let findings = try await pipeline.run(ValidationInput(model: model, manifest: manifest, blobs: blobs, blobIndex: store))
-            return try JSONResponse.make(try await store.commitDraft(model: model, draftID: draft, findings: findings, change: caller.change), status: .created)
+            let policy = try await store.formatPolicy(for: model)
+            let report = try await pipeline.run(ValidationInput(model: model, manifest: manifest, blobs: blobs, blobIndex: store, formatPolicy: policy))
+            let version = try await store.commitDraft(model: model, draftID: draft, findings: report.findings, analysis: report.analysis, change: caller.change)
+            return try JSONResponse.make(version, status: .created)
         }
     }
 

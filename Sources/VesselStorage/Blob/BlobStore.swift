@@ -20,6 +20,11 @@ public protocol BlobStore: Sendable {
 
     /// Removes a blob; absent blobs are ignored.
     func delete(_ digest: Digest) async throws
+
+    /// Runs `body` with a local file holding the blob (the stored file itself for the
+    /// filesystem store; a temporary copy for remote stores, removed afterwards). Validators
+    /// and scanners read headers and members through it without loading whole blobs.
+    func withLocalFile<T: Sendable>(_ digest: Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T
 }
 
 /// An in-progress blob write. Use from one task at a time.

@@ -75,6 +75,12 @@ public final class FileSystemBlobStore: BlobStore {
         return BlobChunks(length: UInt64(span.count)) { try await reader.next() }
     }
 
+    public func withLocalFile<T: Sendable>(_ digest: Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
+        let path = path(of: digest)
+        guard access(path, R_OK) == 0 else { throw VesselError.notFound("blob \(digest) does not exist") }
+        return try await threadPool.runIfActive { try body(path) }
+    }
+
     public func delete(_ digest: Digest) async throws {
         if unlink(path(of: digest)) != 0 && errno != ENOENT {
             throw FileIOError.map(errno, doing: "delete a blob")

@@ -1,0 +1,49 @@
+import Foundation
+import VesselCore
+import VesselFormats
+
+/// Scans every file with the allowlist-based scanner and applies the format policy: by default
+/// only safetensors and plain data are accepted; pickle-based formats need a policy that
+/// allows them, and must still scan clean.
+public struct ScanValidator: VersionValidator {
+    public var name: String { "scan" }
+    /// Accepted when no policy covers the model.
+    public static let defaultFormats = ["safetensors", "data"]
+    let scanner = ModelScanner(safetensorsChecker: ModelScanner.safetensorsRules)
+
+    public init() {}
+
+    public func validate(_ input: ValidationInput, into report: inout ValidationReport) async throws {
+        let allowed = Set(input.formatPolicy ?? Self.defaultFormats)
+        var reports: [FileScanReport] = []
+        for entry in input.manifest.entries {
+            let scanner = scanner
+            let result = try await input.blobs.withLocalFile(entry.digest) { path in scanner.scanFile(at: path, as: entry.path) }
+            reports.append(try JSONDecoder().decode(FileScanReport.self, from: JSONEncoder().encode(result)))
+            let family = result.format.family.rawValue
+            switch result.verdict {
+            case .unsafe:
+                report.findings.append(Finding(validator: name, code: "unsafe", message: Self.describe(result), path: entry.path))
+            case .invalid where result.format != .safetensors:
+                // Invalid safetensors files are reported by the safetensors validator.
+                report.findings.append(Finding(validator: name, code: "invalid", message: Self.describe(result), path: entry.path))
+            default:
+                break
+            }
+            if !allowed.contains(family) {
+                report.findings.append(Finding(
+                    validator: name, code: "format_not_allowed",
+                    message: "\(result.format.rawValue) files (\(family)) are not accepted here; accepted: \(allowed.sorted().joined(separator: ", ")) (`vessel policy set` changes this)",
+                    path: entry.path
+                ))
+            }
+        }
+        report.analysis.scan = reports
+    }
+
+    static func describe(_ result: ScanFileResult) -> String {
+        let top = result.findings.sorted { $0.severity > $1.severity }.prefix(3)
+        let details = top.map { "\($0.severity.rawValue) \($0.kind.rawValue): \($0.detail)" }.joined(separator: "; ")
+        return "\(result.verdict.rawValue) \(result.format.rawValue) file: \(details)"
+    }
+}
