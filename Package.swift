@@ -110,6 +110,6 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI"]),
+        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI", "VesselFormats"]),
     ]
 )

@@ -50,6 +50,9 @@ struct Models: AsyncParsableCommand {
 struct Versions: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List a model's versions, newest first.")
     @Argument(help: "owner/name") var model: String
+    @Option(help: "Only versions with at least this many parameters.") var minParameters: UInt64?
+    @Option(help: "Only versions with at most this many parameters.") var maxParameters: UInt64?
+    @Option(help: "Only versions holding tensors of this dtype (e.g. BF16).") var dtype: String?
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
@@ -59,7 +62,7 @@ struct Versions: AsyncParsableCommand {
                 var all: [VersionInfo] = []
                 var cursor: String?
                 repeat {
-                    let page = try await api.versions(name, limit: 500, cursor: cursor)
+                    let page = try await api.versions(name, filter: VersionFilter(minParameters: minParameters, maxParameters: maxParameters, dtype: dtype), limit: 500, cursor: cursor)
                     all += page.items
                     cursor = page.nextCursor
                 } while cursor != nil
@@ -90,6 +93,17 @@ struct Show: AsyncParsableCommand {
             if !version.description.isEmpty { Output.line("description: \(version.description)") }
             Output.line("aliases:     \(version.aliases.isEmpty ? "-" : version.aliases.joined(separator: ", "))")
             Output.line("files:       \(version.files) (\(Output.bytes(version.size)))")
+            if let summary = version.summary {
+                let dtypes = summary.dtypes.keys.sorted().map { "\($0) \(summary.dtypes[$0]?.parameters ?? 0)" }.joined(separator: ", ")
+                Output.line("parameters:  \(summary.parameters) in \(summary.tensorCount) tensors, \(summary.shardCount) shard(s), \(Output.bytes(summary.tensorBytes)) (\(dtypes))")
+                if let metadata = summary.metadata, !metadata.isEmpty {
+                    Output.line("metadata:    " + metadata.keys.sorted().map { "\($0)=\(metadata[$0] ?? "")" }.joined(separator: ", "))
+                }
+            }
+            if let scan = version.scan {
+                let counts = Dictionary(grouping: scan, by: \.verdict).mapValues(\.count)
+                Output.line("scan:        " + counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", "))
+            }
             if !version.findings.isEmpty {
                 Output.line("findings:")
                 for finding in version.findings {

@@ -31,10 +31,6 @@ extension APIClient {
 
     public func model(_ model: ModelName) async throws -> ModelInfo { try await call(.GET, model.apiPath, as: ModelInfo.self) }
 
-    public func versions(_ model: ModelName, limit: Int = 100, cursor: String? = nil) async throws -> Page<VersionInfo> {
-        try await call(.GET, "\(model.apiPath)/versions?limit=\(limit)" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<VersionInfo>.self)
-    }
-
     /// The version a reference names, with its manifest.
     public func resolve(_ reference: Reference) async throws -> VersionInfo {
         let path: String
@@ -97,3 +93,34 @@ extension String {
 }
 
 import Foundation
+
+extension APIClient {
+    /// `count` bytes of a blob from `offset` (an HTTP Range request), for reading headers
+    /// without downloading weights.
+    public func readBlobRange(_ model: ModelName, _ digest: Digest, offset: UInt64, count: Int) async throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        var request = request(.GET, "\(model.apiPath)/blobs/\(digest)")
+        request.headers.add(name: "Range", value: "bytes=\(offset)-\(offset + UInt64(count) - 1)")
+        let response = try await send(request)
+        let body = try await response.body.collect(upTo: count + 1)
+        return Array(body.readableBytesView)
+    }
+
+    public func formatPolicies() async throws -> [FormatPolicyInfo] {
+        try await call(.GET, "/api/v1/policies", as: Page<FormatPolicyInfo>.self).items
+    }
+
+    public func setFormatPolicy(scope: String, formats: [String]) async throws -> FormatPolicyInfo {
+        try await call(.PUT, "/api/v1/policies", body: FormatPolicyRequest(scope: scope, formats: formats), as: FormatPolicyInfo.self)
+    }
+
+    /// Versions matching `filter`, newest first.
+    public func versions(_ model: ModelName, filter: VersionFilter, limit: Int = 100, cursor: String? = nil) async throws -> Page<VersionInfo> {
+        var path = "\(model.apiPath)/versions?limit=\(limit)"
+        if let min = filter.minParameters { path += "&min_parameters=\(min)" }
+        if let max = filter.maxParameters { path += "&max_parameters=\(max)" }
+        if let dtype = filter.dtype { path += "&dtype=\(dtype.percentEscaped)" }
+        if let cursor { path += "&cursor=\(cursor.percentEscaped)" }
+        return try await call(.GET, path, as: Page<VersionInfo>.self)
+    }
+}

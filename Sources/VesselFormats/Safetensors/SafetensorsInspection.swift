@@ -42,6 +42,12 @@ public struct SafetensorsInspection: Sendable, Equatable, Encodable {
         public let message: String
         /// The file it concerns, relative to the inspected path.
         public let path: String?
+
+        public init(code: String, message: String, path: String?) {
+            self.code = code
+            self.message = message
+            self.path = path
+        }
     }
 
     public let files: [File]
