@@ -19,6 +19,8 @@ struct Vessel: AsyncParsableCommand {
             AliasCommand.self, Promote.self, VersionCommand.self,
             AuditCommand.self,
             Inspect.self, Scan.self, Policy.self,
+            Grant.self, Revoke.self, Grants.self, Protect.self, Unprotect.self, Protections.self,
+            Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,
         ]
     )
 }

@@ -192,8 +192,8 @@ import VesselCore
     }
 
     @Test func canonicalEncodingIsStable() {
-        let bytes = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "é", action: "a", target: "t", model: nil, before: "", after: "x", requestID: nil, prevHash: "00")
-        let expected = "vessel-audit-v1\nseq=1:1\nat=1:2\nactor=2:é\naction=1:a\ntarget=1:t\nmodel=-\nbefore=0:\nafter=1:x\nrequest_id=-\nprev_hash=2:00\n"
+        let bytes = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "é", action: "a", target: "t", model: nil, before: "", after: "x", requestID: nil, reason: "why", prevHash: "00")
+        let expected = "vessel-audit-v1\nseq=1:1\nat=1:2\nactor=2:é\naction=1:a\ntarget=1:t\nmodel=-\nbefore=0:\nafter=1:x\nrequest_id=-\nreason=3:why\nprev_hash=2:00\n"
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
     }
 }

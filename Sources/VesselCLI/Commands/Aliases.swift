@@ -14,7 +14,26 @@ struct Expectation {
 }
 
 struct AliasCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "alias", abstract: "Move and remove aliases.", subcommands: [Set.self, Remove.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "alias", abstract: "Move and remove aliases.", subcommands: [Set.self, Remove.self, List.self, History.self])
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every move of an alias: when, who, from, to and why.")
+        @Argument(help: "owner/name") var model: String
+        @Argument(help: "The alias.") var alias: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try ModelName(model), aliasName = try AliasName(alias)
+                let items = try await client.withClient { try await $0.aliasHistory(name, aliasName) }
+                if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
+                    Output.table(["SEQ", "TIME", "ACTOR", "FROM", "TO", "REASON"], items.map {
+                        [String($0.seq), $0.time, $0.actor, $0.fromVersion.map(String.init) ?? "-", $0.toVersion.map(String.init) ?? "(removed)", $0.reason ?? ""]
+                    })
+                }
+            }
+        }
+    }
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Point an alias at a version.")
@@ -69,7 +88,10 @@ struct AliasCommand: AsyncParsableCommand {
 }
 
 struct Promote: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Promote a version to an alias (governance rules apply to protected aliases).")
+    static let configuration = CommandConfiguration(
+        abstract: "Promote a version to an alias; protected aliases check role, approval and gates.",
+        discussion: "Exit 0 applied, 10 pending approval, 1 refused (5 when only --expect-current failed)."
+    )
     @Argument(help: "owner/name") var model: String
     @Argument(help: "The version number.") var version: String
     @Option(help: "The alias to move.") var to: String
@@ -81,10 +103,32 @@ struct Promote: AsyncParsableCommand {
         try await Output.run(json: client.json) {
             let name = try ModelName(model), number = try Reference.parseVersion(version), alias = try AliasName(to)
             let expect = try Expectation(expectCurrent)
-            let info = try await client.withClient {
+            let result = try await client.withClient {
                 try await $0.promote(name, PromoteRequest(version: number, to: alias.value, expectCurrent: expect.current, expectAbsent: expect.absent, reason: reason))
             }
-            if client.json { Output.json(info) } else { Output.line("promoted \(info.model):\(info.version) to \(info.alias)") }
+            try PromotionOutput.report(result, json: client.json)
+        }
+    }
+}
+
+/// Prints a promotion result and exits with its code.
+enum PromotionOutput {
+    static func report(_ result: PromotionResult, json: Bool) throws {
+        if json {
+            Output.json(result)
+        } else {
+            switch result.status {
+            case .applied: Output.line("promoted \(result.model):\(result.version) to \(result.alias)")
+            case .pending: Output.line("request \(result.requestID ?? "?") created: \(result.model):\(result.version) to \(result.alias) awaits approval (`vessel approve \(result.requestID ?? "ID")`)")
+            case .refused:
+                Output.line("refused: \(result.model):\(result.version) to \(result.alias)")
+                for failure in result.failures { Output.line("  \(failure.rule): \(failure.message)") }
+            }
+        }
+        switch result.status {
+        case .applied: return
+        case .pending: throw ExitCode(10)
+        case .refused: throw ExitCode(result.failures.allSatisfy { $0.rule == "expect-current" } && !result.failures.isEmpty ? 5 : 1)
         }
     }
 }

@@ -17,15 +17,16 @@ struct AuditCommand: AsyncParsableCommand {
                     var all: [AuditEntryInfo] = []
                     var cursor: String?
                     repeat {
-                        let page = try await api.auditEntries(model: name, cursor: cursor)
+                        let page: Page<AuditEntryInfo>
+                        if let name { page = try await api.modelAudit(name, cursor: cursor) } else { page = try await api.auditEntries(model: nil, cursor: cursor) }
                         all += page.items
                         cursor = page.nextCursor
                     } while cursor != nil
                     return all
                 }
                 if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
-                    Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "BEFORE -> AFTER"], items.map {
-                        [String($0.seq), $0.time, $0.actor, $0.action, $0.target, "\($0.before ?? "-") -> \($0.after ?? "-")"]
+                    Output.table(["SEQ", "TIME", "ACTOR", "ACTION", "TARGET", "BEFORE -> AFTER", "REASON"], items.map {
+                        [String($0.seq), $0.time, $0.actor, $0.action, $0.target, "\($0.before ?? "-") -> \($0.after ?? "-")", $0.reason ?? ""]
                     })
                 }
             }

@@ -54,8 +54,8 @@ extension APIClient {
         try await callNoContent(.DELETE, "\(model.apiPath)/aliases/\(alias)")
     }
 
-    public func promote(_ model: ModelName, _ request: PromoteRequest) async throws -> AliasInfo {
-        try await call(.POST, "\(model.apiPath)/promote", body: request, as: AliasInfo.self)
+    public func promote(_ model: ModelName, _ request: PromoteRequest) async throws -> PromotionResult {
+        try await call(.POST, "\(model.apiPath)/promote", body: request, as: PromotionResult.self)
     }
 
     public func archive(_ model: ModelName, version: Int) async throws -> VersionInfo {
@@ -122,5 +122,57 @@ extension APIClient {
         if let dtype = filter.dtype { path += "&dtype=\(dtype.percentEscaped)" }
         if let cursor { path += "&cursor=\(cursor.percentEscaped)" }
         return try await call(.GET, path, as: Page<VersionInfo>.self)
+    }
+}
+
+/// Governance: grants, protections, requests, checks, history.
+extension APIClient {
+    public func grant(_ request: GrantRequest) async throws -> GrantInfo {
+        try await call(.POST, "/api/v1/grants", body: request, as: GrantInfo.self)
+    }
+
+    public func revoke(_ request: GrantRequest) async throws {
+        try await callNoContent(.POST, "/api/v1/grants/revoke", body: request)
+    }
+
+    public func grants(principal: String?) async throws -> [GrantInfo] {
+        try await call(.GET, "/api/v1/grants" + (principal.map { "?principal=\($0.percentEscaped)" } ?? ""), as: Page<GrantInfo>.self).items
+    }
+
+    public func protect(_ request: ProtectRequest) async throws -> ProtectionInfo {
+        try await call(.PUT, "/api/v1/protections", body: request, as: ProtectionInfo.self)
+    }
+
+    public func unprotect(scope: String, alias: String) async throws {
+        try await callNoContent(.POST, "/api/v1/protections/remove", body: ["scope": scope, "alias": alias])
+    }
+
+    public func protections() async throws -> [ProtectionInfo] {
+        try await call(.GET, "/api/v1/protections", as: Page<ProtectionInfo>.self).items
+    }
+
+    public func decide(requestID: String, approve: Bool, reason: String?) async throws -> PromotionResult {
+        try await call(.POST, "/api/v1/requests/\(requestID.percentEscaped)/\(approve ? "approve" : "reject")", body: DecisionRequest(reason: reason), as: PromotionResult.self)
+    }
+
+    public func promotionRequests(model: ModelName?) async throws -> [PromotionRequestInfo] {
+        let path = model.map { "\($0.apiPath)/requests" } ?? "/api/v1/requests"
+        return try await call(.GET, path, as: Page<PromotionRequestInfo>.self).items
+    }
+
+    public func reportCheck(_ model: ModelName, version: Int, _ report: CheckReportRequest) async throws -> CheckInfo {
+        try await call(.POST, "\(model.apiPath)/versions/\(version)/checks", body: report, as: CheckInfo.self)
+    }
+
+    public func aliasHistory(_ model: ModelName, _ alias: AliasName) async throws -> [AliasHistoryEntry] {
+        try await call(.GET, "\(model.apiPath)/aliases/\(alias)/history", as: Page<AliasHistoryEntry>.self).items
+    }
+
+    public func resolveAlias(_ model: ModelName, _ alias: AliasName, at: String?) async throws -> ResolvedAlias {
+        try await call(.GET, "\(model.apiPath)/aliases/\(alias)/resolve" + (at.map { "?at=\($0.percentEscaped)" } ?? ""), as: ResolvedAlias.self)
+    }
+
+    public func modelAudit(_ model: ModelName, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
+        try await call(.GET, "\(model.apiPath)/audit?limit=\(limit)" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<AuditEntryInfo>.self)
     }
 }

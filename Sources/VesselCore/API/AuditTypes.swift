@@ -9,10 +9,11 @@ public struct AuditEntryInfo: Codable, Sendable, Equatable {
     public var before: String?
     public var after: String?
     public var requestID: String?
+    public var reason: String?
     public var prevHash: String
     public var hash: String
 
-    public init(seq: Int64, time: String, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, prevHash: String, hash: String) {
+    public init(seq: Int64, time: String, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, prevHash: String, hash: String) {
         self.seq = seq
         self.time = time
         self.actor = actor
@@ -22,12 +23,13 @@ public struct AuditEntryInfo: Codable, Sendable, Equatable {
         self.before = before
         self.after = after
         self.requestID = requestID
+        self.reason = reason
         self.prevHash = prevHash
         self.hash = hash
     }
 
     enum CodingKeys: String, CodingKey {
-        case seq, time, actor, action, target, model, before, after, hash
+        case seq, time, actor, action, target, model, before, after, hash, reason
         case requestID = "request_id"
         case prevHash = "prev_hash"
     }

@@ -13,6 +13,8 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case preconditionFailed = "precondition_failed"
     case conflict
     case quarantined
+    /// A rule refused the change (a promotion gate, a protected alias); details list each rule.
+    case refused
     case versionNotReady = "version_not_ready"
     case rangeNotSatisfiable = "range_not_satisfiable"
     case payloadTooLarge = "payload_too_large"
@@ -28,7 +30,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .unauthenticated: 401
         case .forbidden: 403
         case .notFound: 404
-        case .alreadyExists, .conflict, .quarantined, .versionNotReady: 409
+        case .alreadyExists, .conflict, .quarantined, .versionNotReady, .refused: 409
         case .preconditionFailed: 412
         case .payloadTooLarge: 413
         case .rangeNotSatisfiable: 416
@@ -47,7 +49,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .notFound: 3
         case .unauthenticated, .forbidden: 4
         case .alreadyExists, .preconditionFailed, .conflict, .versionNotReady: 5
-        case .quarantined: 1
+        case .quarantined, .refused: 1
         case .insufficientStorage, .schemaTooNew, .unavailable, .internalError: 6
         }
     }

@@ -13,6 +13,8 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var before: String?
     public var after: String?
     public var requestID: String?
+    /// Why, when the actor said (`--reason`).
+    public var reason: String?
     public var prevHash: String
     public var hash: String
 }
@@ -23,7 +25,7 @@ public struct AuditEntry: Sendable, Equatable, Codable {
 ///
 ///     vessel-audit-v1\n
 ///     then for each field in this order — seq, at, actor, action, target, model, before,
-///     after, request_id, prev_hash — the line `<name>=<len>:<value>\n`, where <len> is the
+///     after, request_id, reason, prev_hash — the line `<name>=<len>:<value>\n`, where <len> is the
 ///     value's length in UTF-8 bytes in decimal; a null value is the line `<name>=-\n`.
 ///     `seq` and `at` (microseconds since the epoch) are written in decimal.
 ///
@@ -33,7 +35,7 @@ public enum AuditChain {
     /// `prev_hash` of entry 1.
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    public static func canonicalBytes(seq: Int64, at: Int64, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, prevHash: String) -> [UInt8] {
+    public static func canonicalBytes(seq: Int64, at: Int64, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, prevHash: String) -> [UInt8] {
         var out = Array("vessel-audit-v1\n".utf8)
         func field(_ name: String, _ value: String?) {
             out += Array(name.utf8)
@@ -54,6 +56,7 @@ public enum AuditChain {
         field("before", before)
         field("after", after)
         field("request_id", requestID)
+        field("reason", reason)
         field("prev_hash", prevHash)
         return out
     }
@@ -67,11 +70,11 @@ public enum AuditChain {
         }
         let seq = try head.decode(column: "seq", as: Int64.self)
         let prev = try head.decode(column: "hash", as: String.self)
-        let hash = hash(canonicalBytes(seq: seq, at: at, actor: change.actor, action: action, target: target, model: model, before: before, after: after, requestID: change.requestID, prevHash: prev))
+        let hash = hash(canonicalBytes(seq: seq, at: at, actor: change.actor, action: action, target: target, model: model, before: before, after: after, requestID: change.requestID, reason: change.reason, prevHash: prev))
         try await db.raw("""
-            INSERT INTO audit_log (seq, at, actor, action, target, model, before_value, after_value, request_id, prev_hash, hash)
+            INSERT INTO audit_log (seq, at, actor, action, target, model, before_value, after_value, request_id, reason, prev_hash, hash)
             VALUES (\(bind: seq), \(bind: at), \(bind: change.actor), \(bind: action), \(bind: target), \(bind: model),
-              \(bind: before), \(bind: after), \(bind: change.requestID), \(bind: prev), \(bind: hash))
+              \(bind: before), \(bind: after), \(bind: change.requestID), \(bind: change.reason), \(bind: prev), \(bind: hash))
             """).run()
         try await db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
     }
@@ -94,7 +97,7 @@ public enum AuditChain {
                 if entry.prevHash != prev {
                     return AuditVerification(ok: false, entries: expectedSeq - 1, brokenAt: entry.seq, reason: "entry \(entry.seq) does not link to entry \(entry.seq - 1)")
                 }
-                let recomputed = hash(canonicalBytes(seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, prevHash: entry.prevHash))
+                let recomputed = hash(canonicalBytes(seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, prevHash: entry.prevHash))
                 if recomputed != entry.hash {
                     return AuditVerification(ok: false, entries: expectedSeq - 1, brokenAt: entry.seq, reason: "entry \(entry.seq) was changed after it was written (its hash does not match its fields)")
                 }
@@ -122,6 +125,7 @@ extension AuditEntry {
             before: try row.decode(column: "before_value", as: String?.self),
             after: try row.decode(column: "after_value", as: String?.self),
             requestID: try row.decode(column: "request_id", as: String?.self),
+            reason: try row.decode(column: "reason", as: String?.self),
             prevHash: try row.decode(column: "prev_hash", as: String.self),
             hash: try row.decode(column: "hash", as: String.self)
         )
@@ -132,8 +136,11 @@ extension AuditEntry {
 public struct ChangeContext: Sendable {
     public var actor: String
     public var requestID: String?
-    public init(actor: String, requestID: String?) {
+    /// Why the actor made the change, recorded in the audit entry.
+    public var reason: String?
+    public init(actor: String, requestID: String?, reason: String? = nil) {
         self.actor = actor
         self.requestID = requestID
+        self.reason = reason
     }
 }

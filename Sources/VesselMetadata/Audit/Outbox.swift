@@ -16,6 +16,11 @@ public enum Outbox {
         case aliasSet = "alias.set"
         case aliasMoved = "alias.moved"
         case aliasRemoved = "alias.removed"
+        case promotionRequested = "promotion.requested"
+        case promotionApproved = "promotion.approved"
+        case promotionRejected = "promotion.rejected"
+        case promotionRefused = "promotion.refused"
+        case checkReported = "check.reported"
     }
 
     static func append(_ db: any SQLDatabase, id: String, type: EventType, at: Int64, model: String?, payload: [String: String]) async throws {

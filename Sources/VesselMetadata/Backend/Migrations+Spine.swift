@@ -30,7 +30,7 @@ extension Migrations {
         """,
         """
         CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-          target TEXT NOT NULL, model TEXT, before_value TEXT, after_value TEXT, request_id TEXT,
+          target TEXT NOT NULL, model TEXT, before_value TEXT, after_value TEXT, request_id TEXT, reason TEXT,
           prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
         """,
         "CREATE INDEX audit_log_model ON audit_log (model, seq)",

@@ -83,10 +83,70 @@ public protocol FormatPolicyStore: Sendable {
 }
 
 /// Everything the server needs from metadata.
-public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & FormatPolicyStore
+public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & FormatPolicyStore & GrantStore & GovernanceStore
 
 /// Whether a blob belongs to a model (so reading it needs only that model's read permission).
 public protocol BlobMembership: Sendable {
     /// True when a committed, not deleted version of `model` holds a file with `digest`.
     func modelContainsBlob(model: ModelName, digest: Digest) async throws -> Bool
+}
+
+/// Roles granted to principals on scopes.
+public protocol GrantStore: Sendable {
+    /// - Throws: `not_found` for an unknown principal, `already_exists` for a repeated grant.
+    func grant(principal: String, role: Role, scope: Scope, change: ChangeContext) async throws -> GrantInfo
+    /// - Throws: `not_found` when no such grant exists.
+    func revoke(principal: String, role: Role, scope: Scope, change: ChangeContext) async throws
+    func grants(principal: String?) async throws -> [GrantInfo]
+    /// The highest role `principal` holds on a scope covering `model` (registry-wide grants only
+    /// when `model` is nil).
+    func role(of principal: String, on model: ModelName?) async throws -> Role?
+}
+
+/// Protected aliases, checks, promotions and alias history.
+public protocol GovernanceStore: Sendable {
+    func protect(_ request: ProtectRequest, change: ChangeContext) async throws -> ProtectionInfo
+    /// - Throws: `not_found`.
+    func unprotect(scope: Scope, alias: AliasName, change: ChangeContext) async throws
+    func protections() async throws -> [ProtectionInfo]
+    func reportCheck(model: ModelName, version: Int, _ report: CheckReportRequest, change: ChangeContext) async throws -> CheckInfo
+    /// Moves, requests or refuses, in one transaction with the gates; refusals are audited.
+    func promote(_ attempt: PromotionAttempt, change: ChangeContext) async throws -> PromotionResult
+    /// Approves (re-evaluating every rule) or rejects a pending request.
+    func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?, change: ChangeContext) async throws -> PromotionResult
+    func promotionRequests(model: ModelName?) async throws -> [PromotionRequestInfo]
+    func aliasHistory(model: ModelName, alias: AliasName) async throws -> [AliasHistoryEntry]
+    /// What the alias pointed at, at `at` (now when nil), from the audit chain.
+    func resolveAlias(model: ModelName, alias: AliasName, at: Int64?) async throws -> ResolvedAlias
+}
+
+/// One attempt to move (or remove) an alias.
+public struct PromotionAttempt: Sendable {
+    public enum Mode: Sendable {
+        /// `vessel promote`: may create a request when approval is required.
+        case promote
+        /// `vessel alias set`: never creates a request.
+        case set
+        /// `vessel alias rm`.
+        case remove
+    }
+
+    public var model: ModelName
+    public var alias: AliasName
+    public var version: Int
+    public var expectCurrent: Int?
+    public var expectAbsent: Bool
+    public var mode: Mode
+    /// The caller's highest role covering the model.
+    public var role: Role?
+
+    public init(model: ModelName, alias: AliasName, version: Int, expectCurrent: Int? = nil, expectAbsent: Bool = false, mode: Mode, role: Role?) {
+        self.model = model
+        self.alias = alias
+        self.version = version
+        self.expectCurrent = expectCurrent
+        self.expectAbsent = expectAbsent
+        self.mode = mode
+        self.role = role
+    }
 }

@@ -30,7 +30,8 @@ public struct Registry: Sendable {
         let blobs = try FileSystemBlobStore(root: "\(dir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
         try blobs.sweepTemporary()
         let clock: @Sendable () -> Int64 = { Timestamp.micros(Date()) }
-        let registry = Registry(store: SQLMetadataStore(backend: backend, clock: clock), blobs: blobs, backend: backend, pipeline: .standard, authorizer: AllowAuthenticated(), clock: clock)
+        let store = SQLMetadataStore(backend: backend, clock: clock)
+        let registry = Registry(store: store, blobs: blobs, backend: backend, pipeline: .standard, authorizer: RoleAuthorizer(grants: store), clock: clock)
         try await registry.bootstrapAdmin(options, logger: logger)
         return registry
     }
@@ -41,6 +42,7 @@ public struct Registry: Sendable {
         let system = ChangeContext(actor: "system", requestID: nil)
         if try await store.principal(named: "admin") == nil {
             _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
+            _ = try await store.grant(principal: "admin", role: .admin, scope: .registry, change: system)
             let token = Tokens.generate()
             _ = try await store.createToken(principal: "admin", name: "bootstrap", hash: Tokens.hash(token), expiresAt: nil, change: system)
             let path = "\(options.dataDir)/admin-token"
@@ -71,6 +73,7 @@ public struct Registry: Sendable {
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs).register(routes)
         AliasController(store: store).register(routes)
+        GovernanceController(store: store).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 

@@ -59,7 +59,7 @@ struct AdminController {
 
 extension AuditEntryInfo {
     init(_ entry: AuditEntry) {
-        self.init(seq: entry.seq, time: Timestamp.rfc3339(micros: entry.at), actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, prevHash: entry.prevHash, hash: entry.hash)
+        self.init(seq: entry.seq, time: Timestamp.rfc3339(micros: entry.at), actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, prevHash: entry.prevHash, hash: entry.hash)
     }
 }
 

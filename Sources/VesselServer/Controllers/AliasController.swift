@@ -2,7 +2,8 @@ import Hummingbird
 import VesselCore
 import VesselMetadata
 
-/// Aliases and promotion.
+/// Aliases and promotion. Every move goes through the governance rules: a protected alias
+/// checks role, approval and gates in the transaction that moves it.
 struct AliasController {
     let store: any MetadataStore
 
@@ -22,22 +23,37 @@ struct AliasController {
         }
         routes.on(.put, "/api/v1/models/:owner/:name/aliases/:alias", .write) { request, context, caller in
             let body = try await JSONResponse.decode(SetAliasRequest.self, from: request, context: context)
-            return try JSONResponse.make(try await set(model: try model(context), alias: try alias(context), body, caller))
+            let model = try model(context), alias = try alias(context)
+            guard body.version > 0 else { throw VesselError.invalidArgument("version must be a positive integer") }
+            let attempt = PromotionAttempt(model: model, alias: alias, version: body.version, expectCurrent: body.expectCurrent, expectAbsent: body.expectAbsent ?? false, mode: .set, role: caller.role)
+            try Self.requireApplied(try await store.promote(attempt, change: caller.change(reason: body.reason)))
+            guard let info = try await store.aliases(model: model).first(where: { $0.alias == alias.value }) else {
+                throw VesselError.conflict("alias '\(alias)' was removed meanwhile")
+            }
+            return try JSONResponse.make(info)
         }
         routes.on(.delete, "/api/v1/models/:owner/:name/aliases/:alias", .write) { _, context, caller in
-            try await store.removeAlias(model: try model(context), alias: try alias(context), change: caller.change)
+            let attempt = PromotionAttempt(model: try model(context), alias: try alias(context), version: 0, mode: .remove, role: caller.role)
+            try Self.requireApplied(try await store.promote(attempt, change: caller.change))
             return Response(status: .noContent)
         }
         routes.on(.post, "/api/v1/models/:owner/:name/promote", .write) { request, context, caller in
             let body = try await JSONResponse.decode(PromoteRequest.self, from: request, context: context)
-            let request = SetAliasRequest(version: body.version, expectCurrent: body.expectCurrent, expectAbsent: body.expectAbsent, reason: body.reason)
-            return try JSONResponse.make(try await set(model: try model(context), alias: try AliasName(body.to), request, caller))
+            guard body.version > 0 else { throw VesselError.invalidArgument("version must be a positive integer") }
+            let attempt = PromotionAttempt(model: try model(context), alias: try AliasName(body.to), version: body.version, expectCurrent: body.expectCurrent, expectAbsent: body.expectAbsent ?? false, mode: .promote, role: caller.role)
+            let result = try await store.promote(attempt, change: caller.change(reason: body.reason))
+            return try JSONResponse.make(result, status: result.status == .pending ? .accepted : .ok)
         }
     }
 
-    private func set(model: ModelName, alias: AliasName, _ body: SetAliasRequest, _ caller: Caller) async throws -> AliasInfo {
-        guard body.version > 0 else { throw VesselError.invalidArgument("version must be a positive integer") }
-        return try await store.setAlias(model: model, alias: alias, version: body.version, expectCurrent: body.expectCurrent, expectAbsent: body.expectAbsent ?? false, change: caller.change)
+    /// `alias set`/`alias rm` answer with an error when a rule refused: `precondition_failed`
+    /// when only the expectation failed, `forbidden` when only the role did, else `refused`.
+    static func requireApplied(_ result: PromotionResult) throws {
+        guard result.status != .applied else { return }
+        let rules = Set(result.failures.map(\.rule))
+        let message = result.failures.map { "\($0.rule): \($0.message)" }.joined(separator: "; ")
+        let code: ErrorCode = rules == ["expect-current"] ? .preconditionFailed : rules == ["role"] ? .forbidden : .refused
+        throw VesselError(code, message, details: result.failures.map { "\($0.rule): \($0.message)" })
     }
 
     private func model(_ context: AppContext) throws -> ModelName {
@@ -49,4 +65,3 @@ struct AliasController {
         try AliasName(try context.parameters.require("alias"))
     }
 }
-

@@ -8,7 +8,11 @@ import VesselMetadata
 struct Caller: Sendable {
     let principal: PrincipalInfo
     let requestID: String
+    /// The caller's highest role covering the route's model (or the registry).
+    let role: Role?
     var change: ChangeContext { ChangeContext(actor: principal.name, requestID: requestID) }
+
+    func change(reason: String?) -> ChangeContext { ChangeContext(actor: principal.name, requestID: requestID, reason: reason) }
 }
 
 /// Registers API routes. Every route names its `Permission`; the wrapper authenticates the
@@ -54,7 +58,7 @@ struct RouteGuard: Sendable {
 
     func authenticate(_ request: Request, context: AppContext, permission: Permission) async throws -> Caller {
         let anonymous = PrincipalInfo(name: "anonymous", kind: .user, createdAt: "")
-        if permission == .anonymous { return Caller(principal: anonymous, requestID: context.id) }
+        if permission == .anonymous { return Caller(principal: anonymous, requestID: context.id, role: nil) }
         guard let header = request.headers[.authorization] else {
             throw VesselError.unauthenticated("this request needs a token: run `vessel login` or set VESSEL_TOKEN")
         }
@@ -63,7 +67,7 @@ struct RouteGuard: Sendable {
         }
         let principal = try await tokens.authenticate(hash: Tokens.hash(String(header.dropFirst(7))), now: clock())
         let model = try APIRoutes.model(from: context)
-        try await authorizer.authorize(principal, permission, model: model)
-        return Caller(principal: principal, requestID: context.id)
+        let role = try await authorizer.authorize(principal, permission, model: model)
+        return Caller(principal: principal, requestID: context.id, role: role)
     }
 }

@@ -1,0 +1,106 @@
+import Foundation
+import SQLKit
+import VesselCore
+
+extension SQLMetadataStore {
+    /// The version must be ready; then every gate, judged against this exact digest.
+    func gateFailures(_ db: any SQLDatabase, target: Target, gates: [String]) async throws -> [RuleFailure] {
+        var failures: [RuleFailure] = []
+        if target.state != VersionState.ready.rawValue {
+            failures.append(RuleFailure(rule: "version-state", message: "the version is \(target.state); only ready versions can be aliased"))
+        }
+        var checks: [(name: String, status: String, metrics: [String: Double])]?
+        func loadChecks() async throws -> [(name: String, status: String, metrics: [String: Double])] {
+            if let checks { return checks }
+            let rows = try await db.raw("""
+                SELECT name, status, metrics FROM checks WHERE model_id = \(bind: target.modelID) AND digest = \(bind: target.digest)
+                ORDER BY seq DESC, id DESC
+                """).all()
+            let loaded = try rows.map { row in
+                (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self),
+                 try Self.decodeJSON([String: Double].self, try row.decode(column: "metrics", as: String.self)))
+            }
+            checks = loaded
+            return loaded
+        }
+        for text in gates {
+            let gate = try Gate(text)
+            switch gate {
+            case .scanClean:
+                guard let scan = target.scan else {
+                    failures.append(RuleFailure(rule: text, message: "the version has no scan report"))
+                    continue
+                }
+                let dirty = scan.filter { $0.verdict != "safe" }
+                if !dirty.isEmpty {
+                    failures.append(RuleFailure(rule: text, message: "not clean: " + dirty.prefix(5).map { "\($0.path) is \($0.verdict)" }.joined(separator: ", ")))
+                }
+            case .safetensorsOnly:
+                let weights = (target.scan ?? []).filter { !["safetensors", "data"].contains($0.format) }
+                if target.scan == nil {
+                    failures.append(RuleFailure(rule: text, message: "the version has no scan report"))
+                } else if !weights.isEmpty {
+                    failures.append(RuleFailure(rule: text, message: "not safetensors: " + weights.prefix(5).map { "\($0.path) (\($0.format))" }.joined(separator: ", ")))
+                }
+            case .signedBy(let key):
+                if !(try await trustedSignature(db, versionID: target.versionID, keyName: key)) {
+                    failures.append(RuleFailure(rule: text, message: "no trusted signature by key '\(key)' on this version"))
+                }
+            case .check(let name):
+                let latest = try await loadChecks().first { $0.name == name }
+                if latest?.status != "passed" {
+                    failures.append(RuleFailure(rule: text, message: latest.map { "the latest '\(name)' report for this digest is \($0.status)" } ?? "no '\(name)' report for this digest"))
+                }
+            case .metric(let key, let op, let bound):
+                guard let value = try await loadChecks().lazy.compactMap({ $0.metrics[key] }).first else {
+                    failures.append(RuleFailure(rule: text, message: "no '\(key)' metric reported for this digest"))
+                    continue
+                }
+                if !op.holds(value, bound) {
+                    failures.append(RuleFailure(rule: text, message: "\(key) is \(value), which is not \(op.rawValue) \(bound)"))
+                }
+            }
+        }
+        return failures
+    }
+
+    /// Whether a trusted signature by `keyName` covers the version. Without the signatures
+    /// table (before signing lands), nothing is signed.
+    func trustedSignature(_ db: any SQLDatabase, versionID: String, keyName: String) async throws -> Bool {
+        let exists = try await db.raw("SELECT COUNT(*) AS n FROM vessel_schema WHERE version >= 4").first()
+        guard let exists, try exists.decode(column: "n", as: Int.self) > 0 else { return false }
+        return try await db.raw("""
+            SELECT 1 AS ok FROM signatures WHERE version_id = \(bind: versionID) AND status = 'trusted' AND key_name = \(bind: keyName)
+            """).first() != nil
+    }
+
+    /// Points the alias at the target and records the move (audit + `alias.set`/`alias.moved`).
+    func applyMove(_ db: any SQLDatabase, model: ModelName, alias: AliasName, target: Target, change: ChangeContext, now: Int64) async throws {
+        guard let version = try await db.raw("SELECT number FROM versions WHERE id = \(bind: target.versionID)").first()?.decode(column: "number", as: Int.self) else {
+            throw VesselError.internalError("the target version vanished")
+        }
+        if target.current == version { return }
+        if target.current == nil {
+            try await db.raw("""
+                INSERT INTO aliases (model_id, name, version_id, updated_at, updated_by)
+                VALUES (\(bind: target.modelID), \(bind: alias.value), \(bind: target.versionID), \(bind: now), \(bind: change.actor))
+                """).run()
+        } else {
+            try await db.raw("""
+                UPDATE aliases SET version_id = \(bind: target.versionID), updated_at = \(bind: now), updated_by = \(bind: change.actor)
+                WHERE model_id = \(bind: target.modelID) AND name = \(bind: alias.value)
+                """).run()
+        }
+        try await audit(db, change, at: now, action: "alias.set", target: "alias/\(model)@\(alias)", model: model, before: target.current.map(String.init), after: String(version))
+        var payload = ["model": model.description, "alias": alias.value, "version": String(version), "digest": target.digest, "actor": change.actor]
+        if let current = target.current { payload["previous_version"] = String(current) }
+        if let reason = change.reason { payload["reason"] = reason }
+        try await event(db, target.current == nil ? .aliasSet : .aliasMoved, at: now, model: model, payload)
+    }
+
+    func removeAlias(_ db: any SQLDatabase, modelID: String, model: ModelName, alias: AliasName, current: Int, change: ChangeContext, now: Int64) async throws {
+        try await db.raw("DELETE FROM aliases WHERE model_id = \(bind: modelID) AND name = \(bind: alias.value)").run()
+        try await audit(db, change, at: now, action: "alias.remove", target: "alias/\(model)@\(alias)", model: model, before: String(current), after: nil)
+        try await event(db, .aliasRemoved, at: now, model: model, ["model": model.description, "alias": alias.value, "previous_version": String(current), "actor": change.actor])
+    }
+}
