@@ -100,8 +100,9 @@ let package = Package(
         .testTarget(
             name: "VesselServerTests",
             dependencies: [
-                "VesselServer",
+                "VesselServer", "VesselClient",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
