@@ -91,16 +91,22 @@ import Glibc
         push.standardOutput = FileHandle.nullDevice
         push.standardError = FileHandle.nullDevice
         try push.run()
-        // Kill the server as soon as an upload is in flight (a temporary file is growing).
+        // Kill the server as soon as an upload is in flight: a temporary file or an upload
+        // session's data file is growing.
         let tmp = "\(server.dataDir)/blobs/tmp"
+        let sessions = "\(server.dataDir)/blobs/uploads"
+        func inFlight() -> Bool {
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).map { "\(tmp)/\($0)" }
+                + ((try? FileManager.default.contentsOfDirectory(atPath: sessions)) ?? []).map { "\(sessions)/\($0)/data" }
+            return files.contains { ((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int ?? 0) > 1 << 20 }
+        }
         var sawUpload = false
-        for _ in 0..<2000 {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []
-            if let file = files.first, let size = (try? FileManager.default.attributesOfItem(atPath: "\(tmp)/\(file)"))?[.size] as? Int, size > 1 << 20 {
+        for _ in 0..<4000 {
+            if inFlight() {
                 sawUpload = true
                 break
             }
-            usleep(5_000)
+            usleep(2_000)
         }
         server.kill()
         push.waitUntilExit()

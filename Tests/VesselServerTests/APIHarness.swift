@@ -15,11 +15,15 @@ struct APIHarness {
     let registry: Registry
     let dir: String
 
-    static func with(faults: FileFaults = .none, _ body: @Sendable (APIHarness, any TestClientProtocol) async throws -> Void) async throws {
+    static func with(
+        faults: FileFaults = .none, configure: (inout ServerOptions) -> Void = { _ in }, clock: (@Sendable () -> Int64)? = nil,
+        _ body: @Sendable (APIHarness, any TestClientProtocol) async throws -> Void
+    ) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-api-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let options = ServerOptions(dataDir: dir, adminToken: adminToken)
-        let registry = try await Registry.openEmbedded(options, logger: Logger(label: "test"), faults: faults)
+        var options = ServerOptions(dataDir: dir, adminToken: adminToken)
+        configure(&options)
+        let registry = try await Registry.openEmbedded(options, logger: Logger(label: "test"), faults: faults, clock: clock)
         let harness = APIHarness(registry: registry, dir: dir)
         let app = Application(router: registry.makeRouter().0)
         do {

@@ -17,6 +17,18 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = 8750
 
+    @Option(help: "Preferred chunk size of upload sessions (64MiB; smaller only for tests, e.g. 1MiB).")
+    var uploadChunkSize = "64MiB"
+
+    @Option(help: "An upload session expires this long after it was started or resumed (e.g. 24h).")
+    var uploadSessionTtl = "24h"
+
+    @Option(help: "Outbox events older than this are deleted (e.g. 7d).")
+    var outboxRetention = "7d"
+
+    @Option(help: "How often background jobs (upload expiry, outbox retention) run (e.g. 60s).")
+    var jobInterval = "60s"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -28,8 +40,12 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "vessel")
-        let options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
+        var options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
         try await Output.run(json: false) {
+            options.uploadChunkSize = try ChunkPlan.parseSize(uploadChunkSize)
+            options.uploadSessionTTL = .seconds(try Timestamp.parseDuration(uploadSessionTtl))
+            options.outboxRetention = .seconds(try Timestamp.parseDuration(outboxRetention))
+            options.jobInterval = .seconds(try Timestamp.parseDuration(jobInterval))
             let registry = try await Registry.openEmbedded(options, logger: logger)
             logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
             do {

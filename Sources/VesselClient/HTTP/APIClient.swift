@@ -70,10 +70,14 @@ public final class APIClient: Sendable {
         }
         let response = try await send(request)
         let data = try await response.body.collect(upTo: 256 << 20)
+        return try decode(Response.self, data, path: "\(method) \(path)")
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, _ data: ByteBuffer, path: String) throws -> T {
         do {
-            return try JSONDecoder().decode(Response.self, from: Data(buffer: data))
+            return try JSONDecoder().decode(T.self, from: Data(buffer: data))
         } catch {
-            throw VesselError(.internalError, "the server's answer to \(method) \(path) could not be read: \(error)")
+            throw VesselError(.internalError, "the server's answer to \(path) could not be read: \(error)")
         }
     }
 

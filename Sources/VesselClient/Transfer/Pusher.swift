@@ -22,11 +22,14 @@ public struct PushResult: Codable, Sendable {
 }
 
 /// Push: hash the folder in parallel, send the manifest, upload only the blobs the server
-/// lacks (in parallel, streamed from disk), commit.
+/// lacks (in parallel, streamed from disk; large files through resumable upload sessions),
+/// commit.
 public struct Pusher: Sendable {
     let api: APIClient
     let progress: TransferProgress?
     public var parallelism = 4
+    /// Files at least this large go through a resumable upload session; smaller ones in one PUT.
+    public var chunkedThreshold: UInt64 = ChunkPlan.defaultChunkSize
 
     public init(api: APIClient, progress: TransferProgress? = nil) {
         self.api = api
@@ -45,19 +48,21 @@ public struct Pusher: Sendable {
         for entry in manifest.entries where missing.contains(entry.digest) && uploads[entry.digest] == nil {
             uploads[entry.digest] = entry
         }
-        let bytes = uploads.values.reduce(UInt64(0)) { $0 + $1.size }
-        progress?.begin("uploading", total: bytes)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        progress?.begin("uploading", total: uploads.values.reduce(UInt64(0)) { $0 + $1.size })
+        let bytes = try await withThrowingTaskGroup(of: UInt64.self) { group in
             var queue = uploads.values.sorted { $0.size > $1.size }[...]
+            var sent: UInt64 = 0
             for _ in 0..<min(parallelism, queue.count) {
                 let entry = queue.removeFirst()
                 group.addTask { try await upload(entry, folder: folder, model: model) }
             }
-            while try await group.next() != nil {
+            while let bytes = try await group.next() {
+                sent += bytes
                 if let entry = queue.popFirst() {
                     group.addTask { try await upload(entry, folder: folder, model: model) }
                 }
             }
+            return sent
         }
         progress?.begin("committing", total: 0)
         let version = try await api.commitDraft(model, draftID: draft.draftId)
@@ -68,11 +73,17 @@ public struct Pusher: Sendable {
         return PushResult(model: model, version: version.version, digest: version.digest, files: version.files, bytesUploaded: bytes, state: version.state, alias: aliasName)
     }
 
-    private func upload(_ entry: ManifestEntry, folder: ModelFolder, model: ModelName) async throws {
+    /// Uploads one blob; returns the bytes sent.
+    private func upload(_ entry: ManifestEntry, folder: ModelFolder, model: ModelName) async throws -> UInt64 {
+        let path = "\(folder.root)/\(entry.path)"
+        if entry.size >= chunkedThreshold && entry.size > 0 {
+            return try await ChunkedUploader(api: api, progress: progress).upload(model: model, digest: entry.digest, size: entry.size, path: path)
+        }
         var request = api.request(.PUT, "\(model.apiPath)/blobs/\(entry.digest)")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
-        let chunks = FileChunks(path: "\(folder.root)/\(entry.path)", offset: 0, length: entry.size, progress: progress)
+        let chunks = FileChunks(path: path, offset: 0, length: entry.size, progress: progress)
         request.body = .stream(chunks, length: .known(Int64(entry.size)))
         _ = try await api.send(request).body.collect(upTo: 1 << 20)
+        return entry.size
     }
 }

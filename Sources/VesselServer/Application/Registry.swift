@@ -14,10 +14,16 @@ public struct Registry: Sendable {
     public let pipeline: ValidationPipeline
     public let authorizer: any Authorizer
     public let clock: @Sendable () -> Int64
+    /// Chunks of upload sessions (the filesystem blob store on embedded defaults).
+    public let uploads: any ChunkedUploadStore
+    public let metrics: ServerMetrics
+    public let options: ServerOptions
 
     /// Opens the embedded defaults under `options.dataDir`: SQLite and filesystem blobs.
     /// Runs migrations and bootstraps the `admin` principal.
-    public static func openEmbedded(_ options: ServerOptions, logger: Logger, faults: FileFaults = .none) async throws -> Registry {
+    /// - Parameter clock: now in microseconds since the epoch; injected by tests.
+    public static func openEmbedded(_ options: ServerOptions, logger: Logger, faults: FileFaults = .none, clock: (@Sendable () -> Int64)? = nil) async throws -> Registry {
+        try options.validate()
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let backend = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
@@ -29,9 +35,12 @@ public struct Registry: Sendable {
         }
         let blobs = try FileSystemBlobStore(root: "\(dir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
         try blobs.sweepTemporary()
-        let clock: @Sendable () -> Int64 = { Timestamp.micros(Date()) }
+        let clock: @Sendable () -> Int64 = clock ?? { Timestamp.micros(Date()) }
         let store = SQLMetadataStore(backend: backend, clock: clock)
-        let registry = Registry(store: store, blobs: blobs, backend: backend, pipeline: .standard, authorizer: RoleAuthorizer(grants: store), clock: clock)
+        let registry = Registry(
+            store: store, blobs: blobs, backend: backend, pipeline: .standard,
+            authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: blobs, metrics: ServerMetrics(), options: options
+        )
         try await registry.bootstrapAdmin(options, logger: logger)
         return registry
     }
@@ -62,8 +71,12 @@ public struct Registry: Sendable {
     /// The HTTP router with every route.
     public func makeRouter() -> (Router<AppContext>, routes: [String]) {
         let router = Router(context: AppContext.self)
+        router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
+        }
         router.get("/readyz") { _, _ -> Response in
             _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
@@ -71,7 +84,9 @@ public struct Registry: Sendable {
         let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
-        BlobController(store: store, blobs: blobs).register(routes)
+        BlobController(store: store, blobs: blobs, metrics: metrics).register(routes)
+        UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
+                         ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
         GovernanceController(store: store).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
@@ -81,8 +96,18 @@ public struct Registry: Sendable {
         Application(
             router: makeRouter().0,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
+            services: [backgroundJobs(logger: logger)],
             logger: logger
         )
+    }
+
+    /// Upload-session expiry and outbox retention, each under its lease.
+    public func backgroundJobs(logger: Logger) -> BackgroundJobs {
+        let jobs = [
+            MaintenanceJobs.uploadExpiry(store: store, uploads: uploads, interval: options.jobInterval),
+            MaintenanceJobs.outboxRetention(store: store, retention: BackgroundJobs.micros(options.outboxRetention), interval: options.jobInterval),
+        ]
+        return BackgroundJobs(jobs: jobs, leases: store, holder: options.replicaID, clock: clock, metrics: metrics, logger: logger)
     }
 
     public func shutdown() async {

@@ -1,4 +1,7 @@
+import Foundation
 import Logging
+import NIOCore
+import VesselCore
 
 /// How `vessel serve` is configured.
 public struct ServerOptions: Sendable {
@@ -8,11 +11,34 @@ public struct ServerOptions: Sendable {
     public var port: Int
     /// `VESSEL_ADMIN_TOKEN`: ensured as a token of `admin` on every start.
     public var adminToken: String?
+    /// The preferred chunk size of upload sessions: 64 MiB. Smaller values are for tests only
+    /// (`--upload-chunk-size 1MiB`); an S3 backend needs at least 5 MiB.
+    public var uploadChunkSize: UInt64 = ChunkPlan.defaultChunkSize
+    /// An upload session expires this long after it was started or last resumed.
+    public var uploadSessionTTL: Duration = .seconds(24 * 3600)
+    /// Outbox events older than this are deleted.
+    public var outboxRetention: Duration = .seconds(7 * 24 * 3600)
+    /// How often the background jobs run.
+    public var jobInterval: Duration = .seconds(60)
+    /// This replica's name in the `leases` table.
+    public var replicaID: String = ServerOptions.defaultReplicaID()
 
     public init(dataDir: String = "./vessel-data", host: String = "127.0.0.1", port: Int = 8750, adminToken: String? = nil) {
         self.dataDir = dataDir
         self.host = host
         self.port = port
         self.adminToken = adminToken
+    }
+
+    /// `host-pid-random`: unique per process, readable in the `leases` table.
+    public static func defaultReplicaID() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// - Throws: `invalid_argument` for a chunk size outside 64 KiB … 5 GiB.
+    public func validate() throws(VesselError) {
+        guard uploadChunkSize >= ChunkPlan.smallestTestChunkSize, uploadChunkSize <= ChunkPlan.maximumPartSize else {
+            throw .invalidArgument("the upload chunk size must be between 64KiB and 5GiB (64MiB unless testing)")
+        }
     }
 }

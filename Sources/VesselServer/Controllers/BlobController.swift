@@ -8,12 +8,14 @@ import VesselStorage
 struct BlobController {
     let store: any MetadataStore
     let blobs: any BlobStore
+    let metrics: ServerMetrics
     /// Bytes gathered before each write to storage.
     static let writeChunk = 1 << 20
 
     func register(_ routes: APIRoutes) {
         routes.on(.put, "/api/v1/models/:owner/:name/blobs/:digest", .write) { request, context, _ in
-            try await upload(request, digest: try Digest(try context.parameters.require("digest")))
+            let digest = try Digest(try context.parameters.require("digest"))
+            return try await metrics.upload { try await upload(request, digest: digest) }
         }
         routes.on(.get, "/api/v1/models/:owner/:name/blobs/:digest", .read) { request, context, _ in
             try await download(request, context: context, headOnly: false)

@@ -13,19 +13,22 @@ import Glibc
 ///       sha256/ab/abcdef…   committed blobs (mode 0444), named by their full hex digest
 ///       tmp/<uuid>          writes in flight; a commit fsyncs and renames one into sha256/,
 ///                           an abort unlinks it, and `sweepTemporary()` clears leftovers of a crash
+///       uploads/<id>/       resumable upload sessions (see `FileSystemBlobStore+Uploads`);
+///                           kept across restarts, removed on completion, abort or expiry
 ///
 /// Blocking file calls run on `threadPool`, never on the caller's executor.
 public final class FileSystemBlobStore: BlobStore {
     public let root: String
     let threadPool: NIOThreadPool
     let faults: FileFaults
+    let locks = UploadLocks()
 
     /// - Parameter faults: test hooks to inject I/O errors (a full disk); `.none` in production.
     public init(root: String, threadPool: NIOThreadPool, faults: FileFaults = .none) throws {
         self.root = root
         self.threadPool = threadPool
         self.faults = faults
-        for dir in ["\(root)/sha256", "\(root)/tmp"] {
+        for dir in ["\(root)/sha256", "\(root)/tmp", "\(root)/uploads"] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
     }

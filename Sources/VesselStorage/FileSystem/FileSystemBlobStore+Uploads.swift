@@ -1,0 +1,153 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import struct Crypto.SHA256
+import VesselCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Upload sessions on the filesystem store.
+///
+///     ROOT/uploads/<session id>/
+///       data        the blob's bytes, chunk n at offset n × chunk_size (sparse until written)
+///       <n>         marker: chunk n is durable; holds "<size> <sha256 hex>\n". Written
+///                   (temp + fsync + rename) only after `data` was fsynced with the chunk in it
+///       .<n>.tmp    a marker being written
+///
+/// A chunk without its marker does not count, so a crash mid-chunk loses only that chunk.
+/// Completing hashes `data` (usually still in the page cache) and renames it into `sha256/`:
+/// the bytes are written once, never copied.
+extension FileSystemBlobStore: ChunkedUploadStore {
+    func sessionDir(_ id: String) throws(VesselError) -> String {
+        let safe = !id.isEmpty && id.count <= 100 && id.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x2D
+        }
+        guard safe else { throw .invalidArgument("upload id '\(id.prefix(100))' is not valid") }
+        return "\(root)/uploads/\(id)"
+    }
+
+    public func beginSession(_ id: String, plan: ChunkPlan) async throws {
+        let dir = try sessionDir(id)
+        if mkdir(dir, 0o755) != 0 && errno != EEXIST { throw FileIOError.map(errno, doing: "start an upload") }
+        let fd = open("\(dir)/data", O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileIOError.map(errno, doing: "start an upload") }
+        close(fd)
+        Self.fsyncDirectory("\(root)/uploads")
+    }
+
+    public func storedChunks(_ id: String) async throws -> [Int] {
+        let dir = try sessionDir(id)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.compactMap { Int($0) }.filter { $0 >= 0 }.sorted()
+    }
+
+    /// The marker of a stored chunk: its size and SHA-256.
+    func chunkMarker(_ dir: String, _ index: Int) -> (size: UInt64, hex: String)? {
+        guard let data = FileManager.default.contents(atPath: "\(dir)/\(index)") else { return nil }
+        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
+        guard parts.count == 2, let size = UInt64(parts[0]) else { return nil }
+        return (size, String(parts[1]))
+    }
+
+    public func makeChunkWriter(_ id: String, plan: ChunkPlan, index: Int) async throws -> any ChunkWriter {
+        let dir = try sessionDir(id)
+        let range = try plan.range(of: index)
+        try locks.lockChunk(id, index)
+        let stored = chunkMarker(dir, index)
+        var fd: Int32 = -1
+        if stored == nil {
+            fd = open("\(dir)/data", O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                locks.unlockChunk(id, index)
+                if errno == ENOENT { throw VesselError.notFound("upload \(id) has no chunk storage; start a new upload") }
+                throw FileIOError.map(errno, doing: "write a chunk")
+            }
+        }
+        return FileSystemChunkWriter(store: self, session: id, dir: dir, index: index, range: range, fd: fd, stored: stored)
+    }
+
+    public func completeSession(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> Bool {
+        let dir = try sessionDir(id)
+        try locks.lockSession(id)
+        defer { locks.unlockSession(id) }
+        let have = Set(try await storedChunks(id))
+        let missing = (0..<plan.chunks).filter { !have.contains($0) }
+        guard missing.isEmpty else {
+            throw VesselError(.conflict, "\(missing.count) chunk(s) of upload \(id) are not stored yet; send them, then complete again", details: missing.map(String.init))
+        }
+        let final = path(of: digest)
+        if try await size(of: digest) != nil {
+            try await deleteSession(id)
+            return false
+        }
+        let data = "\(dir)/data"
+        let size = plan.size
+        let actual: Digest
+        do {
+            actual = try await threadPool.runIfActive { try Self.hashFile(data, size: size) }
+        } catch let error as VesselError where error.code == .sizeMismatch {
+            try await deleteSession(id)
+            throw error
+        }
+        guard actual == digest else {
+            try await deleteSession(id)
+            throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
+        }
+        try await threadPool.runIfActive {
+            let parent = (final as NSString).deletingLastPathComponent
+            mkdir(parent, 0o755)
+            chmod(data, 0o444)
+            guard rename(data, final) == 0 else { throw FileIOError.map(errno, doing: "store a blob") }
+            Self.fsyncDirectory(parent)
+        }
+        try await deleteSession(id)
+        return true
+    }
+
+    public func deleteSession(_ id: String) async throws {
+        let dir = try sessionDir(id)
+        try await threadPool.runIfActive {
+            guard FileManager.default.fileExists(atPath: dir) else { return }
+            do { try FileManager.default.removeItem(atPath: dir) } catch {
+                throw VesselError.internalError("the server could not delete the chunks of an upload")
+            }
+        }
+    }
+
+    public func sessionIDs() async throws -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/uploads")) ?? []).sorted()
+    }
+
+    /// SHA-256 of a file that must be exactly `size` bytes long.
+    static func hashFile(_ path: String, size: UInt64) throws -> Digest {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileIOError.map(errno, doing: "read an upload") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileIOError.map(errno, doing: "read an upload") }
+        guard UInt64(info.st_size) == size else {
+            throw VesselError(.sizeMismatch, "the uploaded chunks hold \(info.st_size) bytes, but \(size) were declared; the upload was discarded")
+        }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var offset: UInt64 = 0
+        while offset < size {
+            let want = Int(min(UInt64(buffer.count), size - offset))
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FileIOError.map(n < 0 ? errno : EIO, doing: "read an upload") }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            offset += UInt64(n)
+        }
+        return Digest(bytes: hasher.finalize())
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+}

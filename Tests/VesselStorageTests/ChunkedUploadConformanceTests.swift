@@ -1,0 +1,122 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import VesselCore
+@testable import VesselStorage
+
+/// The `ChunkedUploadStore` contract, run against every store in `BlobHarness.stores`.
+@Suite struct ChunkedUploadConformanceTests {
+    static func withUploads(_ kind: String, _ body: (FileSystemBlobStore, String) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-chunks-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await body(try FileSystemBlobStore(root: dir, threadPool: NIOThreadPool.singleton), dir)
+    }
+
+    static func put(_ store: any ChunkedUploadStore, _ id: String, _ plan: ChunkPlan, _ index: Int, _ bytes: [UInt8], cutAfter: Int? = nil) async throws -> Bool {
+        let range = try plan.range(of: index)
+        let writer = try await store.makeChunkWriter(id, plan: plan, index: index)
+        let part = Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)])
+        let sent = cutAfter.map { Array(part.prefix($0)) } ?? part
+        do {
+            for start in stride(from: 0, to: sent.count, by: 70_000) {
+                try await writer.write(ByteBuffer(bytes: sent[start..<min(start + 70_000, sent.count)]))
+            }
+            if cutAfter != nil {
+                await writer.abort()
+                return false
+            }
+            return try await writer.commit()
+        } catch {
+            await writer.abort()
+            throw error
+        }
+    }
+
+    @Test(arguments: BlobHarness.stores)
+    func chunksBecomeOneVerifiedBlob(_ kind: String) async throws {
+        try await Self.withUploads(kind) { store, root in
+            let bytes = BlobHarness.bytes(1_000_000)
+            let digest = BlobHarness.digest(bytes)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 256 << 10)
+            try await store.beginSession("s1", plan: plan)
+            // Out of order, one chunk cut mid-way (a dropped connection): it does not count.
+            #expect(try await Self.put(store, "s1", plan, 3, bytes))
+            #expect(try await Self.put(store, "s1", plan, 1, bytes, cutAfter: 100_000) == false)
+            #expect(try await Self.put(store, "s1", plan, 0, bytes))
+            #expect(try await store.storedChunks("s1") == [0, 3])
+            await #expect(throws: VesselError.self) { _ = try await store.completeSession("s1", plan: plan, digest: digest) }
+            do {
+                _ = try await store.completeSession("s1", plan: plan, digest: digest)
+            } catch let error as VesselError {
+                #expect(error.code == .conflict && error.details == ["1", "2"])
+            }
+            #expect(try await Self.put(store, "s1", plan, 1, bytes))
+            #expect(try await Self.put(store, "s1", plan, 2, bytes))
+            // Sending a stored chunk again is idempotent; different bytes are refused.
+            #expect(try await Self.put(store, "s1", plan, 2, bytes) == false)
+            var other = bytes
+            other[600_000] ^= 0xFF
+            await #expect(throws: VesselError.self) { _ = try await Self.put(store, "s1", plan, 2, other) }
+            #expect(try await store.completeSession("s1", plan: plan, digest: digest))
+            #expect(try await BlobHarness.read(store, digest) == bytes)
+            #expect(try await store.sessionIDs().isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: "\(root)/uploads/s1"))
+        }
+    }
+
+    @Test(arguments: BlobHarness.stores)
+    func wrongSizesAndDigestsStoreNothing(_ kind: String) async throws {
+        try await Self.withUploads(kind) { store, _ in
+            let bytes = BlobHarness.bytes(300_000)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 100_000)
+            try await store.beginSession("s2", plan: plan)
+            // Too many bytes for a chunk.
+            let writer = try await store.makeChunkWriter("s2", plan: plan, index: 0)
+            await #expect(throws: VesselError.self) { try await writer.write(ByteBuffer(bytes: [UInt8](repeating: 1, count: 100_001))) }
+            await writer.abort()
+            // Too few.
+            let short = try await store.makeChunkWriter("s2", plan: plan, index: 0)
+            try await short.write(ByteBuffer(bytes: [1, 2, 3]))
+            await #expect(throws: VesselError.self) { _ = try await short.commit() }
+            await #expect(throws: VesselError.self) { _ = try await store.makeChunkWriter("s2", plan: plan, index: 3) }
+            for index in 0..<3 { _ = try await Self.put(store, "s2", plan, index, bytes) }
+            let wrong = BlobHarness.digest([1])
+            do {
+                _ = try await store.completeSession("s2", plan: plan, digest: wrong)
+                Issue.record("a wrong digest completed")
+            } catch let error as VesselError {
+                #expect(error.code == .digestMismatch)
+            }
+            #expect(try await store.size(of: wrong) == nil)
+            #expect(try await store.storedChunks("s2").isEmpty)
+        }
+    }
+
+    @Test(arguments: BlobHarness.stores)
+    func oneWriterPerChunkAndSessionsSurviveReopening(_ kind: String) async throws {
+        try await Self.withUploads(kind) { store, root in
+            let bytes = BlobHarness.bytes(200_000)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 100_000)
+            try await store.beginSession("s3", plan: plan)
+            let first = try await store.makeChunkWriter("s3", plan: plan, index: 0)
+            do {
+                _ = try await store.makeChunkWriter("s3", plan: plan, index: 0)
+                Issue.record("two writers of one chunk")
+            } catch let error as VesselError {
+                #expect(error.code == .unavailable)
+            }
+            await first.abort()
+            _ = try await Self.put(store, "s3", plan, 0, bytes)
+            // A new store on the same root (a restarted server) sees the durable chunk.
+            let reopened = try FileSystemBlobStore(root: root, threadPool: NIOThreadPool.singleton)
+            try reopened.sweepTemporary()
+            #expect(try await reopened.storedChunks("s3") == [0])
+            _ = try await Self.put(reopened, "s3", plan, 1, bytes)
+            #expect(try await reopened.completeSession("s3", plan: plan, digest: BlobHarness.digest(bytes)))
+            // Deleting an unknown session is fine; ids that are not path-safe are refused.
+            try await reopened.deleteSession("s3")
+            await #expect(throws: VesselError.self) { try await reopened.beginSession("../x", plan: plan) }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Transfer benchmark on embedded defaults (release build, loopback): push and pull a generated
+# 2 GiB model (4 x 512 MiB files), cold (empty client cache) and warm; the server's peak RSS
+# while pushing, and its growth between pushing one 512 MiB file and one 2 GiB file; plus two
+# references measured in the same run: single-core SHA-256 (`openssl speed`) and disk write
+# speed (`dd ... conv=fdatasync`). MB = 10^6 bytes.
+#
+#   scripts/bench_transfer.sh           (env: BENCH_DIR=/tmp, PORT=18750)
+#
+# Targets: cold pull >= 600 MB/s or >= 0.8 x the slower reference; push >= 400 MB/s; warm
+# re-pull transfers 0 bytes in < 1 s; server RSS < 200 MB while streaming.
+# Everything generated is deleted on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PORT="${PORT:-18750}"
+WORK="$(mktemp -d "${BENCH_DIR:-/tmp}/vessel-bench.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== building vessel (release)"
+(cd "$ROOT" && swift build -c release --product vessel >/dev/null)
+VESSEL="$(cd "$ROOT" && swift build -c release --show-bin-path)/vessel"
+
+now() { date +%s.%N; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+echo "== references"
+SHA_KBPS="$(openssl speed -bytes 16384 -seconds 3 -evp sha256 2>/dev/null | awk '/^sha256|^SHA256/ { v = $NF } END { sub(/k$/, "", v); print v }')"
+SHA_MBPS="$(awk -v k="$SHA_KBPS" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')"
+T0="$(now)"; dd if=/dev/zero of="$WORK/dd.bin" bs=1M count=1024 conv=fdatasync status=none; T1="$(now)"
+DISK_MBPS="$(mbps $((1 << 30)) "$(secs "$T0" "$T1")")"
+rm -f "$WORK/dd.bin"
+echo "sha256 (1 core, openssl speed 16 KiB): $SHA_MBPS MB/s"
+echo "disk write (dd 1 GiB, fdatasync):      $DISK_MBPS MB/s"
+
+echo "== generating models"
+mkdir -p "$WORK/m512" "$WORK/m2g-one" "$WORK/m2g"
+openssl rand -out "$WORK/m512/weights.bin" $((512 << 20))
+openssl rand -out "$WORK/m2g-one/weights.bin" $((2048 << 20))
+for i in 1 2 3 4; do openssl rand -out "$WORK/m2g/shard-$i.bin" $((512 << 20)); done
+
+export VESSEL_SERVER="http://127.0.0.1:$PORT" VESSEL_TOKEN="bench-$RANDOM-$RANDOM" XDG_CONFIG_HOME="$WORK/config"
+start_server() {
+  VESSEL_ADMIN_TOKEN="$VESSEL_TOKEN" "$VESSEL" serve --data-dir "$WORK/data" --port "$PORT" --log-level warning 2>>"$WORK/server.log" &
+  SERVER_PID=$!
+  for _ in $(seq 100); do curl -sf "$VESSEL_SERVER/healthz" >/dev/null && return; sleep 0.1; done
+  echo "server did not start"; cat "$WORK/server.log"; exit 1
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+# Samples VmRSS every 50 ms while a command runs; prints "max_rss_kb hwm_kb".
+with_rss() {
+  local max=0 rss
+  "$@" >"$WORK/out.json" &
+  local cmd=$!
+  while kill -0 "$cmd" 2>/dev/null; do
+    rss="$(status_kb "$SERVER_PID" VmRSS)"; [ "${rss:-0}" -gt "$max" ] && max="$rss"
+    sleep 0.05
+  done
+  wait "$cmd"
+  echo "$max $(status_kb "$SERVER_PID" VmHWM)"
+}
+
+echo "== server memory: one 512 MiB file vs one 2 GiB file (fresh server each)"
+start_server
+read -r _ HWM512 < <(with_rss "$VESSEL" push "$WORK/m512" --model bench/m512 --json)
+stop_server
+start_server
+read -r _ HWM2G < <(with_rss "$VESSEL" push "$WORK/m2g-one" --model bench/m2g-one --json)
+stop_server
+
+echo "== push 2 GiB (4 x 512 MiB)"
+start_server
+T0="$(now)"
+read -r MAXRSS HWMPUSH < <(with_rss "$VESSEL" push "$WORK/m2g" --model bench/m2g --json)
+T1="$(now)"
+PUSH_S="$(secs "$T0" "$T1")"
+BYTES=$((2048 << 20))
+
+echo "== pull cold (empty cache)"
+T0="$(now)"
+"$VESSEL" pull bench/m2g "$WORK/out-cold" --cache-dir "$WORK/cache" --json >"$WORK/cold.json"
+T1="$(now)"
+COLD_S="$(secs "$T0" "$T1")"
+
+echo "== pull warm (same cache, new folder)"
+T0="$(now)"
+"$VESSEL" pull bench/m2g "$WORK/out-warm" --cache-dir "$WORK/cache" --json >"$WORK/warm.json"
+T1="$(now)"
+WARM_S="$(secs "$T0" "$T1")"
+WARM_BYTES="$(sed -n 's/.*"bytes_downloaded" *: *\([0-9]*\).*/\1/p' "$WORK/warm.json")"
+stop_server
+
+SLOWER=$(( SHA_MBPS < DISK_MBPS ? SHA_MBPS : DISK_MBPS ))
+cat <<REPORT
+
+== results (MB = 10^6 bytes; 2 GiB = $BYTES bytes)
+push 2 GiB:              $(mbps $BYTES "$PUSH_S") MB/s ($PUSH_S s; includes client hashing)   target >= 400
+pull cold 2 GiB:         $(mbps $BYTES "$COLD_S") MB/s ($COLD_S s)   target >= 600 or >= $(awk -v s="$SLOWER" 'BEGIN { printf "%.0f", 0.8 * s }') (0.8 x slower reference)
+pull warm:               $WARM_S s, $WARM_BYTES bytes downloaded   target 0 bytes, < 1 s
+server RSS during push:  sampled max $((MAXRSS / 1024)) MiB, VmHWM $((HWMPUSH / 1024)) MiB   target < 200 MB
+server VmHWM 512 MiB file: $((HWM512 / 1024)) MiB; 2 GiB file: $((HWM2G / 1024)) MiB (growth $(((HWM2G - HWM512) / 1024)) MiB)
+references: sha256 1 core $SHA_MBPS MB/s; disk write $DISK_MBPS MB/s
+REPORT
