@@ -62,8 +62,11 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var findings: [Finding]
     /// Present when one version is fetched, absent in lists.
     public var manifest: [ManifestEntry]?
+    /// The version's signatures; filled in by `vessel show`, absent in API answers (they are
+    /// listed by `GET …/versions/:version/signatures`).
+    public var signatures: [SignatureInfo]?
 
-    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?) {
+    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, signatures: [SignatureInfo]? = nil) {
         self.model = model
         self.version = version
         self.digest = digest
@@ -76,10 +79,11 @@ public struct VersionInfo: Codable, Sendable, Equatable {
         self.aliases = aliases
         self.findings = findings
         self.manifest = manifest
+        self.signatures = signatures
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, version, digest, state, files, size, description, aliases, findings, manifest
+        case model, version, digest, state, files, size, description, aliases, findings, manifest, signatures
         case createdAt = "created_at"
         case createdBy = "created_by"
     }

@@ -75,7 +75,7 @@ public protocol AuditLog: Sendable {
 }
 
 /// Everything the server needs from metadata.
-public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog
+public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & SignatureStore
 
 /// Whether a blob belongs to a model (so reading it needs only that model's read permission).
 public protocol BlobMembership: Sendable {
