@@ -71,6 +71,8 @@ public struct Registry: Sendable {
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs).register(routes)
         AliasController(store: store).register(routes)
+        SignatureController(store: store).register(routes)
+        KeyController(store: store).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 
