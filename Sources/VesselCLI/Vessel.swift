@@ -18,6 +18,7 @@ struct Vessel: AsyncParsableCommand {
             Push.self, Pull.self,
             AliasCommand.self, Promote.self, VersionCommand.self,
             AuditCommand.self,
+            Sign.self, Verify.self, KeysCommand.self,
         ]
     )
 }

@@ -70,10 +70,14 @@ public final class APIClient: Sendable {
         }
         let response = try await send(request)
         let data = try await response.body.collect(upTo: 256 << 20)
+        return try decodeAnswer(Response.self, data, what: "\(method) \(path)")
+    }
+
+    func decodeAnswer<Response: Decodable>(_ type: Response.Type, _ data: ByteBuffer, what: String) throws -> Response {
         do {
             return try JSONDecoder().decode(Response.self, from: Data(buffer: data))
         } catch {
-            throw VesselError(.internalError, "the server's answer to \(method) \(path) could not be read: \(error)")
+            throw VesselError(.internalError, "the server's answer to \(what) could not be read: \(error)")
         }
     }
 
