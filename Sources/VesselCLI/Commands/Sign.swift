@@ -29,10 +29,11 @@ struct Sign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign a model folder, or a version in the registry, with an OpenSSF model-signing bundle.",
         discussion: """
-            A folder: `vessel sign DIR --private-key key.pem --signature model.sig` writes a bundle that
-            `model_signing verify key` accepts. A pushed version: `vessel sign --model owner/name:3
-            --private-key key.pem` signs its manifest and attaches the signature in the registry.
-            PKCS#11: --pkcs11-module, --pkcs11-token and --key-label, PIN from $VESSEL_PKCS11_PIN.
+            A folder: `vessel sign DIR --private-key key.pem --signature model.sig` writes a bundle that `model_signing verify key` accepts.
+
+            A pushed version: `vessel sign --model owner/name:3 --private-key key.pem` signs its manifest and attaches the signature in the registry.
+
+            PKCS#11: --pkcs11-module, --pkcs11-token and --key-label, with the PIN in $VESSEL_PKCS11_PIN.
             """
     )
     @Argument(help: "The model folder to sign.") var folder: String?

@@ -20,8 +20,7 @@ struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a model folder against an OpenSSF model-signing bundle (from `vessel sign` or `model_signing sign key`).",
         discussion: """
-            Exit 0: verified. Exit 1: not verified (wrong key, altered bundle, a changed, missing or
-            extra file; every difference is listed). Exit 2: unreadable signature, key or folder.
+            Exit 0: verified. Exit 1: not verified (wrong key, altered bundle, a changed, missing or extra file; every difference is listed). Exit 2: unreadable signature or key.
             """
     )
     @Argument(help: "The model folder.") var folder: String
