@@ -105,12 +105,23 @@ let package = Package(
         .testTarget(
             name: "VesselServerTests",
             dependencies: [
-                "VesselServer", "VesselFormats", "VesselClient",
+                "VesselServer", "VesselFormats", "VesselClient", "VesselSigning",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI", "VesselFormats"]),
+        // `vessel sign`/`verify`/`keys`, push --sign-key and pull --verify-key against a live
+        // in-process server, by running the built `vessel` binary (and model_signing when
+        // VESSEL_TEST_PYTHON is set).
+        .testTarget(
+            name: "VesselSigningCLITests",
+            dependencies: [
+                "VesselCore", "VesselServer", "VesselClient", "VesselSigning", "VesselCLI",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ]
 )

@@ -21,6 +21,7 @@ struct Vessel: AsyncParsableCommand {
             Inspect.self, Scan.self, Policy.self,
             Grant.self, Revoke.self, Grants.self, Protect.self, Unprotect.self, Protections.self,
             Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,
+            Sign.self, Verify.self, KeysCommand.self,
         ]
     )
 }

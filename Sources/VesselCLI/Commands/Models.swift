@@ -78,14 +78,18 @@ struct Versions: AsyncParsableCommand {
 }
 
 struct Show: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show a version: state, digest, aliases, findings and manifest.")
+    static let configuration = CommandConfiguration(abstract: "Show a version: state, digest, aliases, findings, signatures and manifest.")
     @Argument(help: "owner/name, owner/name@alias or owner/name:version") var reference: String
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
             let ref = try Reference(reference)
-            let version = try await client.withClient { try await $0.resolve(ref) }
+            let version = try await client.withClient { api in
+                var version = try await api.resolve(ref)
+                version.signatures = try await api.signatures(version.model, version: version.version)
+                return version
+            }
             if client.json { Output.json(version); return }
             Output.line("\(version.model):\(version.version)  \(version.state.rawValue)")
             Output.line("digest:      \(version.digest)")
@@ -109,6 +113,12 @@ struct Show: AsyncParsableCommand {
                 for finding in version.findings {
                     Output.line("  [\(finding.validator)] \(finding.code)\(finding.path.map { " \($0)" } ?? ""): \(finding.message)")
                 }
+            }
+            let signatures = version.signatures ?? []
+            Output.line("signatures:  \(signatures.isEmpty ? "-" : "")")
+            for signature in signatures {
+                let trust = signature.status == .trusted ? "trusted, key \(signature.keyName ?? "?")" : "unverified, key hint \(signature.keyHint.isEmpty ? "none" : signature.keyHint)"
+                Output.line("  \(signature.id)  \(trust)  \(signature.signedAt) by \(signature.signedBy)")
             }
             Output.line("")
             Output.table(["PATH", "SIZE", "DIGEST"], (version.manifest ?? []).map { [$0.path, Output.bytes($0.size), $0.digest.description] })

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VesselClient
 import VesselCore
+import VesselSigning
 
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Push a folder as a new version of a model.")
@@ -9,20 +10,26 @@ struct Push: AsyncParsableCommand {
     @Option(help: "owner/name (created on first push).") var model: String
     @Option(help: "Point this alias at the new version once it is ready.") var alias: String?
     @Option(help: "A description of the version.") var description: String?
+    @OptionGroup(title: "Signing (sign the version after commit)") var signing: SigningKeyOptions
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
             let name = try ModelName(model)
             let aliasName = try alias.map { try AliasName($0) }
+            let signingKey = try signing.load()
+            defer { (signingKey as? PKCS11SigningKey)?.close() }
             let progress = TransferProgress()
             let result = try await client.withClient { api in
                 try await ProgressDisplay.run(progress, enabled: !client.json) {
-                    try await Pusher(api: api, progress: progress).push(folder: folder, model: name, alias: aliasName, description: description)
+                    try await Pusher(api: api, progress: progress).push(folder: folder, model: name, alias: aliasName, description: description, signingKey: signingKey)
                 }
             }
             if client.json { Output.json(result) } else {
                 Output.line("pushed \(result.model):\(result.version) (\(result.digest)): \(result.files) files, \(Output.bytes(result.bytesUploaded)) uploaded, state \(result.state.rawValue)\(result.alias.map { ", alias \($0)" } ?? "")")
+                if let signature = result.signature {
+                    Output.line("signed: signature \(signature.id), \(signature.status == .trusted ? "trusted (key \(signature.keyName ?? "?"))" : "unverified (no trusted key has hint \(signature.keyHint))")")
+                }
             }
             if result.state == .quarantined {
                 Output.diagnostic("version \(result.version) is quarantined; `vessel show \(result.model):\(result.version)` lists the findings")
@@ -39,6 +46,8 @@ struct Pull: AsyncParsableCommand {
     @Option(help: "The local content-addressed cache (default: $XDG_CACHE_HOME/vessel or ~/.cache/vessel).") var cacheDir: String?
     @Flag(help: "Re-hash cached blobs before using them.") var verifyCache = false
     @Flag(help: "Pull a quarantined version anyway.") var allowQuarantined = false
+    @Option(name: .customLong("verify-key"), help: ArgumentHelp("Require a signature by this PEM public key before downloading (repeatable; default: $VESSEL_VERIFY_KEYS or verify_keys in the config file).", valueName: "pub.pem"))
+    var verifyKeys: [String] = []
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
@@ -47,13 +56,27 @@ struct Pull: AsyncParsableCommand {
             let cache = try BlobCache(root: cacheDir ?? BlobCache.defaultRoot())
             let progress = TransferProgress()
             let result = try await client.withClient { api in
-                try await ProgressDisplay.run(progress, enabled: !client.json) {
-                    try await Puller(api: api, cache: cache, progress: progress).pull(ref, into: destination, verifyCache: verifyCache, allowQuarantined: allowQuarantined)
+                let keys = try Self.loadKeys(verifyKeys.isEmpty ? api.config.verifyKeys : verifyKeys)
+                return try await ProgressDisplay.run(progress, enabled: !client.json) {
+                    try await Puller(api: api, cache: cache, progress: progress).pull(ref, into: destination, verifyCache: verifyCache, allowQuarantined: allowQuarantined, verifyKeys: keys)
                 }
             }
             if client.json { Output.json(result) } else {
                 let source = result.bytesDownloaded == 0 ? "nothing downloaded: every file came from the cache" : "\(Output.bytes(result.bytesDownloaded)) downloaded"
                 Output.line("pulled \(result.model):\(result.version) (\(result.digest)) into \(destination): \(result.files) files, \(source)")
+                if let signature = result.verifiedSignature {
+                    Output.line("verified signature \(signature.id) (key hint \(signature.keyHint)) before downloading")
+                }
+            }
+        }
+    }
+
+    static func loadKeys(_ paths: [String]) throws -> [VerificationKey] {
+        try paths.map { path in
+            do {
+                return try VerificationKey(contentsOfFile: path)
+            } catch let error as KeyError {
+                throw VesselError.invalidArgument("verify key \(path): \(error.message)")
             }
         }
     }

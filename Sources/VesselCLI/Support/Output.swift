@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VesselCore
+import VesselSigning
 
 /// Where every command's results (stdout) and diagnostics (stderr) go, and how errors become
 /// exit codes. With `--json`, a failure prints the API's error object on stdout.
@@ -27,6 +28,18 @@ enum Output {
             try await body()
         } catch let error as ExitCode {
             throw error
+        } catch let error as any SigningLibraryError {
+            // The signing library's own codes (docs/signing.md), e.g. key_hint_mismatch.
+            let differences = (error as? FolderMismatch)?.differences ?? []
+            let details = differences.count > 1 ? differences.map(\.message) : []
+            if json {
+                Output.json(ErrorBody(code: error.code, message: error.message, details: details))
+            } else {
+                diagnostic("error: \(error.message)")
+                for detail in details.prefix(20) { diagnostic("  \(detail)") }
+            }
+            // A wrong PIN is "not allowed" under the exit-code conventions.
+            throw ExitCode(error.code == "pin_incorrect" ? 4 : error.exitCode)
         } catch {
             let vesselError = (error as? VesselError) ?? VesselError(.internalError, String(describing: error))
             if json {

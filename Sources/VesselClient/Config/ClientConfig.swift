@@ -6,12 +6,17 @@ import VesselCore
 public struct ClientConfig: Sendable, Equatable {
     public var server: String
     public var token: String?
+    /// Public key files `vessel pull` verifies a version's signature with before it downloads
+    /// anything (`VESSEL_VERIFY_KEYS` or the config file's `verify_keys`, comma-separated;
+    /// `--verify-key` flags replace them). Empty: no signature is required.
+    public var verifyKeys: [String]
 
     public static let defaultServer = "http://127.0.0.1:8750"
 
-    public init(server: String, token: String?) {
+    public init(server: String, token: String?, verifyKeys: [String] = []) {
         self.server = server
         self.token = token
+        self.verifyKeys = verifyKeys
     }
 
     /// Resolves the configuration in precedence order.
@@ -19,13 +24,15 @@ public struct ClientConfig: Sendable, Equatable {
         let file = try ConfigFile.load(path: ConfigFile.path(environment: environment))
         let server = serverFlag ?? environment["VESSEL_SERVER"] ?? file["server"] ?? defaultServer
         let token = environment["VESSEL_TOKEN"] ?? file["token"]
-        return ClientConfig(server: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token)
+        let keys = (environment["VESSEL_VERIFY_KEYS"] ?? file["verify_keys"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return ClientConfig(server: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token, verifyKeys: keys)
     }
 }
 
 /// The config file: a small subset of TOML (`key = "string"` lines and `#` comments), all
 /// Vessel writes. Written by hand: the only TOML package available builds a C++ library,
-/// which is a lot of build time for two string keys.
+/// which is a lot of build time for a few string keys.
 public enum ConfigFile {
     public static func path(environment: [String: String]) -> String {
         let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }

@@ -13,16 +13,20 @@ public struct PullResult: Codable, Sendable {
     public var digest: Digest
     public var files: Int
     public var bytesDownloaded: UInt64
+    /// The signature that verified before anything was downloaded (`--verify-key`), else absent.
+    public var verifiedSignature: SignatureInfo?
 
     enum CodingKeys: String, CodingKey {
         case model, version, digest, files
         case bytesDownloaded = "bytes_downloaded"
+        case verifiedSignature = "verified_signature"
     }
 }
 
 /// Pull: resolve, fetch each blob from the cache or the server (parallel, verified), build the
 /// folder beside the destination, then swap it into place. On any failure the destination is
-/// untouched.
+/// untouched. With `verifyKeys`, a signature must verify (``SignatureGate``) before anything is
+/// downloaded.
 public struct Puller: Sendable {
     let api: APIClient
     let cache: BlobCache
@@ -35,7 +39,7 @@ public struct Puller: Sendable {
         self.progress = progress
     }
 
-    public func pull(_ reference: Reference, into destination: String, verifyCache: Bool, allowQuarantined: Bool) async throws -> PullResult {
+    public func pull(_ reference: Reference, into destination: String, verifyCache: Bool, allowQuarantined: Bool, verifyKeys: [VerificationKey] = []) async throws -> PullResult {
         try Materializer.checkDestination(destination)
         let version = try await api.resolve(reference)
         switch version.state {
@@ -50,6 +54,11 @@ public struct Puller: Sendable {
         let manifest = try Manifest(entries: version.manifest ?? [])
         guard RootDigest.of(manifest) == version.digest else {
             throw VesselError(.digestMismatch, "the server's manifest does not hash to the version digest \(version.digest)")
+        }
+        var verified: SignatureInfo?
+        if !verifyKeys.isEmpty {
+            progress?.begin("verifying", total: 0)
+            verified = try await SignatureGate.verify(version, manifest: manifest, keys: verifyKeys, api: api)
         }
         var needed: [Digest: UInt64] = manifest.blobs
         var located: [Digest: String] = [:]
@@ -76,6 +85,6 @@ public struct Puller: Sendable {
             }
         }
         try Materializer.materialize(manifest: manifest, from: located, marker: PullMarker(model: version.model, version: version.version, digest: version.digest), into: destination)
-        return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred)
+        return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred, verifiedSignature: verified)
     }
 }

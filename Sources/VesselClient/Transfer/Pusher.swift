@@ -14,16 +14,19 @@ public struct PushResult: Codable, Sendable {
     public var bytesUploaded: UInt64
     public var state: VersionState
     public var alias: String?
+    /// The signature attached after commit (`--sign-key`), else absent.
+    public var signature: SignatureInfo?
 
     enum CodingKeys: String, CodingKey {
-        case model, version, digest, files, state, alias
+        case model, version, digest, files, state, alias, signature
         case bytesUploaded = "bytes_uploaded"
     }
 }
 
 /// Push: hash the folder in parallel, send the manifest, upload only the blobs the server
 /// lacks (in parallel, streamed from disk; large files through resumable upload sessions),
-/// commit.
+/// commit; then sign the committed version when a key is given (before the alias moves, so an
+/// alias gate that wants a signature sees it).
 public struct Pusher: Sendable {
     let api: APIClient
     let progress: TransferProgress?
@@ -36,7 +39,7 @@ public struct Pusher: Sendable {
         self.progress = progress
     }
 
-    public func push(folder path: String, model: ModelName, alias: AliasName?, description: String?) async throws -> PushResult {
+    public func push(folder path: String, model: ModelName, alias: AliasName?, description: String?, signingKey: (any SigningKey)? = nil) async throws -> PushResult {
         let folder = try ModelFolder(root: path)
         guard !folder.files.isEmpty else { throw VesselError.invalidArgument("'\(path)' holds no files to push") }
         progress?.begin("hashing", total: folder.totalSize)
@@ -65,12 +68,23 @@ public struct Pusher: Sendable {
             return sent
         }
         progress?.begin("committing", total: 0)
-        let version = try await api.commitDraft(model, draftID: draft.draftId)
+        var version = try await api.commitDraft(model, draftID: draft.draftId)
+        var signature: SignatureInfo?
+        if let signingKey {
+            progress?.begin("signing", total: 0)
+            if version.manifest == nil { version.manifest = manifest.entries }
+            do {
+                let bundle = try VersionSigning.bundle(for: version, key: signingKey)
+                signature = try await api.addSignature(model, version: version.version, bundle: bundle)
+            } catch let error as VesselError {
+                throw VesselError(error.code, "\(model):\(version.version) was pushed but not signed: \(error.message); sign it with `vessel sign --model \(model):\(version.version)`", details: error.details)
+            }
+        }
         var aliasName: String?
         if let alias, version.state == .ready {
             aliasName = try await api.setAlias(model, alias, SetAliasRequest(version: version.version)).alias
         }
-        return PushResult(model: model, version: version.version, digest: version.digest, files: version.files, bytesUploaded: bytes, state: version.state, alias: aliasName)
+        return PushResult(model: model, version: version.version, digest: version.digest, files: version.files, bytesUploaded: bytes, state: version.state, alias: aliasName, signature: signature)
     }
 
     /// Uploads one blob; returns the bytes sent.

@@ -66,8 +66,11 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var summary: ModelSummary?
     /// The scanner's report per file; present when one version is fetched.
     public var scan: [FileScanReport]?
+    /// The version's signatures; filled in by `vessel show`, absent in API answers (they are
+    /// listed by `GET …/versions/:version/signatures`).
+    public var signatures: [SignatureInfo]?
 
-    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil) {
+    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil, signatures: [SignatureInfo]? = nil) {
         self.model = model
         self.version = version
         self.digest = digest
@@ -82,10 +85,11 @@ public struct VersionInfo: Codable, Sendable, Equatable {
         self.manifest = manifest
         self.summary = summary
         self.scan = scan
+        self.signatures = signatures
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan
+        case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan, signatures
         case createdAt = "created_at"
         case createdBy = "created_by"
     }

@@ -15,6 +15,9 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     case quarantined
     /// A rule refused the change (a promotion gate, a protected alias); details list each rule.
     case refused
+    /// A signature does not verify, does not cover the version it is attached to, or no
+    /// signature of a version verifies with the keys the client trusts.
+    case notVerified = "not_verified"
     case versionNotReady = "version_not_ready"
     case rangeNotSatisfiable = "range_not_satisfiable"
     case payloadTooLarge = "payload_too_large"
@@ -26,7 +29,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     public var httpStatus: Int {
         switch self {
         case .invalidArgument: 400
-        case .digestMismatch, .sizeMismatch, .missingBlobs: 422
+        case .digestMismatch, .sizeMismatch, .missingBlobs, .notVerified: 422
         case .unauthenticated: 401
         case .forbidden: 403
         case .notFound: 404
@@ -49,7 +52,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .notFound: 3
         case .unauthenticated, .forbidden: 4
         case .alreadyExists, .preconditionFailed, .conflict, .versionNotReady: 5
-        case .quarantined, .refused: 1
+        case .quarantined, .refused, .notVerified: 1
         case .insufficientStorage, .schemaTooNew, .unavailable, .internalError: 6
         }
     }

@@ -24,6 +24,7 @@ public struct VesselError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func conflict(_ message: String) -> VesselError { .init(.conflict, message) }
     public static func unauthenticated(_ message: String) -> VesselError { .init(.unauthenticated, message) }
     public static func forbidden(_ message: String) -> VesselError { .init(.forbidden, message) }
+    public static func notVerified(_ message: String) -> VesselError { .init(.notVerified, message) }
     public static func internalError(_ message: String) -> VesselError { .init(.internalError, message) }
 }
 
@@ -36,6 +37,12 @@ public struct ErrorBody: Codable, Sendable {
     }
 
     public var error: Inner
+
+    /// An error object for a code outside `ErrorCode` (the signing library's codes, which
+    /// `vessel sign`/`vessel verify` print; docs/signing.md lists them).
+    public init(code: String, message: String, details: [String] = []) {
+        self.error = Inner(code: code, message: message, details: details.isEmpty ? nil : details)
+    }
 
     public init(_ error: VesselError) {
         self.error = Inner(code: error.code.rawValue, message: error.message, details: error.details.isEmpty ? nil : error.details)

@@ -5,7 +5,7 @@ import VesselCore
 /// The outbox: events written in the same transaction as the change they announce, numbered
 /// gap-free by the `event_head` row, delivered later by the webhook service.
 public enum Outbox {
-    /// Event types of the spine and the transaction backbone.
+    /// Event types of the spine, the transaction backbone and signing.
     public enum EventType: String, Sendable, CaseIterable {
         case modelCreated = "model.created"
         case versionCreated = "version.created"
@@ -21,6 +21,7 @@ public enum Outbox {
         case promotionRejected = "promotion.rejected"
         case promotionRefused = "promotion.refused"
         case checkReported = "check.reported"
+        case signatureAdded = "signature.added"
     }
 
     static func append(_ db: any SQLDatabase, id: String, type: EventType, at: Int64, model: String?, payload: [String: String]) async throws {

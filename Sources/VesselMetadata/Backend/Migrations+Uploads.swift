@@ -1,5 +1,5 @@
 extension Migrations {
-    /// 2: resumable upload sessions (their chunks live in the blob store, see
+    /// 4: resumable upload sessions (their chunks live in the blob store, see
     /// `ChunkedUploadStore`) and the leases that let one replica at a time run a background job.
     static let uploads: [String] = [
         """

@@ -64,13 +64,11 @@ extension SQLMetadataStore {
         return failures
     }
 
-    /// Whether a trusted signature by `keyName` covers the version. Without the signatures
-    /// table (before signing lands), nothing is signed.
+    /// Whether a trusted signature by `keyName` (still a trusted key) covers the version.
     func trustedSignature(_ db: any SQLDatabase, versionID: String, keyName: String) async throws -> Bool {
-        let exists = try await db.raw("SELECT COUNT(*) AS n FROM vessel_schema WHERE version >= 4").first()
-        guard let exists, try exists.decode(column: "n", as: Int.self) > 0 else { return false }
-        return try await db.raw("""
-            SELECT 1 AS ok FROM signatures WHERE version_id = \(bind: versionID) AND status = 'trusted' AND key_name = \(bind: keyName)
+        try await db.raw("""
+            SELECT s.id FROM signatures s JOIN trusted_keys k ON k.name = s.key_name AND k.hint = s.key_hint
+            WHERE s.version_id = \(bind: versionID) AND s.status = 'trusted' AND s.key_name = \(bind: keyName) LIMIT 1
             """).first() != nil
     }
 

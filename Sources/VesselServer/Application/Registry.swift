@@ -89,6 +89,8 @@ public struct Registry: Sendable {
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
         GovernanceController(store: store).register(routes)
+        SignatureController(store: store).register(routes)
+        KeyController(store: store).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 

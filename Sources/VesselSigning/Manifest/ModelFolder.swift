@@ -61,6 +61,16 @@ public struct ModelFolder: Sendable {
         }
     }
 
+    /// The same folder without the files at `paths` (the signature file when it lies inside).
+    public func excluding(_ paths: Set<String>) -> ModelFolder {
+        ModelFolder(root: root, files: files.filter { !paths.contains($0.path) })
+    }
+
+    private init(root: String, files: [File]) {
+        self.root = root
+        self.files = files
+    }
+
     public var totalSize: UInt64 { files.reduce(0) { $0 + $1.size } }
 
     public func absolutePath(_ file: File) -> String { "\(root)/\(file.path)" }

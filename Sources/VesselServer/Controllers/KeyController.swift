@@ -1,0 +1,30 @@
+import Hummingbird
+import VesselCore
+import VesselMetadata
+import VesselSigning
+
+/// The registry's trusted signing keys (admin only).
+struct KeyController {
+    let store: any MetadataStore
+
+    func register(_ routes: APIRoutes) {
+        routes.on(.get, "/api/v1/keys", .admin) { _, _, _ in
+            try JSONResponse.make(Page(items: try await store.trustedKeys(), nextCursor: nil))
+        }
+        routes.on(.post, "/api/v1/keys", .admin) { request, context, caller in
+            let body = try await JSONResponse.decode(AddTrustedKeyRequest.self, from: request, context: context)
+            let key: VerificationKey
+            do {
+                key = try VerificationKey(pem: body.publicKey)
+            } catch let error as KeyError {
+                throw VesselError.invalidArgument(error.message)
+            }
+            let info = try await store.addTrustedKey(name: body.name, hint: key.hint, curve: key.curve.rawValue, publicKeyPEM: key.pemRepresentation, change: caller.change)
+            return try JSONResponse.make(info, status: .created)
+        }
+        routes.on(.delete, "/api/v1/keys/:key", .admin) { _, context, caller in
+            try await store.removeTrustedKey(name: try context.parameters.require("key"), change: caller.change)
+            return Response(status: .noContent)
+        }
+    }
+}
