@@ -7,49 +7,30 @@ import VesselCore
 @testable import VesselStorage
 
 /// The blob store's contract, run against every store in `BlobHarness.stores`.
-enum BlobHarness {
-    /// The filesystem store always; the S3 store joins when `VESSEL_TEST_S3_ENDPOINT` is set
-    /// (the scale-out issue adds it).
-    static let stores = ["filesystem"]
-
-    static func withStore(_ kind: String, faults: FileFaults = .none, _ body: (any BlobStore, String) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-blobs-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let store = try FileSystemBlobStore(root: dir, threadPool: NIOThreadPool.singleton, faults: faults)
-        try await body(store, dir)
-    }
-
-    static func bytes(_ count: Int, seed: UInt8 = 7) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
-    }
-
-    static func digest(_ bytes: [UInt8]) -> VesselCore.Digest { VesselCore.Digest(bytes: SHA256.hash(data: bytes)) }
-
-    static func write(_ store: any BlobStore, _ bytes: [UInt8], as digest: VesselCore.Digest? = nil, size: UInt64? = nil, chunk: Int = 100_000) async throws {
-        let writer = try await store.makeWriter(expecting: digest ?? self.digest(bytes), size: size ?? UInt64(bytes.count))
-        do {
-            for start in stride(from: 0, to: bytes.count, by: chunk) {
-                try await writer.write(ByteBuffer(bytes: bytes[start..<min(start + chunk, bytes.count)]))
-            }
-            try await writer.commit()
-        } catch {
-            await writer.abort()
-            throw error
+@Suite struct BlobStoreConformanceTests {
+    /// Large enough for several parts of an S3 multipart upload (8 MiB each), so a wrong
+    /// digest is found only after parts were sent.
+    @Test(arguments: BlobHarness.stores)
+    func largeBlobsVerifyBeforeTheyAppear(_ kind: String) async throws {
+        try await BlobHarness.withStore(kind) { store, subject in
+            let bytes = BlobHarness.bytes((17 << 20) + 12_345, seed: 3)
+            let digest = BlobHarness.digest(bytes)
+            var tampered = bytes
+            tampered[(16 << 20) + 5] ^= 1
+            await expectCode(.digestMismatch) { try await BlobHarness.write(store, tampered, as: digest, chunk: 1 << 20) }
+            #expect(try await store.size(of: digest) == nil)
+            #expect(try await subject.leftovers().isEmpty)
+            try await BlobHarness.write(store, bytes, chunk: 1 << 20)
+            #expect(try await store.size(of: digest) == UInt64(bytes.count))
+            let tail = try await BlobHarness.read(store, digest, range: UInt64(bytes.count - 100)..<UInt64(bytes.count))
+            #expect(tail == Array(bytes.suffix(100)))
+            let whole = try await BlobHarness.read(store, digest)
+            #expect(whole == bytes)
+            let local = try await store.withLocalFile(digest) { path in FileManager.default.contents(atPath: path)?.count }
+            #expect(local == bytes.count)
         }
     }
 
-    static func read(_ store: any BlobStore, _ digest: VesselCore.Digest, range: Range<UInt64>? = nil) async throws -> [UInt8] {
-        var out: [UInt8] = []
-        for try await buffer in try await store.read(digest, range: range) { out += Array(buffer.readableBytesView) }
-        return out
-    }
-
-    static func tempFiles(_ root: String) -> [String] {
-        (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/tmp")) ?? []
-    }
-}
-
-@Suite struct BlobStoreConformanceTests {
     @Test(arguments: BlobHarness.stores)
     func writesVerifiesAndReads(_ kind: String) async throws {
         try await BlobHarness.withStore(kind) { store, _ in
@@ -79,38 +60,38 @@ enum BlobHarness {
 
     @Test(arguments: BlobHarness.stores)
     func wrongDigestStoresNothing(_ kind: String) async throws {
-        try await BlobHarness.withStore(kind) { store, root in
+        try await BlobHarness.withStore(kind) { store, subject in
             let bytes = BlobHarness.bytes(1000)
             let claimed = BlobHarness.digest(BlobHarness.bytes(1000, seed: 9))
             await expectCode(.digestMismatch) { try await BlobHarness.write(store, bytes, as: claimed) }
             let stored = try await store.size(of: claimed)
             #expect(stored == nil)
-            #expect(BlobHarness.tempFiles(root).isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 
     @Test(arguments: BlobHarness.stores)
     func wrongSizeStoresNothing(_ kind: String) async throws {
-        try await BlobHarness.withStore(kind) { store, root in
+        try await BlobHarness.withStore(kind) { store, subject in
             let bytes = BlobHarness.bytes(1000)
             await expectCode(.sizeMismatch) { try await BlobHarness.write(store, bytes, size: 999) }
             await expectCode(.sizeMismatch) { try await BlobHarness.write(store, bytes, size: 1001) }
             let stored = try await store.size(of: BlobHarness.digest(bytes))
             #expect(stored == nil)
-            #expect(BlobHarness.tempFiles(root).isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 
     @Test(arguments: BlobHarness.stores)
     func abortLeavesNothing(_ kind: String) async throws {
-        try await BlobHarness.withStore(kind) { store, root in
+        try await BlobHarness.withStore(kind) { store, subject in
             let bytes = BlobHarness.bytes(10_000)
             let writer = try await store.makeWriter(expecting: BlobHarness.digest(bytes), size: 10_000)
             try await writer.write(ByteBuffer(bytes: bytes[0..<5000]))
             await writer.abort()
             await writer.abort()
             #expect(try await store.size(of: BlobHarness.digest(bytes)) == nil)
-            #expect(BlobHarness.tempFiles(root).isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
             await expectCode(.notFound) { _ = try await store.read(BlobHarness.digest(bytes), range: nil) }
         }
     }
@@ -128,21 +109,22 @@ enum BlobHarness {
 
     @Test func fullDiskIsAnErrorAndLeavesNoPartialBlob() async throws {
         let faults = FileFaults { size in size > 2_000_000 ? ENOSPC : nil }
-        try await BlobHarness.withStore("filesystem", faults: faults) { store, root in
+        try await BlobHarness.withStore("filesystem", faults: faults) { store, subject in
             let bytes = BlobHarness.bytes(5_000_000)
             await expectCode(.insufficientStorage) { try await BlobHarness.write(store, bytes, chunk: 1 << 20) }
             #expect(try await store.size(of: BlobHarness.digest(bytes)) == nil)
-            #expect(BlobHarness.tempFiles(root).isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
             // Smaller blobs still fit.
             try await BlobHarness.write(store, BlobHarness.bytes(1000))
         }
     }
 
     @Test func sweepRemovesCrashLeftovers() async throws {
-        try await BlobHarness.withStore("filesystem") { store, root in
+        try await BlobHarness.withStore("filesystem") { store, subject in
+            let root = try #require(store as? FileSystemBlobStore).root
             _ = FileManager.default.createFile(atPath: "\(root)/tmp/leftover", contents: Data([1, 2, 3]))
             try (store as? FileSystemBlobStore)?.sweepTemporary()
-            #expect(BlobHarness.tempFiles(root).isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 }

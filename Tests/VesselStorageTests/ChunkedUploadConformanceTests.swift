@@ -6,13 +6,9 @@ import VesselCore
 @testable import VesselStorage
 
 /// The `ChunkedUploadStore` contract, run against every store in `BlobHarness.stores`.
+/// Sizes scale with the store's smallest chunk (`BlobHarness.chunkUnit`: S3 parts are at
+/// least 5 MiB).
 @Suite struct ChunkedUploadConformanceTests {
-    static func withUploads(_ kind: String, _ body: (FileSystemBlobStore, String) async throws -> Void) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-chunks-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try await body(try FileSystemBlobStore(root: dir, threadPool: NIOThreadPool.singleton), dir)
-    }
-
     static func put(_ store: any ChunkedUploadStore, _ id: String, _ plan: ChunkPlan, _ index: Int, _ bytes: [UInt8], cutAfter: Int? = nil) async throws -> Bool {
         let range = try plan.range(of: index)
         let writer = try await store.makeChunkWriter(id, plan: plan, index: index)
@@ -35,19 +31,21 @@ import VesselCore
 
     @Test(arguments: BlobHarness.stores)
     func chunksBecomeOneVerifiedBlob(_ kind: String) async throws {
-        try await Self.withUploads(kind) { store, root in
-            let bytes = BlobHarness.bytes(1_000_000)
+        try await BlobHarness.withSubject(kind) { subject in
+            let store = subject.store
+            let unit = BlobHarness.chunkUnit(kind) * 5 / 2
+            let bytes = BlobHarness.bytes(unit * 3 + unit * 4 / 5)
             let digest = BlobHarness.digest(bytes)
-            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 256 << 10)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
             try await store.beginSession("s1", plan: plan)
             // Out of order, one chunk cut mid-way (a dropped connection): it does not count.
             #expect(try await Self.put(store, "s1", plan, 3, bytes))
-            #expect(try await Self.put(store, "s1", plan, 1, bytes, cutAfter: 100_000) == false)
+            #expect(try await Self.put(store, "s1", plan, 1, bytes, cutAfter: unit / 3) == false)
             #expect(try await Self.put(store, "s1", plan, 0, bytes))
             #expect(try await store.storedChunks("s1") == [0, 3])
-            await #expect(throws: VesselError.self) { _ = try await store.completeSession("s1", plan: plan, digest: digest) }
             do {
                 _ = try await store.completeSession("s1", plan: plan, digest: digest)
+                Issue.record("an incomplete session completed")
             } catch let error as VesselError {
                 #expect(error.code == .conflict && error.details == ["1", "2"])
             }
@@ -56,30 +54,33 @@ import VesselCore
             // Sending a stored chunk again is idempotent; different bytes are refused.
             #expect(try await Self.put(store, "s1", plan, 2, bytes) == false)
             var other = bytes
-            other[600_000] ^= 0xFF
+            other[unit * 2 + unit / 3] ^= 0xFF
             await #expect(throws: VesselError.self) { _ = try await Self.put(store, "s1", plan, 2, other) }
             #expect(try await store.completeSession("s1", plan: plan, digest: digest))
             #expect(try await BlobHarness.read(store, digest) == bytes)
             #expect(try await store.sessionIDs().isEmpty)
-            #expect(!FileManager.default.fileExists(atPath: "\(root)/uploads/s1"))
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 
     @Test(arguments: BlobHarness.stores)
     func wrongSizesAndDigestsStoreNothing(_ kind: String) async throws {
-        try await Self.withUploads(kind) { store, _ in
-            let bytes = BlobHarness.bytes(300_000)
-            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 100_000)
+        try await BlobHarness.withSubject(kind) { subject in
+            let store = subject.store
+            let unit = BlobHarness.chunkUnit(kind)
+            let bytes = BlobHarness.bytes(unit * 3)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
             try await store.beginSession("s2", plan: plan)
             // Too many bytes for a chunk.
             let writer = try await store.makeChunkWriter("s2", plan: plan, index: 0)
-            await #expect(throws: VesselError.self) { try await writer.write(ByteBuffer(bytes: [UInt8](repeating: 1, count: 100_001))) }
+            await #expect(throws: VesselError.self) { try await writer.write(ByteBuffer(bytes: [UInt8](repeating: 1, count: unit + 1))) }
             await writer.abort()
             // Too few.
             let short = try await store.makeChunkWriter("s2", plan: plan, index: 0)
             try await short.write(ByteBuffer(bytes: [1, 2, 3]))
             await #expect(throws: VesselError.self) { _ = try await short.commit() }
             await #expect(throws: VesselError.self) { _ = try await store.makeChunkWriter("s2", plan: plan, index: 3) }
+            #expect(try await store.storedChunks("s2").isEmpty)
             for index in 0..<3 { _ = try await Self.put(store, "s2", plan, index, bytes) }
             let wrong = BlobHarness.digest([1])
             do {
@@ -90,14 +91,17 @@ import VesselCore
             }
             #expect(try await store.size(of: wrong) == nil)
             #expect(try await store.storedChunks("s2").isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 
     @Test(arguments: BlobHarness.stores)
     func oneWriterPerChunkAndSessionsSurviveReopening(_ kind: String) async throws {
-        try await Self.withUploads(kind) { store, root in
-            let bytes = BlobHarness.bytes(200_000)
-            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: 100_000)
+        try await BlobHarness.withSubject(kind) { subject in
+            let store = subject.store
+            let unit = BlobHarness.chunkUnit(kind)
+            let bytes = BlobHarness.bytes(unit * 2)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
             try await store.beginSession("s3", plan: plan)
             let first = try await store.makeChunkWriter("s3", plan: plan, index: 0)
             do {
@@ -108,15 +112,34 @@ import VesselCore
             }
             await first.abort()
             _ = try await Self.put(store, "s3", plan, 0, bytes)
-            // A new store on the same root (a restarted server) sees the durable chunk.
-            let reopened = try FileSystemBlobStore(root: root, threadPool: NIOThreadPool.singleton)
-            try reopened.sweepTemporary()
+            // A new store on the same storage (a restarted server, another replica) sees the
+            // durable chunk, takes the rest and verifies the whole without the first's state.
+            let reopened = try await subject.reopen()
             #expect(try await reopened.storedChunks("s3") == [0])
             _ = try await Self.put(reopened, "s3", plan, 1, bytes)
             #expect(try await reopened.completeSession("s3", plan: plan, digest: BlobHarness.digest(bytes)))
+            #expect(try await BlobHarness.read(store, BlobHarness.digest(bytes)) == bytes)
             // Deleting an unknown session is fine; ids that are not path-safe are refused.
             try await reopened.deleteSession("s3")
             await #expect(throws: VesselError.self) { try await reopened.beginSession("../x", plan: plan) }
+            if let s3 = reopened as? S3BlobStore { await s3.shutdown() }
+        }
+    }
+
+    @Test(arguments: BlobHarness.stores)
+    func deletingASessionRemovesItsChunks(_ kind: String) async throws {
+        try await BlobHarness.withSubject(kind) { subject in
+            let store = subject.store
+            let unit = BlobHarness.chunkUnit(kind)
+            let bytes = BlobHarness.bytes(unit * 2)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
+            try await store.beginSession("s4", plan: plan)
+            _ = try await Self.put(store, "s4", plan, 1, bytes)
+            #expect(try await store.sessionIDs() == ["s4"])
+            try await store.deleteSession("s4")
+            #expect(try await store.storedChunks("s4").isEmpty)
+            #expect(try await store.sessionIDs().isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
         }
     }
 }
