@@ -31,6 +31,11 @@ extension S3Client {
         _ = try await sendCollect(request(.PUT, key: nil), expect: [200, 409], action: "create the bucket")
     }
 
+    /// Deletes the (empty) bucket; a missing bucket is not an error.
+    public func deleteBucket() async throws {
+        _ = try await sendCollect(request(.DELETE, key: nil), expect: [200, 204, 404], action: "delete the bucket")
+    }
+
     public struct ObjectInfo: Sendable, Equatable {
         public var key: String
         public var size: UInt64
