@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "VesselCLI",
             dependencies: [
-                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning",
+                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning", "VesselStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,9 +4,10 @@ import Hummingbird
 import Logging
 import VesselCore
 import VesselServer
+import VesselStorage
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Vessel server: SQLite (or PostgreSQL with --database) and local blobs.")
+    static let configuration = CommandConfiguration(abstract: "Run the Vessel server: SQLite (or PostgreSQL with --database) and local blobs (or S3 with --storage).")
 
     @Option(help: "Where metadata, blobs and the admin token live.")
     var dataDir = "./vessel-data"
@@ -16,6 +17,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "A file holding the admin token (instead of VESSEL_ADMIN_TOKEN); needed on the first start with --database.")
     var adminTokenFile: String?
+
+    @Option(help: ArgumentHelp("Blobs in S3-compatible storage instead of --data-dir: s3://bucket/prefix?endpoint=http://host:port&region=us-east-1.", discussion: "Credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN."))
+    var storage: String?
+
+    @Flag(help: "Create the --storage bucket when it does not exist.")
+    var createBucket = false
+
+    @Flag(help: "Answer blob downloads with a redirect to a presigned --storage URL (clients fetch from object storage directly).")
+    var storageRedirect = false
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -49,6 +59,14 @@ struct Serve: AsyncParsableCommand {
         var options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
         try await Output.run(json: false) {
             options.databaseURL = database
+            options.storageURL = storage
+            options.createBucket = createBucket
+            options.storageRedirect = storageRedirect
+            let env = ProcessInfo.processInfo.environment
+            if storage != nil, let access = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !access.isEmpty, !secret.isEmpty {
+                let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+                options.storageCredentials = S3Credentials(accessKey: access, secretKey: secret, sessionToken: token)
+            }
             if let path = adminTokenFile {
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw VesselError.invalidArgument("cannot read the admin token file \(path)")

@@ -54,6 +54,31 @@ public final class APIClient: Sendable {
         return response
     }
 
+    /// Follows a download redirect to object storage (`vessel serve --storage-redirect`): a
+    /// plain `GET` of the presigned URL, *without* the Vessel token (it must not leak to another
+    /// host), with the same `Range`. The caller still hashes every byte.
+    func followStorageRedirect(_ response: HTTPClientResponse, range: String?) async throws -> HTTPClientResponse {
+        guard let location = response.headers.first(name: "location"),
+              location.hasPrefix("http://") || location.hasPrefix("https://")
+        else {
+            throw VesselError(.unavailable, "the server answered \(response.status.code) without a usable Location")
+        }
+        var request = HTTPClientRequest(url: location)
+        request.headers.add(name: "User-Agent", value: "vessel-cli")
+        if let range { request.headers.add(name: "Range", value: range) }
+        let redirected: HTTPClientResponse
+        do {
+            redirected = try await http.execute(request, timeout: .hours(6))
+        } catch {
+            throw VesselError(.unavailable, "cannot reach the object storage the server redirected to: \(Self.describe(error))")
+        }
+        guard redirected.status.code == 200 || redirected.status.code == 206 else {
+            _ = try? await redirected.body.collect(upTo: 1 << 20)
+            throw VesselError(.unavailable, "object storage refused the download the server redirected to (HTTP \(redirected.status.code)); the link may have expired, retry")
+        }
+        return redirected
+    }
+
     static func describe(_ error: any Error) -> String {
         let text = String(describing: error)
         if text.contains("connectTimeout") { return "connection timed out" }

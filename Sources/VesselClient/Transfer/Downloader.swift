@@ -65,7 +65,10 @@ struct Downloader: Sendable {
         if have < size {
             var request = api.request(.GET, "\(model.apiPath)/blobs/\(digest)")
             if have > 0 { request.headers.add(name: "Range", value: "bytes=\(have)-") }
-            let response = try await api.send(request)
+            var response = try await api.send(request)
+            if [301, 302, 303, 307, 308].contains(response.status.code) {
+                response = try await api.followStorageRedirect(response, range: have > 0 ? "bytes=\(have)-" : nil)
+            }
             if have > 0 && response.status.code != 206 {
                 // The server ignored the range: start over.
                 ftruncate(fd, 0)

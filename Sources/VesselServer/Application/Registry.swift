@@ -18,6 +18,10 @@ public struct Registry: Sendable {
     public let uploads: any ChunkedUploadStore
     public let metrics: ServerMetrics
     public let options: ServerOptions
+    /// A presigned URL for a blob when downloads redirect to object storage (`--storage-redirect`).
+    public var blobRedirect: (@Sendable (Digest) -> String)? = nil
+    /// Closes the blob store's connections (S3).
+    public var storageShutdown: (@Sendable () async -> Void)? = nil
 
     /// Opens the registry: metadata in SQLite under `options.dataDir`, or in PostgreSQL when
     /// `options.databaseURL` is set; blobs under `options.dataDir`. Runs migrations and
@@ -27,28 +31,60 @@ public struct Registry: Sendable {
         try options.validate()
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let backend = try await openMetadata(options, logger: logger)
+        // Storage first: wrong S3 credentials or a missing bucket stop the start before any migration.
+        let storage = try await openStorage(options, faults: faults, logger: logger)
+        let backend: any SQLBackend
+        do {
+            backend = try await openMetadata(options, logger: logger)
+        } catch {
+            await storage.s3?.shutdown()
+            throw error
+        }
         do {
             try await Migrations.run(on: backend, logger: logger)
         } catch {
             await backend.shutdown()
+            await storage.s3?.shutdown()
             throw error
         }
-        let blobs = try FileSystemBlobStore(root: "\(dir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
-        try blobs.sweepTemporary()
         let clock: @Sendable () -> Int64 = clock ?? { Timestamp.micros(Date()) }
         let store = SQLMetadataStore(backend: backend, clock: clock)
-        let registry = Registry(
-            store: store, blobs: blobs, backend: backend, pipeline: .standard,
-            authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: blobs, metrics: ServerMetrics(), options: options
+        var registry = Registry(
+            store: store, blobs: storage.blobs, backend: backend, pipeline: .standard,
+            authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: storage.uploads, metrics: ServerMetrics(), options: options
         )
+        if let s3 = storage.s3 {
+            registry.storageShutdown = { await s3.shutdown() }
+            if options.storageRedirect {
+                let expiry = options.redirectExpiry
+                registry.blobRedirect = { digest in s3.presignedURL(for: digest, expires: expiry) }
+            }
+        }
+        let opened = registry
         do {
-            try await backend.withStartupLock { try await registry.bootstrapAdmin(options, logger: logger) }
+            try await backend.withStartupLock { try await opened.bootstrapAdmin(options, logger: logger) }
         } catch {
-            await backend.shutdown()
+            await opened.shutdown()
             throw error
         }
-        return registry
+        return opened
+    }
+
+    /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
+    static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
+        guard let text = options.storageURL, let credentials = options.storageCredentials else {
+            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
+            try blobs.sweepTemporary()
+            return (blobs, blobs, nil)
+        }
+        let location = try S3Location(parsing: text)
+        let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket, logger: logger)
+        if status.created { logger.notice("created bucket '\(location.bucket)'") }
+        if status.versioning != "Enabled" {
+            logger.warning("bucket versioning is off on '\(location.bucket)': a deleted or overwritten blob cannot be recovered; enable versioning on the bucket")
+        }
+        logger.info("blobs in S3", metadata: ["storage": "\(location)", "redirect": "\(options.storageRedirect)"])
+        return (s3, s3, s3)
     }
 
     /// SQLite under `dataDir`, or PostgreSQL at `databaseURL`.
@@ -108,7 +144,7 @@ public struct Registry: Sendable {
         let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
-        BlobController(store: store, blobs: blobs, metrics: metrics).register(routes)
+        BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
@@ -138,6 +174,7 @@ public struct Registry: Sendable {
 
     public func shutdown() async {
         await backend.shutdown()
+        await storageShutdown?()
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import VesselCore
+import VesselStorage
 
 /// How `vessel serve` is configured.
 public struct ServerOptions: Sendable {
@@ -23,6 +24,17 @@ public struct ServerOptions: Sendable {
     public var outboxRetention: Duration = .seconds(7 * 24 * 3600)
     /// How often the background jobs run.
     public var jobInterval: Duration = .seconds(60)
+    /// `s3://bucket/prefix?endpoint=…&region=…`: blobs in S3-compatible object storage instead
+    /// of under `dataDir` (docs/decisions/0006-s3-blobs.md).
+    public var storageURL: String?
+    /// Credentials for `storageURL` (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
+    public var storageCredentials: S3Credentials?
+    /// Create the bucket when it does not exist (`--create-bucket`).
+    public var createBucket = false
+    /// Answer blob downloads with a redirect to a presigned URL (`--storage-redirect`).
+    public var storageRedirect = false
+    /// How long a presigned download URL stays valid.
+    public var redirectExpiry = 900
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
@@ -42,6 +54,16 @@ public struct ServerOptions: Sendable {
     public func validate() throws(VesselError) {
         guard uploadChunkSize >= ChunkPlan.smallestTestChunkSize, uploadChunkSize <= ChunkPlan.maximumPartSize else {
             throw .invalidArgument("the upload chunk size must be between 64KiB and 5GiB (64MiB unless testing)")
+        }
+        if storageURL != nil {
+            guard uploadChunkSize >= ChunkPlan.minimumPartSize else {
+                throw .invalidArgument("with S3 storage the upload chunk size must be at least 5MiB (S3's smallest multipart part)")
+            }
+            guard storageCredentials != nil else {
+                throw .invalidArgument("S3 storage needs credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary ones)")
+            }
+        } else if storageRedirect || createBucket {
+            throw .invalidArgument("--storage-redirect and --create-bucket need S3 storage (--storage s3://…)")
         }
     }
 }

@@ -9,6 +9,9 @@ struct BlobController {
     let store: any MetadataStore
     let blobs: any BlobStore
     let metrics: ServerMetrics
+    /// With `--storage-redirect`: a presigned object-storage URL for a blob. Downloads answer
+    /// `307` to it; the client follows without its Vessel token and still hashes every byte.
+    var redirect: (@Sendable (Digest) -> String)? = nil
     /// Bytes gathered before each write to storage.
     static let writeChunk = 1 << 20
 
@@ -67,6 +70,11 @@ struct BlobController {
         var headers: HTTPFields = [.eTag: etag, .acceptRanges: "bytes", .contentType: "application/octet-stream", .cacheControl: "private, max-age=31536000, immutable"]
         if let match = request.headers[.ifNoneMatch], match == etag || match == "*" {
             return Response(status: .notModified, headers: headers)
+        }
+        if let redirect, !headOnly {
+            headers[.location] = redirect(digest)
+            headers[.cacheControl] = "no-store"
+            return Response(status: .temporaryRedirect, headers: headers, body: ResponseBody())
         }
         var range: Range<UInt64>? = nil
         var status = HTTPResponse.Status.ok
