@@ -15,15 +15,18 @@ struct LiveHarness {
     let dir: String
     let api: APIClient
 
-    static func with(chunkSize: UInt64 = 1 << 20, blobs wrap: (@Sendable (any BlobStore) -> any BlobStore)? = nil, _ body: @Sendable (LiveHarness) async throws -> Void) async throws {
+    static func with(chunkSize: UInt64 = 1 << 20, blobs wrap: (@Sendable (any BlobStore) -> any BlobStore)? = nil,
+                     configure: (@Sendable (inout ServerOptions) -> Void)? = nil, _ body: @Sendable (LiveHarness) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-live-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = ServerOptions(dataDir: dir, adminToken: APIHarness.adminToken)
         options.uploadChunkSize = chunkSize
+        configure?(&options)
         let opened = try await Registry.openEmbedded(options, logger: Logger(label: "test"))
         let registry = Registry(
             store: opened.store, blobs: wrap?(opened.blobs) ?? opened.blobs, backend: opened.backend, pipeline: opened.pipeline,
-            authorizer: opened.authorizer, clock: opened.clock, uploads: opened.uploads, metrics: opened.metrics, options: opened.options
+            authorizer: opened.authorizer, clock: opened.clock, uploads: opened.uploads, metrics: opened.metrics, options: opened.options,
+            blobRedirect: opened.blobRedirect, storageShutdown: opened.storageShutdown
         )
         let app = Application(router: registry.makeRouter().0, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         do {
