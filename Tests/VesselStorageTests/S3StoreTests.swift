@@ -34,21 +34,20 @@ import VesselCore
         #expect(throws: (any Error).self) { try S3XML.parse(Array("<a><b></a>".utf8)) }
     }
 
-    @Test func unreachableEndpointFailsFast() async throws {
-        let started = ContinuousClock.now
+    // Time limits, not timed assertions: under a parallel test run wall-clock times say little,
+    // but a hang (a retrying pool, a missing timeout) would never finish.
+    @Test(.timeLimit(.minutes(2))) func unreachableEndpointFailsFast() async throws {
         await expectCode(.unavailable) {
             _ = try await S3BlobStore.open(S3Location(bucket: "vessel", endpoint: "http://127.0.0.1:9"), credentials: S3Credentials(accessKey: "a", secretKey: "b"))
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
-    @Test(.enabled(if: BlobHarness.s3Config != nil)) func wrongCredentialsAreAClearErrorAtOpen() async throws {
+    @Test(.enabled(if: BlobHarness.s3Config != nil), .timeLimit(.minutes(2))) func wrongCredentialsAreAClearErrorAtOpen() async throws {
         let config = try #require(BlobHarness.s3Config)
         for (credentials, code) in [
             (S3Credentials(accessKey: config.credentials.accessKey, secretKey: "not-the-secret"), "SignatureDoesNotMatch"),
             (S3Credentials(accessKey: "no-such-key", secretKey: "x"), "InvalidAccessKeyId"),
         ] {
-            let started = ContinuousClock.now
             do {
                 let (store, _) = try await S3BlobStore.open(config.location, credentials: credentials)
                 await store.shutdown()
@@ -56,7 +55,6 @@ import VesselCore
             } catch let error as VesselError {
                 #expect(error.code == .unavailable && error.message.contains(code), "\(error.message)")
             }
-            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 
