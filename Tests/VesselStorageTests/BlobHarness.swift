@@ -80,8 +80,8 @@ enum BlobHarness {
         for upload in try await client.listMultipartUploads(prefix: prefix) {
             try await client.abortMultipartUpload(upload.key, uploadID: upload.uploadID)
         }
-        for object in try await client.listAllObjects(prefix: prefix) {
-            try await client.deleteObject(object.key)
+        for version in try await client.listObjectVersions(prefix: prefix) {
+            try await client.deleteObject(version.key, versionID: version.versionID)
         }
     }
 

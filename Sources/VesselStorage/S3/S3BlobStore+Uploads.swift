@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import struct Crypto.SHA256
 import VesselCore
 
 /// Upload sessions on S3: session `<id>` is one multipart upload at `<prefix>/uploads/<id>`,
@@ -102,25 +101,33 @@ extension S3BlobStore: ChunkedUploadStore {
             try await deleteSession(id)
             throw VesselError(.sizeMismatch, "the uploaded chunks hold \(assembled.size) bytes, but \(plan.size) were declared; the upload was discarded")
         }
-        let actual = try await hashObject(key, size: assembled.size)
+        // Re-read and hash; the bytes also land in the local cache, where the validators that
+        // run at commit find them.
+        let file = try cache.makeFile()
+        let actual: Digest
+        do {
+            let response = try await client.getObject(key)
+            let reader = S3BodyReader(response.body, expected: assembled.size, endpoint: client.location.endpoint)
+            while let buffer = try await reader.next() { try await file.write(buffer) }
+            actual = try await file.finish()
+        } catch {
+            file.discard()
+            throw error
+        }
         guard actual == digest else {
+            file.discard()
             try await deleteSession(id)
             throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
         }
-        try await copy(key, to: blobKey(digest), size: assembled.size)
+        do {
+            try await copy(key, to: blobKey(digest), size: assembled.size)
+        } catch {
+            file.discard()
+            throw error
+        }
+        file.commit(as: digest)
         try await deleteSession(id)
         return true
-    }
-
-    /// SHA-256 of an object, read from S3.
-    func hashObject(_ key: String, size: UInt64) async throws -> Digest {
-        let response = try await client.getObject(key)
-        let reader = S3BodyReader(response.body, expected: size, endpoint: client.location.endpoint)
-        var hasher = SHA256()
-        while let buffer = try await reader.next() {
-            buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
-        }
-        return Digest(bytes: hasher.finalize())
     }
 
     /// A server-side copy: one `CopyObject` up to 5 GiB, a multipart copy beyond.
@@ -154,7 +161,11 @@ extension S3BlobStore: ChunkedUploadStore {
             try await client.abortMultipartUpload(key, uploadID: upload.uploadID)
         }
         uploadIDs.withLock { $0[id] = nil }
-        try await client.deleteObject(key)
+        // The assembled object is scratch: on a versioned bucket its version is deleted for
+        // good (a plain delete would keep it as a noncurrent version behind a delete marker).
+        if let assembled = try await client.headObject(key) {
+            try await client.deleteObject(key, versionID: assembled.versionID)
+        }
     }
 
     public func sessionIDs() async throws -> [String] {

@@ -27,7 +27,8 @@ import Glibc
 public final class S3BlobStore: BlobStore {
     public let client: S3Client
     let threadPool: NIOThreadPool
-    let tempDirectory: String
+    /// Verified local copies for `withLocalFile`.
+    let cache: LocalBlobCache
     let locks = UploadLocks()
     /// Multipart upload ids of sessions seen by this process (found again with
     /// `ListMultipartUploads` on any other replica).
@@ -36,10 +37,10 @@ public final class S3BlobStore: BlobStore {
     /// The part size of direct writes: the smallest at or above this that fits 10,000 parts.
     static let directPartSize: UInt64 = 8 << 20
 
-    init(client: S3Client, threadPool: NIOThreadPool, tempDirectory: String) {
+    init(client: S3Client, threadPool: NIOThreadPool, cache: LocalBlobCache) {
         self.client = client
         self.threadPool = threadPool
-        self.tempDirectory = tempDirectory
+        self.cache = cache
     }
 
     /// What `open` found out about the bucket.
@@ -51,10 +52,13 @@ public final class S3BlobStore: BlobStore {
 
     /// Connects to the bucket and checks the credentials with one signed request.
     /// - Parameter createBucket: create the bucket when it does not exist.
+    /// - Parameter cacheDirectory: where verified local copies for `withLocalFile` are kept
+    ///   (a directory of this process's own under the temporary directory by default), at most
+    ///   `cacheLimit` bytes.
     /// - Throws: `not_found` (no such bucket and `createBucket` is false), `unavailable`
     ///   (credentials refused, endpoint unreachable) — each with a message saying what to fix.
     public static func open(_ location: S3Location, credentials: S3Credentials, createBucket: Bool = false,
-                            threadPool: NIOThreadPool = .singleton, tempDirectory: String = NSTemporaryDirectory(),
+                            threadPool: NIOThreadPool = .singleton, cacheDirectory: String? = nil, cacheLimit: UInt64 = 8 << 30,
                             logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
         let client = S3Client(location: location, credentials: credentials, logger: logger)
         do {
@@ -69,14 +73,19 @@ public final class S3BlobStore: BlobStore {
             } catch let error as VesselError where error.code == .notFound {
                 throw VesselError.notFound("bucket '\(location.bucket)' does not exist at \(location.endpoint); create it or pass --create-bucket")
             }
-            return (S3BlobStore(client: client, threadPool: threadPool, tempDirectory: tempDirectory), Status(versioning: versioning, created: created))
+            let dir = cacheDirectory ?? "\(NSTemporaryDirectory())/vessel-s3-cache-\(getpid())-\(UUID().uuidString.prefix(8))"
+            let cache = try LocalBlobCache(dir: dir, limit: cacheLimit, threadPool: threadPool)
+            return (S3BlobStore(client: client, threadPool: threadPool, cache: cache), Status(versioning: versioning, created: created))
         } catch {
             await client.shutdown()
             throw error
         }
     }
 
-    public func shutdown() async { await client.shutdown() }
+    public func shutdown() async {
+        await client.shutdown()
+        cache.remove()
+    }
 
     func blobKey(_ digest: Digest) -> String { client.location.key("blobs/sha256/\(digest.hex)") }
 
@@ -107,38 +116,30 @@ public final class S3BlobStore: BlobStore {
 
     public func delete(_ digest: Digest) async throws {
         try await client.deleteObject(blobKey(digest))
+        unlink(cache.path(of: digest))
     }
 
+    /// Runs `body` with a verified local copy: from the local cache when this replica has the
+    /// blob there (it completed the upload, or a validator fetched it before), else downloaded,
+    /// hashed and cached first.
     public func withLocalFile<T: Sendable>(_ digest: Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
-        let path = "\(tempDirectory)/vessel-blob-\(UUID().uuidString)"
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileIOError.map(errno, doing: "download a blob for checking") }
-        defer { unlink(path) }
+        if let result = try await cache.withCached(digest, body) { return result }
+        let file = try cache.makeFile()
         do {
-            var offset: UInt64 = 0
-            for try await buffer in try await read(digest, range: nil) {
-                let at = offset
-                try await threadPool.runIfActive {
-                    try buffer.withUnsafeReadableBytes { bytes in
-                        var done = 0
-                        while done < bytes.count {
-                            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(at) + off_t(done))
-                            if n < 0 {
-                                if errno == EINTR { continue }
-                                throw FileIOError.map(errno, doing: "download a blob for checking")
-                            }
-                            done += n
-                        }
-                    }
-                }
-                offset += UInt64(buffer.readableBytes)
+            for try await buffer in try await read(digest, range: nil) { try await file.write(buffer) }
+            let actual = try await file.finish()
+            guard actual == digest else {
+                throw VesselError.internalError("object storage returned bytes for blob \(digest) that hash to \(actual)")
             }
-            close(fd)
+            file.commit(as: digest)
         } catch {
-            close(fd)
+            file.discard()
             throw error
         }
-        return try await threadPool.runIfActive { try body(path) }
+        guard let result = try await cache.withCached(digest, body) else {
+            throw VesselError.internalError("the local copy of blob \(digest) disappeared")
+        }
+        return result
     }
 }
 

@@ -40,6 +40,8 @@ extension S3Client {
         public var key: String
         public var size: UInt64
         public var etag: String
+        /// On a versioned bucket, the version `HEAD` found.
+        public var versionID: String? = nil
     }
 
     /// The object's size and ETag, or nil when it does not exist.
@@ -47,7 +49,8 @@ extension S3Client {
         let response = try await send(request(.HEAD, key: key), expect: [200, 404], action: "look up an object")
         guard response.status.code == 200 else { return nil }
         let size = response.headers.first(name: "content-length").flatMap { UInt64($0) } ?? 0
-        return ObjectInfo(key: key, size: size, etag: Self.unquote(response.headers.first(name: "etag") ?? ""))
+        let version = response.headers.first(name: "x-amz-version-id").flatMap { $0.isEmpty || $0 == "null" ? nil : $0 }
+        return ObjectInfo(key: key, size: size, etag: Self.unquote(response.headers.first(name: "etag") ?? ""), versionID: version)
     }
 
     /// Stores a small object whose bytes are in memory, signed with their SHA-256 (so the
@@ -68,9 +71,11 @@ extension S3Client {
         return try await send(request(.GET, key: key, headers: headers), expect: [200, 206], timeout: .hours(6), action: "read an object")
     }
 
-    /// Deletes an object; a missing object is not an error.
-    public func deleteObject(_ key: String) async throws {
-        _ = try await sendCollect(request(.DELETE, key: key), expect: [200, 204, 404], action: "delete an object")
+    /// Deletes an object; a missing object is not an error. With `versionID` that version is
+    /// removed for good (no delete marker on a versioned bucket).
+    public func deleteObject(_ key: String, versionID: String? = nil) async throws {
+        let query = versionID.map { [("versionId", $0)] } ?? []
+        _ = try await sendCollect(request(.DELETE, key: key, query: query), expect: [200, 204, 404], action: "delete an object")
     }
 
     /// Server-side copy of an object up to 5 GiB.
@@ -109,6 +114,27 @@ extension S3Client {
             all += page.objects
             token = page.nextToken
         } while token != nil
+        return all
+    }
+
+    /// Every version and delete marker under `prefix` (key, version id), for removing test data
+    /// from a versioned bucket for good.
+    public func listObjectVersions(prefix: String) async throws -> [(key: String, versionID: String)] {
+        var all: [(key: String, versionID: String)] = []
+        var markers: (String, String)?
+        repeat {
+            var query = [("versions", ""), ("prefix", prefix)]
+            if let markers { query += [("key-marker", markers.0), ("version-id-marker", markers.1)] }
+            let xml = try parse(try await sendCollect(request(.GET, key: nil, query: query), action: "list object versions"), action: "list object versions")
+            for item in xml.children where item.name == "Version" || item.name == "DeleteMarker" {
+                all.append((item.value("Key") ?? "", item.value("VersionId") ?? "null"))
+            }
+            if xml.value("IsTruncated") == "true", let key = xml.value("NextKeyMarker"), let id = xml.value("NextVersionIdMarker") {
+                markers = (key, id)
+            } else {
+                markers = nil
+            }
+        } while markers != nil
         return all
     }
 
