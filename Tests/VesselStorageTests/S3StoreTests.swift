@@ -75,6 +75,21 @@ import VesselCore
         await store.shutdown()
     }
 
+    @Test(.enabled(if: BlobHarness.s3Config != nil)) func abandonedWritesAreSweptOnlyWhenOld() async throws {
+        try await BlobHarness.withStore("s3") { store, subject in
+            let s3 = try #require(store as? S3BlobStore)
+            let bytes = BlobHarness.bytes(9 << 20)
+            // A write cut after its first part, as a crashed replica leaves it.
+            let writer = try await store.makeWriter(expecting: BlobHarness.digest(bytes), size: UInt64(bytes.count))
+            try await writer.write(ByteBuffer(bytes: bytes))
+            #expect(try await subject.leftovers().count == 1)
+            #expect(try await s3.sweepAbandonedWrites() == 0)
+            #expect(try await s3.sweepAbandonedWrites(now: Date().addingTimeInterval(2 * 24 * 3600)) == 1)
+            #expect(try await subject.leftovers().isEmpty)
+            await writer.abort()
+        }
+    }
+
     @Test(.enabled(if: BlobHarness.s3Config != nil)) func presignedURLsWorkAndTamperingIsRefused() async throws {
         try await BlobHarness.withStore("s3") { store, _ in
             let s3 = try #require(store as? S3BlobStore)

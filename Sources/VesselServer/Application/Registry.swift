@@ -80,6 +80,12 @@ public struct Registry: Sendable {
         let location = try S3Location(parsing: text)
         let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket, logger: logger)
         if status.created { logger.notice("created bucket '\(location.bucket)'") }
+        do {
+            let swept = try await s3.sweepAbandonedWrites()
+            if swept > 0 { logger.notice("aborted \(swept) blob write(s) left unfinished for over a day") }
+        } catch {
+            logger.warning("could not look for unfinished blob writes: \(error)")
+        }
         if status.versioning != "Enabled" {
             logger.warning("bucket versioning is off on '\(location.bucket)': a deleted or overwritten blob cannot be recovered; enable versioning on the bucket")
         }

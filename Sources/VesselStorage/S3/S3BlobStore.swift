@@ -82,6 +82,24 @@ public final class S3BlobStore: BlobStore {
         }
     }
 
+    /// Aborts direct writes (multipart uploads under `blobs/`) that a crashed replica left, once
+    /// they are older than `age` — younger ones may still be in flight on another replica.
+    /// Returns how many were aborted. Run at start-up; failures are the caller's to log.
+    @discardableResult
+    public func sweepAbandonedWrites(olderThan age: TimeInterval = 24 * 3600, now: Date = Date()) async throws -> Int {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        var aborted = 0
+        for upload in try await client.listMultipartUploads(prefix: client.location.key("blobs/")) {
+            guard let started = formatter.date(from: upload.initiated) ?? plain.date(from: upload.initiated),
+                  now.timeIntervalSince(started) > age else { continue }
+            try await client.abortMultipartUpload(upload.key, uploadID: upload.uploadID)
+            aborted += 1
+        }
+        return aborted
+    }
+
     public func shutdown() async {
         await client.shutdown()
         cache.remove()
