@@ -19,7 +19,7 @@ extension S3Client {
     public func uploadPart(_ key: String, uploadID: String, number: Int, body: HTTPClientRequest.Body, payloadHash: String) async throws -> String {
         var request = request(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], payloadHash: payloadHash)
         request.body = body
-        let response = try await send(request, timeout: .hours(2), action: "upload a part")
+        let response = try await send(request, timeout: .hours(2), replayable: payloadHash != SigV4Signer.unsignedPayload, action: "upload a part")
         let etag = Self.unquote(response.headers.first(name: "etag") ?? "")
         _ = try? await response.body.collect(upTo: 1 << 20)
         return etag

@@ -61,23 +61,43 @@ public final class S3Client: Sendable {
         return location.endpoint + SigV4Signer.canonicalURI(path) + "?" + query
     }
 
+    /// Attempts of a replayable request (no streamed body, not `POST`) that meets a transient
+    /// failure: a refused or dropped connection, or 500/502/503/504 (`SlowDown`, `InternalError`).
+    static let attempts = 3
+
     /// Sends a request; statuses outside `expect` become errors (S3's XML error decoded).
-    func send(_ request: HTTPClientRequest, expect: Set<UInt> = [200], timeout: TimeAmount = .seconds(120), action: String) async throws -> HTTPClientResponse {
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout)
-        } catch let error as VesselError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw VesselError(.unavailable, "cannot reach object storage at \(location.endpoint) to \(action): \(Self.describe(error))")
+    /// Replayable requests are retried with a short back-off on transient failures; a
+    /// streamed body (`replayable: false`) is sent once.
+    func send(_ request: HTTPClientRequest, expect: Set<UInt> = [200], timeout: TimeAmount = .seconds(120), replayable: Bool = true, action: String) async throws -> HTTPClientResponse {
+        let tries = replayable && request.method != .POST ? Self.attempts : 1
+        var attempt = 0
+        while true {
+            attempt += 1
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: timeout)
+            } catch let error as VesselError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let failure = VesselError(.unavailable, "cannot reach object storage at \(location.endpoint) to \(action): \(Self.describe(error))")
+                // A connection that was never made will not be made by retrying at once.
+                guard attempt < tries, !Self.describe(error).hasPrefix("conn") else { throw failure }
+                try await Task.sleep(for: .milliseconds(100 << attempt))
+                continue
+            }
+            guard expect.contains(response.status.code) else {
+                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+                if attempt < tries, [500, 502, 503, 504].contains(response.status.code) {
+                    logger.debug("object storage answered \(response.status.code); retrying", metadata: ["action": "\(action)"])
+                    try await Task.sleep(for: .milliseconds(100 << attempt))
+                    continue
+                }
+                throw S3Failure(status: response.status.code, body: body).vesselError(action: action, location: location)
+            }
+            return response
         }
-        guard expect.contains(response.status.code) else {
-            let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-            throw S3Failure(status: response.status.code, body: body).vesselError(action: action, location: location)
-        }
-        return response
     }
 
     /// Sends a request and returns its whole (small) body.
