@@ -24,7 +24,7 @@ final class ServeProcess: @unchecked Sendable {
     /// Starts the server and waits until it answers (at most 30 s).
     /// - Parameter log: where its output goes (`DIR.log` unless given; replicas sharing a
     ///   directory need their own).
-    init(dataDir: String, arguments: [String] = [], log logPath: String? = nil) async throws {
+    init(dataDir: String, arguments: [String] = [], log logPath: String? = nil, environment extra: [String: String] = [:]) async throws {
         guard let executable = Self.executable else { throw VesselError.notFound("the vessel executable is not built next to the tests") }
         self.dataDir = dataDir
         self.port = try Self.freePort()
@@ -34,6 +34,7 @@ final class ServeProcess: @unchecked Sendable {
         process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["VESSEL_ADMIN_TOKEN"] = APIHarness.adminToken
+        for (key, value) in extra { environment[key] = value }
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: log)
         process.standardError = FileHandle(forWritingAtPath: log)

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import VesselCore
+@testable import VesselClient
+@testable import VesselStorage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Two `vessel serve` replicas that share nothing on disk: one PostgreSQL database and one S3
+/// bucket. A replica killed in the middle of an upload session leaves nothing visible, and the
+/// session continues and completes through the other, which verifies the blob by re-reading it.
+@Suite(.serialized) struct TwoReplicaS3Tests {
+    @Test(.enabled(if: ServeProcess.executable != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
+                   "needs the vessel executable, VESSEL_TEST_POSTGRES_URL and a real S3 server"))
+    func replicaKilledMidUploadResumesThroughTheOther() async throws {
+        guard let pg = TwoReplicaTests.postgresURL, let s3 = S3ServeTests.s3 else { return }
+        let storage = try S3ServeTests.isolatedURL(s3.url)
+        let location = try S3Location(parsing: storage)
+        let env = ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": s3.secret]
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-s3rep-\(UUID().uuidString)").path
+        defer {
+            for path in ["\(base)-a", "\(base)-b", "\(base)-a.log", "\(base)-b.log", "\(base)-src"] { try? FileManager.default.removeItem(atPath: path) }
+        }
+        let (probe, _) = try await S3BlobStore.open(location, credentials: S3Credentials(accessKey: s3.access, secretKey: s3.secret))
+        try await TwoReplicaTests.withDatabase(pg) { url in
+            let arguments = ["--database", url, "--storage", storage, "--upload-chunk-size", "5MiB"]
+            let a = try await ServeProcess(dataDir: "\(base)-a", arguments: arguments, log: "\(base)-a.log", environment: env)
+            let b = try await ServeProcess(dataDir: "\(base)-b", arguments: arguments, log: "\(base)-b.log", environment: env)
+            defer { a.stop(); b.stop() }
+            let bytes = UploadSessionAPITests.payload(mebibytes: 32)
+            let digest = APIHarness.digest(bytes)
+            let size = UInt64(bytes.count)
+            try FileManager.default.createDirectory(atPath: "\(base)-src", withIntermediateDirectories: true)
+            let file = "\(base)-src/big.bin"
+            _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
+            let model = try ModelName("acme/replica-kill")
+
+            let apiA = a.client()
+            let session: UploadSessionInfo
+            do {
+                session = try await apiA.startUpload(model, digest: digest, size: size)
+                #expect(session.chunkSize == 5 << 20 && session.chunks == 7)
+                for index in 0..<3 {
+                    _ = try await apiA.putChunk(model, id: session.uploadId, index: index, path: file, offset: UInt64(index * (5 << 20)), length: 5 << 20)
+                }
+            } catch {
+                await apiA.shutdown()
+                throw error
+            }
+            await apiA.shutdown()
+            a.kill9()
+
+            // Nothing is visible: no blob object, and the parts wait in the session's upload.
+            #expect(try await probe.size(of: digest) == nil)
+            let apiB = b.client()
+            do {
+                let status = try await apiB.uploadStatus(model, id: session.uploadId)
+                #expect(status.received == [0, 1, 2] && status.nextChunk == 3)
+                let sent = try await ChunkedUploader(api: apiB).upload(model: model, digest: digest, size: size, path: file)
+                #expect(sent == size - UInt64(3 * (5 << 20)))
+                #expect(try await probe.size(of: digest) == size)
+                #expect(try await probe.sessionIDs().isEmpty)
+                let pulled = try await probe.withLocalFile(digest) { path in FileManager.default.contents(atPath: path) }
+                #expect(pulled == Data(bytes))
+            } catch {
+                await apiB.shutdown()
+                throw error
+            }
+            await apiB.shutdown()
+        }
+        for version in try await probe.client.listObjectVersions(prefix: location.key("")) {
+            try? await probe.client.deleteObject(version.key, versionID: version.versionID)
+        }
+        await probe.shutdown()
+    }
+}
