@@ -63,7 +63,8 @@ extension S3BlobStore: ChunkedUploadStore {
         try locks.lockChunk(id, index)
         do {
             let stored = try await client.listParts(sessionKey(id), uploadID: upload).first { $0.number == index + 1 }
-            return S3ChunkWriter(store: self, session: id, key: sessionKey(id), uploadID: upload, index: index, range: range, stored: stored)
+            let local = stored == nil ? spool.file(for: id) : nil
+            return S3ChunkWriter(store: self, session: id, key: sessionKey(id), uploadID: upload, index: index, range: range, stored: stored, spoolFD: local)
         } catch {
             locks.unlockChunk(id, index)
             throw error
@@ -84,8 +85,10 @@ extension S3BlobStore: ChunkedUploadStore {
             try await deleteSession(id)
             return true
         }
+        var spooled: String?
         if let upload = try await uploadID(of: id) {
             let parts = try await client.listParts(key, uploadID: upload)
+            spooled = spool.complete(id, parts: parts.filter { $0.number <= plan.chunks }, chunks: plan.chunks)
             let have = Set(parts.map { $0.number - 1 })
             let missing = (0..<plan.chunks).filter { !have.contains($0) }
             guard missing.isEmpty else {
@@ -100,6 +103,20 @@ extension S3BlobStore: ChunkedUploadStore {
         guard assembled.size == plan.size else {
             try await deleteSession(id)
             throw VesselError(.sizeMismatch, "the uploaded chunks hold \(assembled.size) bytes, but \(plan.size) were declared; the upload was discarded")
+        }
+        if let spooled {
+            // Every chunk came through this replica: hash the local copy, no re-read.
+            let actual = try await threadPool.runIfActive { try FileSystemBlobStore.hashFile(spooled, size: plan.size) }
+            guard actual == digest else {
+                try await deleteSession(id)
+                throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
+            }
+            try await copy(key, to: blobKey(digest), size: assembled.size)
+            spool.remove(id, keep: true)
+            cache.insert(spooled, as: digest)
+            completedLocally.add(1, ordering: .relaxed)
+            try await deleteSession(id)
+            return true
         }
         // Re-read and hash; the bytes also land in the local cache, where the validators that
         // run at commit find them.
@@ -126,6 +143,7 @@ extension S3BlobStore: ChunkedUploadStore {
             throw error
         }
         file.commit(as: digest)
+        completedByRereading.add(1, ordering: .relaxed)
         try await deleteSession(id)
         return true
     }
@@ -161,6 +179,7 @@ extension S3BlobStore: ChunkedUploadStore {
             try await client.abortMultipartUpload(key, uploadID: upload.uploadID)
         }
         uploadIDs.withLock { $0[id] = nil }
+        spool.remove(id)
         // The assembled object is scratch: on a versioned bucket its version is deleted for
         // good (a plain delete would keep it as a noncurrent version behind a delete marker).
         if let assembled = try await client.headObject(key) {

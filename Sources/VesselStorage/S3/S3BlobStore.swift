@@ -29,6 +29,11 @@ public final class S3BlobStore: BlobStore {
     let threadPool: NIOThreadPool
     /// Verified local copies for `withLocalFile`.
     let cache: LocalBlobCache
+    /// Local copies of the chunks this replica sent, for completing without a re-read.
+    let spool: S3UploadSpool
+    /// Completed sessions verified from the local spool, and by reading the object back.
+    let completedLocally = Atomic<Int>(0)
+    let completedByRereading = Atomic<Int>(0)
     let locks = UploadLocks()
     /// Multipart upload ids of sessions seen by this process (found again with
     /// `ListMultipartUploads` on any other replica).
@@ -41,6 +46,7 @@ public final class S3BlobStore: BlobStore {
         self.client = client
         self.threadPool = threadPool
         self.cache = cache
+        self.spool = S3UploadSpool(dir: cache.dir, threadPool: threadPool)
     }
 
     /// What `open` found out about the bucket.

@@ -24,8 +24,13 @@ final class S3ChunkWriter: ChunkWriter {
     private let upload: Task<String, any Error>?
     private let state = Mutex(State())
     private let released = Atomic<Bool>(false)
+    /// The session's local spool file (nil: not kept locally), and this chunk's offset in it.
+    private let spoolFD: Int32?
+    private let offset: UInt64
 
-    init(store: S3BlobStore, session: String, key: String, uploadID: String, index: Int, range: Range<UInt64>, stored: S3Client.Part?) {
+    init(store: S3BlobStore, session: String, key: String, uploadID: String, index: Int, range: Range<UInt64>, stored: S3Client.Part?, spoolFD: Int32?) {
+        self.spoolFD = spoolFD
+        self.offset = range.lowerBound
         self.store = store
         self.session = session
         self.index = index
@@ -48,17 +53,19 @@ final class S3ChunkWriter: ChunkWriter {
 
     func write(_ buffer: ByteBuffer) async throws {
         let expected = expected, index = index
-        try state.withLock { state throws(VesselError) in
+        let position = try state.withLock { state throws(VesselError) -> UInt64 in
             guard !state.finished else { throw VesselError.internalError("write after the chunk finished") }
             let (total, overflow) = state.count.addingReportingOverflow(UInt64(buffer.readableBytes))
             guard !overflow, total <= expected else {
                 throw VesselError(.sizeMismatch, "chunk \(index) must be \(expected) bytes; more arrived")
             }
             buffer.withUnsafeReadableBytes { state.md5.update(bufferPointer: $0) }
-            state.count = total
+            defer { state.count = total }
+            return state.count
         }
         guard let upload else { return }
         do {
+            if let spoolFD { try await store.spool.write(buffer, fd: spoolFD, at: offset + position) }
             try await pipe.send(buffer)
         } catch {
             // The upload ended first: report its error.
@@ -89,8 +96,10 @@ final class S3ChunkWriter: ChunkWriter {
         pipe.finish()
         let etag = try await upload.value
         guard etag.count != 32 || etag.lowercased() == md5 else {
+            store.spool.forget(session, chunk: index)
             throw VesselError(.unavailable, "object storage stored chunk \(index) with a different checksum than was sent; send it again")
         }
+        if spoolFD != nil { store.spool.recorded(session, chunk: index, md5: md5) } else { store.spool.forget(session, chunk: index) }
         return true
     }
 
