@@ -78,7 +78,8 @@ public struct Registry: Sendable {
             return (blobs, blobs, nil)
         }
         let location = try S3Location(parsing: text)
-        let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket, logger: logger)
+        let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
+                                                      cacheRoot: "\(options.dataDir)/s3-cache", logger: logger)
         if status.created { logger.notice("created bucket '\(location.bucket)'") }
         do {
             let swept = try await s3.sweepAbandonedWrites()

@@ -34,6 +34,15 @@ final class LocalBlobCache: Sendable {
 
     func remove() { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// Removes the cache directories (`<pid>-<random>`) of processes that no longer run — a
+    /// killed server's copies and spools.
+    static func removeAbandoned(under root: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] {
+            guard let pid = name.split(separator: "-").first.flatMap({ Int32($0) }), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: "\(root)/\(name)") }
+        }
+    }
+
     func path(of digest: Digest) -> String { "\(dir)/\(digest.hex)" }
 
     /// A fresh file to fill; `commit` or `discard` it.

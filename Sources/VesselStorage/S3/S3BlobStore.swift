@@ -58,13 +58,13 @@ public final class S3BlobStore: BlobStore {
 
     /// Connects to the bucket and checks the credentials with one signed request.
     /// - Parameter createBucket: create the bucket when it does not exist.
-    /// - Parameter cacheDirectory: where verified local copies for `withLocalFile` are kept
-    ///   (a directory of this process's own under the temporary directory by default), at most
-    ///   `cacheLimit` bytes.
+    /// - Parameter cacheRoot: where this process keeps verified local copies and upload spools,
+    ///   in a directory of its own (`<pid>-<random>`, removed at shutdown; those of processes
+    ///   that no longer run are removed at open). At most `cacheLimit` bytes of copies.
     /// - Throws: `not_found` (no such bucket and `createBucket` is false), `unavailable`
     ///   (credentials refused, endpoint unreachable) — each with a message saying what to fix.
     public static func open(_ location: S3Location, credentials: S3Credentials, createBucket: Bool = false,
-                            threadPool: NIOThreadPool = .singleton, cacheDirectory: String? = nil, cacheLimit: UInt64 = 8 << 30,
+                            threadPool: NIOThreadPool = .singleton, cacheRoot: String? = nil, cacheLimit: UInt64 = 8 << 30,
                             logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
         let client = S3Client(location: location, credentials: credentials, logger: logger)
         do {
@@ -79,7 +79,9 @@ public final class S3BlobStore: BlobStore {
             } catch let error as VesselError where error.code == .notFound {
                 throw VesselError.notFound("bucket '\(location.bucket)' does not exist at \(location.endpoint); create it or pass --create-bucket")
             }
-            let dir = cacheDirectory ?? "\(NSTemporaryDirectory())/vessel-s3-cache-\(getpid())-\(UUID().uuidString.prefix(8))"
+            let root = cacheRoot ?? "\(NSTemporaryDirectory())/vessel-s3-cache"
+            LocalBlobCache.removeAbandoned(under: root)
+            let dir = "\(root)/\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
             let cache = try LocalBlobCache(dir: dir, limit: cacheLimit, threadPool: threadPool)
             return (S3BlobStore(client: client, threadPool: threadPool, cache: cache), Status(versioning: versioning, created: created))
         } catch {
