@@ -5,6 +5,10 @@ import Testing
 import VesselCore
 @testable import VesselStorage
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The S3 store's own behaviour: configuration parsing, XML errors, and — against a real
 /// server (`VESSEL_TEST_S3_URL`, see `BlobHarness`) — credentials, buckets and presigned URLs.
 @Suite struct S3StoreTests {
@@ -118,5 +122,80 @@ import VesselCore
             }
             try await http.shutdown()
         }
+    }
+}
+
+/// A one-thread HTTP server on loopback that answers each request with the next canned
+/// response (the last one repeats), counting requests: enough to see retries on the wire.
+final class CannedHTTPServer: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let responses: [String]
+    private let lock = NSLock()
+    private var served = 0
+    var requests: Int { lock.lock(); defer { lock.unlock() }; return served }
+
+    init(_ responses: [String]) throws {
+        self.responses = responses
+        let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(sock, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(sock, $0, &length) } }
+        listen(sock, 16)
+        fd = sock
+        port = Int(UInt16(bigEndian: address.sin_port))
+        let thread = Thread { [self] in serve() }
+        thread.start()
+    }
+
+    private func serve() {
+        while true {
+            let client = accept(fd, nil, nil)
+            guard client >= 0 else { return }
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            var request: [UInt8] = []
+            while !request.ends(with: Array("\r\n\r\n".utf8)) {
+                let n = read(client, &buffer, buffer.count)
+                guard n > 0 else { break }
+                request += buffer[0..<n]
+            }
+            let index: Int = { lock.lock(); defer { lock.unlock() }; served += 1; return min(served - 1, responses.count - 1) }()
+            let body = responses[index]
+            let status = body.contains("<Error>") ? "503 Slow Down" : "200 OK"
+            let text = "HTTP/1.1 \(status)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            _ = text.withCString { write(client, $0, strlen($0)) }
+            close(client)
+        }
+    }
+
+    func stop() { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+}
+
+extension Array where Element == UInt8 {
+    func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+}
+
+@Suite struct S3RetryTests {
+    @Test(.timeLimit(.minutes(1))) func transientFailuresAreRetried() async throws {
+        let slowDown = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+        let server = try CannedHTTPServer([slowDown, slowDown, "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>"])
+        defer { server.stop() }
+        let (store, status) = try await S3BlobStore.open(S3Location(bucket: "vessel", endpoint: "http://127.0.0.1:\(server.port)"), credentials: S3Credentials(accessKey: "a", secretKey: "b"))
+        await store.shutdown()
+        #expect(status.versioning == "Enabled" && server.requests == 3)
+    }
+
+    @Test(.timeLimit(.minutes(1))) func persistentFailuresNameTheCode() async throws {
+        let server = try CannedHTTPServer(["<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"])
+        defer { server.stop() }
+        await expectCode(.unavailable) {
+            _ = try await S3BlobStore.open(S3Location(bucket: "vessel", endpoint: "http://127.0.0.1:\(server.port)"), credentials: S3Credentials(accessKey: "a", secretKey: "b"))
+        }
+        #expect(server.requests == S3Client.attempts)
     }
 }
