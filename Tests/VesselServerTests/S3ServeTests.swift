@@ -81,6 +81,27 @@ import Glibc
         #expect(missing == 3 && text.contains("--create-bucket"), "\(text)")
     }
 
+    @Test(.enabled(if: ServeProcess.executable != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
+    func createBucketStartsAndWarnsWhenVersioningIsOff() async throws {
+        let s3 = try #require(Self.s3)
+        var location = try S3Location(parsing: s3.url)
+        location.bucket = "vessel-new-\(UInt32.random(in: 0...UInt32.max))"
+        let url = "s3://\(location.bucket)?endpoint=\(location.endpoint)&region=\(location.region)"
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-s3new-\(UUID().uuidString)").path
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: "\(dir).log")
+        }
+        let server = try await ServeProcess(dataDir: dir, arguments: ["--storage", url, "--create-bucket"],
+                                            environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": s3.secret])
+        server.stop()
+        let log = (try? String(contentsOfFile: server.log, encoding: .utf8)) ?? ""
+        #expect(log.contains("versioning is off"), "\(log)")
+        let client = S3Client(location: location, credentials: S3Credentials(accessKey: s3.access, secretKey: s3.secret))
+        try await client.deleteBucket()
+        await client.shutdown()
+    }
+
     @Test(.enabled(if: s3 != nil, "needs a real S3 server"), arguments: [false, true])
     func pushAndPullThroughS3(redirect: Bool) async throws {
         let s3 = try #require(Self.s3)
