@@ -18,6 +18,8 @@ public struct Registry: Sendable {
     public let uploads: any ChunkedUploadStore
     public let metrics: ServerMetrics
     public let options: ServerOptions
+    /// Nudges webhook delivery after writes (shared by the router and the delivery service).
+    public let webhookWakeup = WebhookWakeup()
 
     /// Opens the embedded defaults under `options.dataDir`: SQLite and filesystem blobs.
     /// Runs migrations and bootstraps the `admin` principal.
@@ -73,6 +75,7 @@ public struct Registry: Sendable {
         let router = Router(context: AppContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMiddleware())
+        router.middlewares.add(WebhookNudgeMiddleware(wakeup: webhookWakeup))
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
@@ -91,6 +94,7 @@ public struct Registry: Sendable {
         GovernanceController(store: store).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
+        WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 
@@ -98,7 +102,7 @@ public struct Registry: Sendable {
         Application(
             router: makeRouter().0,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
-            services: [backgroundJobs(logger: logger)],
+            services: [backgroundJobs(logger: logger), webhookDelivery(logger: logger)],
             logger: logger
         )
     }
@@ -110,6 +114,11 @@ public struct Registry: Sendable {
             MaintenanceJobs.outboxRetention(store: store, retention: BackgroundJobs.micros(options.outboxRetention), interval: options.jobInterval),
         ]
         return BackgroundJobs(jobs: jobs, leases: store, holder: options.replicaID, clock: clock, metrics: metrics, logger: logger)
+    }
+
+    /// Webhook delivery under its lease (see `WebhookDelivery`).
+    public func webhookDelivery(logger: Logger) -> WebhookDelivery {
+        WebhookDelivery(store: store, options: options.webhooks, holder: options.replicaID, clock: clock, wakeup: webhookWakeup, logger: logger)
     }
 
     public func shutdown() async {

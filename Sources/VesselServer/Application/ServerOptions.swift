@@ -20,6 +20,8 @@ public struct ServerOptions: Sendable {
     public var outboxRetention: Duration = .seconds(7 * 24 * 3600)
     /// How often the background jobs run.
     public var jobInterval: Duration = .seconds(60)
+    /// Webhook delivery: destination allowlist, timeouts, retries.
+    public var webhooks = WebhookOptions()
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
