@@ -94,6 +94,14 @@ let package = Package(
             name: "SigningBench",
             dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .executableTarget(
+            name: "WebhookBench",
+            dependencies: [
+                "VesselServer", "VesselClient", "VesselMetadata", "VesselCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
         .testTarget(
