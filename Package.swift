@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.32.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .target(name: "VesselCore"),
@@ -51,6 +53,8 @@ let package = Package(
                 "VesselCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -112,11 +116,14 @@ let package = Package(
             name: "VesselStorageTests",
             dependencies: ["VesselStorage", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
-        .testTarget(name: "VesselMetadataTests", dependencies: ["VesselMetadata"]),
+        .testTarget(
+            name: "VesselMetadataTests",
+            dependencies: ["VesselMetadata", .product(name: "PostgresNIO", package: "postgres-nio")]
+        ),
         .testTarget(
             name: "VesselServerTests",
             dependencies: [
-                "VesselServer", "VesselFormats", "VesselClient", "VesselSigning",
+                "VesselServer", "VesselFormats", "VesselClient", "VesselSigning", "VesselMetadata",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),

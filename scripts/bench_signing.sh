@@ -4,7 +4,10 @@
 # 1 GiB model of 8 files, warm page cache, best of N runs each, plus the
 # hashing limit: total bytes / (cores x single-core SHA-256 speed of `openssl speed`).
 #
-#   scripts/bench_signing.sh            (env: RUNS=3, SIZE_MIB=1024, FILES=8, BENCH_DIR=/tmp)
+#   scripts/bench_signing.sh            (env: RUNS=3, SIZE_MIB=1024, FILES=8, BENCH_DIR=/tmp, CLI=1)
+#
+# CLI=1 also builds the `vessel` product in release and times `vessel sign DIR` / `vessel verify DIR`
+# (the commands users run: ModelFolder walk + FileHasher + bundle), next to SigningBench.
 #
 # Needs: swift, openssl, python3 (the venv is created by scripts/setup_venv.sh).
 # The generated model is deleted on exit.
@@ -25,6 +28,11 @@ MS="$(dirname "$PY")/model_signing"
 echo "== building SigningBench (release)"
 (cd "$ROOT" && swift build -c release --product SigningBench >/dev/null)
 BENCH="$(cd "$ROOT" && swift build -c release --show-bin-path)/SigningBench"
+if [ "${CLI:-0}" = 1 ]; then
+  echo "== building vessel (release)"
+  (cd "$ROOT" && swift build -c release --product vessel >/dev/null)
+  VESSEL="$(cd "$ROOT" && swift build -c release --show-bin-path)/vessel"
+fi
 
 WORK="$(mktemp -d "${BENCH_DIR:-/tmp}/vessel-bench.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -73,6 +81,12 @@ read -r V_SIGN V_SIGN_CPU < <(best "vessel sign" "$BENCH" sign "$MODEL" "$WORK/k
 read -r V_VERIFY V_VERIFY_CPU < <(best "vessel verify" "$BENCH" verify "$MODEL" "$WORK/pub.pem" "$WORK/vessel.sig")
 read -r P_SIGN P_SIGN_CPU < <(best "model_signing sign" "$MS" sign key "$MODEL" --private_key "$WORK/key.pem" --signature "$WORK/python.sig")
 read -r P_VERIFY P_VERIFY_CPU < <(best "model_signing verify" "$MS" verify key "$MODEL" --public_key "$WORK/pub.pem" --signature "$WORK/python.sig")
+if [ "${CLI:-0}" = 1 ]; then
+  read -r C_SIGN C_SIGN_CPU < <(best "vessel sign (CLI)" "$VESSEL" sign "$MODEL" --private-key "$WORK/key.pem" --signature "$WORK/cli.sig")
+  read -r C_VERIFY C_VERIFY_CPU < <(best "vessel verify (CLI)" "$VESSEL" verify "$MODEL" --public-key "$WORK/pub.pem" --signature "$WORK/cli.sig")
+  "$MS" verify key "$MODEL" --public_key "$WORK/pub.pem" --signature "$WORK/cli.sig" >/dev/null
+  "$VESSEL" verify "$MODEL" --public-key "$WORK/pub.pem" --signature "$WORK/python.sig" >/dev/null
+fi
 echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine inflates wall times, not CPU times)"
 
 echo "== cross-check: each verifies the other's signature"
@@ -88,5 +102,9 @@ for step in sign verify; do
   if [ "$step" = sign ]; then vw=$V_SIGN; vc=$V_SIGN_CPU; pw=$P_SIGN; pc=$P_SIGN_CPU; else vw=$V_VERIFY; vc=$V_VERIFY_CPU; pw=$P_VERIFY; pc=$P_VERIFY_CPU; fi
   printf '%-7s %9s %9s %11s %11s %8sx %9sx %9sx\n' "$step" "$vw" "$vc" "$pw" "$pc" "$(ratio "$pw" "$vw")" "$(ratio "$vw" "$LIMIT")" "$(ratio "$vc" "$CPU_LIMIT")"
 done
+if [ "${CLI:-0}" = 1 ]; then
+  printf '%-7s %9s %9s %11s %11s %8sx %9sx %9sx   (vessel CLI)\n' "sign" "$C_SIGN" "$C_SIGN_CPU" "$P_SIGN" "$P_SIGN_CPU" "$(ratio "$P_SIGN" "$C_SIGN")" "$(ratio "$C_SIGN" "$LIMIT")" "$(ratio "$C_SIGN_CPU" "$CPU_LIMIT")"
+  printf '%-7s %9s %9s %11s %11s %8sx %9sx %9sx   (vessel CLI)\n' "verify" "$C_VERIFY" "$C_VERIFY_CPU" "$P_VERIFY" "$P_VERIFY_CPU" "$(ratio "$P_VERIFY" "$C_VERIFY")" "$(ratio "$C_VERIFY" "$LIMIT")" "$(ratio "$C_VERIFY_CPU" "$CPU_LIMIT")"
+fi
 echo "limit: ${LIMIT} s wall = ${BYTES} B / (${CORES} cores x ${SHA_BPS} B/s); cpu limit ${CPU_LIMIT} s = bytes / SHA-256 speed"
 echo "targets: speed-up >= 1.5x; wall vs limit <= 1.2x on an otherwise idle machine (cpu vs cpu limit shows the same bound under load)"

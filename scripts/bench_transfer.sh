@@ -42,7 +42,7 @@ echo "disk write (dd 1 GiB, fdatasync):      $DISK_MBPS MB/s"
 echo "== generating models"
 mkdir -p "$WORK/m512" "$WORK/m2g-one" "$WORK/m2g"
 openssl rand -out "$WORK/m512/weights.bin" $((512 << 20))
-openssl rand -out "$WORK/m2g-one/weights.bin" $((2048 << 20))
+for _ in 1 2 3 4; do openssl rand $((512 << 20)); done >"$WORK/m2g-one/weights.bin"   # rand caps at 2^31-1
 for i in 1 2 3 4; do openssl rand -out "$WORK/m2g/shard-$i.bin" $((512 << 20)); done
 
 export VESSEL_SERVER="http://127.0.0.1:$PORT" VESSEL_TOKEN="bench-$RANDOM-$RANDOM" XDG_CONFIG_HOME="$WORK/config"

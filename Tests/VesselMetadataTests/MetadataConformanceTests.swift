@@ -83,6 +83,32 @@ import VesselCore
         }
     }
 
+    /// Alias moves with `expectCurrent` serialize on the model row (READ COMMITTED on
+    /// PostgreSQL): of many movers expecting the same current version, exactly one wins.
+    @Test(arguments: MetadataHarness.backends)
+    func concurrentAliasMovesExactlyOneWins(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let prod = try AliasName("prod")
+            for _ in 0..<3 { _ = try await MetadataHarness.commit(store, model) }
+            _ = try await store.setAlias(model: model, alias: prod, version: 1, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin)
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<10 {
+                    group.addTask {
+                        do {
+                            _ = try await store.setAlias(model: model, alias: prod, version: 2 + i % 2, expectCurrent: 1, expectAbsent: false, change: MetadataHarness.admin)
+                            return true
+                        } catch let error as VesselError where error.code == .preconditionFailed {
+                            return false
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(try await store.verifyAuditChain().ok)
+        }
+    }
+
     @Test(arguments: MetadataHarness.backends)
     func aliasesMoveWithExpectations(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, _ in

@@ -5,15 +5,24 @@ import VesselCore
 @testable import VesselMetadata
 
 /// A fresh metadata store on each backend under test. SQLite always; PostgreSQL joins when
-/// `VESSEL_TEST_POSTGRES_URL` is set (the scale-out issue adds it).
+/// `VESSEL_TEST_POSTGRES_URL` is set (scripts/test starts one with scripts/services.sh), each
+/// test on a database of its own that is dropped afterwards.
 enum MetadataHarness {
-    static let backends = ["sqlite"]
+    static let postgresURL = ProcessInfo.processInfo.environment["VESSEL_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let backends = ["sqlite"] + (postgresURL == nil ? [] : ["postgresql"])
 
     static func withStore(_ backend: String, _ body: (SQLMetadataStore, any SQLBackend) async throws -> Void) async throws {
+        let logger = Logger(label: "test")
+        if backend == "postgresql", let url = postgresURL {
+            try await PostgresTestDatabase.with(url: url, logger: logger) { sql in
+                try await Migrations.run(on: sql, logger: logger)
+                try await body(SQLMetadataStore(backend: sql), sql)
+            }
+            return
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-meta-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let logger = Logger(label: "test")
         let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
         do {
             try await Migrations.run(on: sql, logger: logger)

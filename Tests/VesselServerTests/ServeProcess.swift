@@ -22,11 +22,13 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     /// Starts the server and waits until it answers (at most 30 s).
-    init(dataDir: String, arguments: [String] = []) async throws {
+    /// - Parameter log: where its output goes (`DIR.log` unless given; replicas sharing a
+    ///   directory need their own).
+    init(dataDir: String, arguments: [String] = [], log logPath: String? = nil) async throws {
         guard let executable = Self.executable else { throw VesselError.notFound("the vessel executable is not built next to the tests") }
         self.dataDir = dataDir
         self.port = try Self.freePort()
-        self.log = "\(dataDir).log"
+        self.log = logPath ?? "\(dataDir).log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"] + arguments

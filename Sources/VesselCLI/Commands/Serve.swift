@@ -6,10 +6,16 @@ import VesselCore
 import VesselServer
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Vessel server on embedded defaults (SQLite and local blobs).")
+    static let configuration = CommandConfiguration(abstract: "Run the Vessel server: SQLite (or PostgreSQL with --database) and local blobs.")
 
     @Option(help: "Where metadata, blobs and the admin token live.")
     var dataDir = "./vessel-data"
+
+    @Option(help: "Metadata in PostgreSQL instead of SQLite: postgres://user:password@host:port/database.")
+    var database: String?
+
+    @Option(help: "A file holding the admin token (instead of VESSEL_ADMIN_TOKEN); needed on the first start with --database.")
+    var adminTokenFile: String?
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
@@ -48,6 +54,13 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "vessel")
         var options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
         try await Output.run(json: false) {
+            options.databaseURL = database
+            if let path = adminTokenFile {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw VesselError.invalidArgument("cannot read the admin token file \(path)")
+                }
+                options.adminToken = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             options.uploadChunkSize = try ChunkPlan.parseSize(uploadChunkSize)
             options.uploadSessionTTL = .seconds(try Timestamp.parseDuration(uploadSessionTtl))
             options.outboxRetention = .seconds(try Timestamp.parseDuration(outboxRetention))

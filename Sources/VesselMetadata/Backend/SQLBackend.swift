@@ -18,6 +18,11 @@ public protocol SQLBackend: Sendable {
     /// single writer already serializes; an advisory lock on PostgreSQL).
     func withMigrationLock<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
 
+    /// Runs `body` while holding a database-wide start-up lock, separate from the migration
+    /// lock, so one-time bootstraps (the `admin` principal) run on one replica at a time. The
+    /// body uses `read`/`transaction` as usual. A plain call on SQLite (one process per file).
+    func withStartupLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T
+
     /// True when `error` is a unique-constraint violation.
     func isUniqueViolation(_ error: any Error) -> Bool
 

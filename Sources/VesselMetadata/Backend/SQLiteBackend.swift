@@ -62,6 +62,10 @@ public final class SQLiteBackend: SQLBackend {
         try await writer.mutex.withLock { try await body(writer.connection.sql()) }
     }
 
+    public func withStartupLock<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await body()
+    }
+
     public func isUniqueViolation(_ error: any Error) -> Bool {
         guard let error = error as? SQLiteError else { return false }
         return error.reason == .constraint || error.reason == .constraintUniqueFailed

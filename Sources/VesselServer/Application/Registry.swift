@@ -21,14 +21,15 @@ public struct Registry: Sendable {
     /// Nudges webhook delivery after writes (shared by the router and the delivery service).
     public let webhookWakeup = WebhookWakeup()
 
-    /// Opens the embedded defaults under `options.dataDir`: SQLite and filesystem blobs.
-    /// Runs migrations and bootstraps the `admin` principal.
+    /// Opens the registry: metadata in SQLite under `options.dataDir`, or in PostgreSQL when
+    /// `options.databaseURL` is set; blobs under `options.dataDir`. Runs migrations and
+    /// bootstraps the `admin` principal (once, under the backend's start-up lock).
     /// - Parameter clock: now in microseconds since the epoch; injected by tests.
     public static func openEmbedded(_ options: ServerOptions, logger: Logger, faults: FileFaults = .none, clock: (@Sendable () -> Int64)? = nil) async throws -> Registry {
         try options.validate()
         let dir = options.dataDir
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let backend = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
+        let backend = try await openMetadata(options, logger: logger)
         do {
             try await Migrations.run(on: backend, logger: logger)
         } catch {
@@ -43,15 +44,38 @@ public struct Registry: Sendable {
             store: store, blobs: blobs, backend: backend, pipeline: .standard,
             authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: blobs, metrics: ServerMetrics(), options: options
         )
-        try await registry.bootstrapAdmin(options, logger: logger)
+        do {
+            try await backend.withStartupLock { try await registry.bootstrapAdmin(options, logger: logger) }
+        } catch {
+            await backend.shutdown()
+            throw error
+        }
         return registry
     }
 
+    /// SQLite under `dataDir`, or PostgreSQL at `databaseURL`.
+    static func openMetadata(_ options: ServerOptions, logger: Logger) async throws -> any SQLBackend {
+        if let text = options.databaseURL {
+            let url = try PostgresURL(text)
+            logger.info("metadata in PostgreSQL", metadata: ["database": "\(url.redacted)"])
+            return try await PostgresBackend.connect(url: url, logger: logger)
+        }
+        return try await SQLiteBackend.open(path: "\(options.dataDir)/metadata.sqlite", logger: logger)
+    }
+
     /// Creates `admin` on first start, writing its token to `DIR/admin-token` (mode 0600);
-    /// ensures `VESSEL_ADMIN_TOKEN` as an admin token on every start.
+    /// ensures `VESSEL_ADMIN_TOKEN` as an admin token on every start. On a shared database
+    /// (PostgreSQL) replicas share no directory, so the first start needs `options.adminToken`.
     func bootstrapAdmin(_ options: ServerOptions, logger: Logger) async throws {
         let system = ChangeContext(actor: "system", requestID: nil)
-        if try await store.principal(named: "admin") == nil {
+        if try await store.principal(named: "admin") == nil, options.databaseURL != nil {
+            guard let token = options.adminToken, !token.isEmpty else {
+                throw VesselError.invalidArgument("the database has no admin yet: give its token with VESSEL_ADMIN_TOKEN or --admin-token-file (replicas on a shared database share no admin-token file)")
+            }
+            _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
+            _ = try await store.grant(principal: "admin", role: .admin, scope: .registry, change: system)
+            logger.notice("created principal 'admin' with the token given at start")
+        } else if try await store.principal(named: "admin") == nil {
             _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
             _ = try await store.grant(principal: "admin", role: .admin, scope: .registry, change: system)
             let token = Tokens.generate()

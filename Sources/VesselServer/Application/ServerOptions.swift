@@ -9,7 +9,10 @@ public struct ServerOptions: Sendable {
     public var dataDir: String
     public var host: String
     public var port: Int
-    /// `VESSEL_ADMIN_TOKEN`: ensured as a token of `admin` on every start.
+    /// `postgres://user:password@host:port/db`: metadata in PostgreSQL instead of SQLite under
+    /// `dataDir`, shared by every replica that names the same database.
+    public var databaseURL: String?
+    /// `VESSEL_ADMIN_TOKEN` or `--admin-token-file`: ensured as a token of `admin` on every start.
     public var adminToken: String?
     /// The preferred chunk size of upload sessions: 64 MiB. Smaller values are for tests only
     /// (`--upload-chunk-size 1MiB`); an S3 backend needs at least 5 MiB.
