@@ -72,8 +72,8 @@ stop_postgres() {
 # Env: VESSEL_RGW_PORT (7480), VESSEL_RGW_MON_PORT (port + 10000), VESSEL_RGW_MEMSTORE_BYTES (6 GiB;
 # held in RAM only as objects are written: two 2 GiB objects peaked the OSD at 6.2 GiB RSS; when
 # the store is full every write, deletes included, hangs). Measured on a 2-core machine: start
-# 3.3-5.5 s (plus ~40 s to install the packages the first time), restart over a running instance
-# the same, stop 0.2 s.
+# 3.3-7.7 s, the longer with a compile running beside it (plus ~40 s to install the packages the
+# first time); restart over a running instance about the same; stop 0.2 s.
 RGW_MON_PORT=${VESSEL_RGW_MON_PORT:-$((RGW_PORT + 10000))}
 RGW_MEMSTORE_BYTES=${VESSEL_RGW_MEMSTORE_BYTES:-$((6 << 30))}
 RGW_BUCKET=vessel-test
