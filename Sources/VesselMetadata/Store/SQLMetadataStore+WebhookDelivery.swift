@@ -86,22 +86,32 @@ extension SQLMetadataStore: WebhookStore {
         }
     }
 
-    public func recordAttempt(_ delivery: PendingDelivery, _ attempt: DeliveryAttempt, attemptID: String) async throws {
-        let state = attempt.status == .failed ? "pending" : attempt.status.rawValue
+    public func recordAttempts(_ records: [AttemptRecord]) async throws {
+        guard !records.isEmpty else { return }
         try await backend.transaction { db in
-            let updated = try await db.raw("""
-                UPDATE webhook_deliveries SET status = \(bind: state), attempts = attempts + 1, next_attempt_at = \(bind: attempt.nextAttemptAt),
-                  first_attempt_at = COALESCE(first_attempt_at, \(bind: attempt.at)), updated_at = \(bind: attempt.at)
-                WHERE webhook_id = \(bind: delivery.webhookID) AND event_seq = \(bind: delivery.eventSeq)
-                RETURNING attempts
-                """).first()
-            // The subscription was removed meanwhile: nothing to record against.
-            guard let updated else { return }
-            try await db.raw("""
-                INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
-                VALUES (\(bind: attemptID), \(bind: delivery.webhookID), \(bind: delivery.eventSeq), \(bind: try updated.decode(column: "attempts", as: Int64.self)),
-                  \(bind: attempt.at), \(bind: attempt.status.rawValue), \(bind: attempt.responseCode), \(bind: attempt.latencyMicros), \(bind: attempt.error))
-                """).run()
+            var written: [SQLExpression] = []
+            for record in records {
+                let (delivery, attempt) = (record.delivery, record.attempt)
+                let state = attempt.status == .failed ? "pending" : attempt.status.rawValue
+                let updated = try await db.raw("""
+                    UPDATE webhook_deliveries SET status = \(bind: state), attempts = attempts + 1, next_attempt_at = \(bind: attempt.nextAttemptAt),
+                      first_attempt_at = COALESCE(first_attempt_at, \(bind: attempt.at)), updated_at = \(bind: attempt.at)
+                    WHERE webhook_id = \(bind: delivery.webhookID) AND event_seq = \(bind: delivery.eventSeq)
+                    RETURNING attempts
+                    """).first()
+                // The subscription was removed meanwhile: nothing to record against.
+                guard let updated else { continue }
+                written.append(SQLGroupExpression([
+                    SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(try updated.decode(column: "attempts", as: Int64.self)),
+                    SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
+                ]))
+            }
+            for start in stride(from: 0, to: written.count, by: 200) {
+                try await db.raw("""
+                    INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
+                    VALUES \(SQLList(Array(written[start..<min(start + 200, written.count)])))
+                    """).run()
+            }
         }
     }
 

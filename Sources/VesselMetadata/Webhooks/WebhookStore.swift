@@ -36,6 +36,19 @@ public struct PendingDelivery: Sendable, Equatable {
     public var nextAttemptAt: Int64
 }
 
+/// One attempt ready to be written: the delivery it was for, its outcome, and its id.
+public struct AttemptRecord: Sendable {
+    public var delivery: PendingDelivery
+    public var attempt: DeliveryAttempt
+    public var id: String
+
+    public init(_ delivery: PendingDelivery, _ attempt: DeliveryAttempt, id: String) {
+        self.delivery = delivery
+        self.attempt = attempt
+        self.id = id
+    }
+}
+
 /// The result of one attempt, as recorded.
 public struct DeliveryAttempt: Sendable, Equatable {
     public enum Status: String, Sendable {
@@ -93,8 +106,8 @@ public protocol WebhookStore: Sendable {
     func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)]
     /// The group's pending deliveries, oldest event first.
     func pendingDeliveries(webhook: String, model: String, limit: Int) async throws -> [PendingDelivery]
-    /// Records one attempt and moves the delivery to its new state.
-    func recordAttempt(_ delivery: PendingDelivery, _ attempt: DeliveryAttempt, attemptID: String) async throws
+    /// Records attempts and moves each delivery to its new state, all in one transaction.
+    func recordAttempts(_ records: [AttemptRecord]) async throws
     /// The most recent attempts of a subscription, newest first.
     func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo]
     /// Deliveries not yet delivered or dead, over all subscriptions.

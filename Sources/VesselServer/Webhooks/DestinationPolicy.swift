@@ -39,9 +39,17 @@ public struct DestinationPolicy: Sendable {
         return Self.refused.first { $0.0.contains(address) }.map { "\(IPAddress.text(address)) is \($0.1)" }
     }
 
+    /// A URL that passed the policy, with the host name and the addresses that were checked.
+    public struct Destination: Sendable {
+        public var url: URL
+        /// The URL's host without IPv6 brackets.
+        public var host: String
+        public var addresses: [[UInt8]]
+    }
+
     /// Checks `url` (http or https, a host) and every address its host resolves to.
     /// - Throws: `invalid_argument` for a malformed URL, a host that does not resolve, or a refused address.
-    public func check(_ text: String) async throws -> URL {
+    public func check(_ text: String) async throws -> Destination {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               var host = url.host, !host.isEmpty, text.count <= 2048 else {
             throw VesselError.invalidArgument("webhook URL '\(text)' must be an http:// or https:// URL with a host")
@@ -57,7 +65,7 @@ public struct DestinationPolicy: Sendable {
                 throw VesselError.invalidArgument("webhook destination refused: \(host) resolves to \(reason); a server admin can allow it with `vessel serve --webhook-allow CIDR`")
             }
         }
-        return url
+        return Destination(url: url, host: host, addresses: addresses)
     }
 
     /// Every address `host` resolves to (getaddrinfo, on the blocking thread pool).

@@ -13,7 +13,8 @@ import VesselMetadata
 /// stream's task sends its events one after the other and stops at the first failure, which
 /// waits out its backoff while holding back the later events of that stream. Streams run
 /// concurrently, so a hanging receiver delays only its own. Rounds run every `pollInterval`,
-/// or at once when `wakeup` is signalled (after every API write, after a stream finishes).
+/// or at once when `wakeup` is signalled (after every API write, and when a stream finishes
+/// while another due stream was waiting for it or for a free slot).
 public struct WebhookDelivery: Service {
     static let leaseName = "webhook-delivery"
 
@@ -40,9 +41,10 @@ public struct WebhookDelivery: Service {
     public func run() async throws {
         let sender = WebhookSender(policy: DestinationPolicy(allowed: options.allowedNetworks), options: options)
         let state = LoopState()
+        let recorder = AttemptRecorder(store: store)
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                await loop(&group, state: state, sender: sender)
+                await loop(&group, state: state, sender: sender, recorder: recorder)
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -56,7 +58,7 @@ public struct WebhookDelivery: Service {
     }
 
     /// Rounds until cancelled or shut down; each due stream gets a task in `group`.
-    private func loop(_ group: inout DiscardingTaskGroup, state: LoopState, sender: WebhookSender) async {
+    private func loop(_ group: inout DiscardingTaskGroup, state: LoopState, sender: WebhookSender, recorder: AttemptRecorder) async {
         var renewedAt: Int64?
         while !Task.isCancelled && !state.stopping.load(ordering: .relaxed) {
             let now = clock()
@@ -64,18 +66,30 @@ public struct WebhookDelivery: Service {
                 do {
                     var batches = 0
                     while batches < 10, try await store.enqueueDeliveries(now: now, limit: 1000) == 1000 { batches += 1 }
-                    for stream in try await store.dueDeliveryGroups(now: now, limit: 1000) {
+                    let due = try await store.dueDeliveryGroups(now: now, limit: 1000)
+                    // One read of the (few) subscriptions per round instead of one per stream.
+                    let subscriptions = due.isEmpty ? [:] : Dictionary(try await store.webhooks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    for stream in due {
+                        guard let subscription = subscriptions[stream.webhook] else { continue }
                         let key = stream.webhook + "\n" + stream.model
                         let started = state.streams.withLock { running in
                             guard running.count < options.concurrency, !running.contains(key) else { return false }
                             running.insert(key)
                             return true
                         }
-                        guard started else { continue }
+                        guard started else {
+                            state.backlog.store(true, ordering: .relaxed)
+                            continue
+                        }
                         group.addTask {
-                            await deliver(stream.webhook, stream.model, sender: sender)
+                            await deliver(subscription, stream.model, sender: sender, recorder: recorder)
                             state.streams.withLock { _ = $0.remove(key) }
-                            wakeup.signal()
+                            // Another round only when a due stream had to wait for this one
+                            // (or for a free slot); otherwise new events bring their own nudge.
+                            if state.backlog.exchange(false, ordering: .relaxed) {
+                                state.continuing.store(true, ordering: .relaxed)
+                                wakeup.signal()
+                            }
                         }
                     }
                 } catch where !Task.isCancelled {
@@ -83,6 +97,13 @@ public struct WebhookDelivery: Service {
                 } catch {}
             }
             await wakeup.wait(upTo: options.pollInterval)
+            // Let a burst of writes settle so one round queues all of their events and the
+            // streams send them back to back, instead of a round per write competing with the
+            // writes themselves for the database and the CPU.
+            // A stream that finished with others waiting (`backlog`) continues at once.
+            if options.coalesce > .zero && !state.continuing.exchange(false, ordering: .relaxed) {
+                try? await Task.sleep(for: options.coalesce)
+            }
         }
     }
 
@@ -103,23 +124,39 @@ public struct WebhookDelivery: Service {
     }
 
     /// Sends one stream's pending events in order until it is empty or an attempt fails.
-    func deliver(_ webhook: String, _ model: String, sender: WebhookSender) async {
+    /// Attempts are recorded in groups (after each batch, or every `recordInterval` while a
+    /// slow receiver works through one) through `recorder`; a crash in between sends those
+    /// events again, which at-least-once delivery allows and receivers dedupe by event id.
+    func deliver(_ subscription: WebhookSubscription, _ model: String, sender: WebhookSender, recorder: AttemptRecorder) async {
+        let webhook = subscription.id
         do {
-            let subscription = try await store.webhook(id: webhook)
             while !Task.isCancelled {
                 let batch = try await store.pendingDeliveries(webhook: webhook, model: model, limit: 100)
                 guard !batch.isEmpty else { return }
+                var records: [AttemptRecord] = []
+                var lastRecorded = ContinuousClock.now
+                var finished = false
                 for delivery in batch {
-                    guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else { return }
+                    guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else { finished = true; break }
                     let attempt = await attempt(delivery, subscription, sender: sender)
-                    try await store.recordAttempt(delivery, attempt, attemptID: "att_" + UUIDText.make())
-                    if attempt.status == .failed { return }
+                    records.append(AttemptRecord(delivery, attempt, id: "att_" + UUIDText.make()))
+                    if attempt.status == .failed { finished = true; break }
+                    if lastRecorded.duration(to: .now) > Self.recordInterval {
+                        try await recorder.record(records)
+                        records = []
+                        lastRecorded = .now
+                    }
                 }
+                try await recorder.record(records)
+                if finished { return }
             }
         } catch where !Task.isCancelled {
             logger.warning("webhook delivery failed", metadata: ["webhook": "\(webhook)", "error": "\(error)"])
         } catch {}
     }
+
+    /// How long a stream's finished attempts may wait to be recorded while it keeps sending.
+    static let recordInterval: Duration = .milliseconds(250)
 
     func attempt(_ delivery: PendingDelivery, _ subscription: WebhookSubscription, sender: WebhookSender) async -> DeliveryAttempt {
         let started = ContinuousClock.now
@@ -168,9 +205,13 @@ public struct WebhookDelivery: Service {
     }
 }
 
-/// The delivery loop's shared state: which streams have a task, and whether to stop.
+/// The delivery loop's shared state: which streams have a task, whether a due stream could
+/// not start, and whether to stop.
 private final class LoopState: Sendable {
     let streams = Mutex(Set<String>())
+    let backlog = Atomic<Bool>(false)
+    /// Set with the signal a finishing stream sends for the backlog: no coalescing pause.
+    let continuing = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
 }
 

@@ -17,6 +17,9 @@ public struct WebhookOptions: Sendable {
     public var maxBackoff: Duration = .seconds(3600)
     /// The delivery lease's lifetime; renewed every third of it while this replica delivers.
     public var leaseTTL: Duration = .seconds(30)
+    /// After a nudge, the loop waits this long before its round, so a burst of changes is
+    /// delivered in one round (events still leave within about this much of their commit).
+    public var coalesce: Duration = .milliseconds(50)
     /// At most this many (subscription, model) streams are delivered at once.
     public var concurrency: Int = 32
 

@@ -118,11 +118,45 @@ import VesselMetadata
             #expect(try await store.purgeEvents(before: far, limit: 100) == 0, "pending")
             let pending = try await store.pendingDeliveries(webhook: hook.id, model: "acme/m", limit: 10)
             #expect(pending.count == 1)
-            for delivery in pending {
-                try await store.recordAttempt(delivery, DeliveryAttempt(status: .delivered, at: 1, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 1), attemptID: "a1")
-            }
+            try await store.recordAttempts(pending.enumerated().map { index, delivery in
+                AttemptRecord(delivery, DeliveryAttempt(status: .delivered, at: 1, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 1), id: "a\(index)")
+            })
             #expect(try await store.purgeEvents(before: far, limit: 100) == 1, "only the delivered event goes")
             #expect(try await store.eventCount() == 1)
+        }
+    }
+
+    /// A host name's deliveries connect to the address that was checked: the same answer
+    /// keeps its client, a changed answer (rebinding) gets a client pinned to the new one.
+    @Test func hostNamesArePinnedToTheCheckedAddress() async throws {
+        let sender = WebhookSender(policy: DestinationPolicy(allowed: []), options: WebhookOptions())
+        let url = try #require(URL(string: "https://hooks.example/x"))
+        let first = sender.client(for: .init(url: url, host: "hooks.example", addresses: [[203, 0, 113, 7]]))
+        #expect(first !== sender.http)
+        #expect(sender.client(for: .init(url: url, host: "hooks.example", addresses: [[203, 0, 113, 7]])) === first)
+        let moved = sender.client(for: .init(url: url, host: "hooks.example", addresses: [[198, 51, 100, 1]]))
+        #expect(moved !== first && moved !== sender.http)
+        let literal = sender.client(for: .init(url: url, host: "203.0.113.9", addresses: [[203, 0, 113, 9]]))
+        #expect(literal === sender.http)
+        await sender.shutdown()
+    }
+
+    /// End to end through a name: `localhost` is resolved, checked, and the pinned client
+    /// delivers to the checked address.
+    @Test func deliveriesToAHostNameArrive() async throws {
+        try await WebhookReceiver.with { receiver in
+            try await APIHarness.with(configure: { options in
+                WebhookTesting.fast(&options)
+                options.webhooks.allowedNetworks += (try? CIDR("::1/128")).map { [$0] } ?? []
+            }) { harness, client in
+                let url = receiver.url.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+                _ = try await WebhookTesting.subscribe(client, CreateWebhookRequest(url: url, events: ["model.*"]))
+                try await WebhookTesting.delivering(harness.registry) {
+                    _ = try await harness.registry.store.createModel(try ModelName("acme/named"), description: "", tags: [], change: WebhookTesting.system)
+                    try await receiver.wait { $0.count >= 1 }
+                }
+                #expect(receiver.accepted.first?.json?["model"] as? String == "acme/named")
+            }
         }
     }
 }
