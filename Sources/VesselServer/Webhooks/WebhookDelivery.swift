@@ -62,15 +62,24 @@ public struct WebhookDelivery: Service {
         var renewedAt: Int64?
         while !Task.isCancelled && !state.stopping.load(ordering: .relaxed) {
             let now = clock()
+            var more = false
             if await holdLease(now: now, renewedAt: &renewedAt) {
                 do {
                     var batches = 0
                     while batches < 10, try await store.enqueueDeliveries(now: now, limit: 1000) == 1000 { batches += 1 }
-                    let due = try await store.dueDeliveryGroups(now: now, limit: 1000)
+                    let due = try await store.dueDeliveryGroups(now: now, limit: Self.roundSize)
+                    more = due.count == Self.roundSize
                     // One read of the (few) subscriptions per round instead of one per stream.
                     let subscriptions = due.isEmpty ? [:] : Dictionary(try await store.webhooks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    // The round works through its due list as slots free up, without asking
+                    // the database again, but never longer than the lease's renewal period.
+                    let roundEnds = ContinuousClock.now + options.leaseTTL / 3
                     for stream in due {
                         guard let subscription = subscriptions[stream.webhook] else { continue }
+                        while state.streams.withLock({ $0.count >= options.concurrency }), ContinuousClock.now < roundEnds,
+                              !Task.isCancelled, !state.stopping.load(ordering: .relaxed) {
+                            await state.slotFreed.wait(upTo: .milliseconds(100))
+                        }
                         let key = stream.webhook + "\n" + stream.model
                         let started = state.streams.withLock { running in
                             guard running.count < options.concurrency, !running.contains(key) else { return false }
@@ -84,6 +93,7 @@ public struct WebhookDelivery: Service {
                         group.addTask {
                             await deliver(subscription, stream.model, sender: sender, recorder: recorder)
                             state.streams.withLock { _ = $0.remove(key) }
+                            state.slotFreed.signal()
                             // Another round only when a due stream had to wait for this one
                             // (or for a free slot); otherwise new events bring their own nudge.
                             if state.backlog.exchange(false, ordering: .relaxed) {
@@ -96,6 +106,8 @@ public struct WebhookDelivery: Service {
                     logger.warning("webhook delivery round failed", metadata: ["error": "\(error)"])
                 } catch {}
             }
+            // A full round may have left due streams behind: the next one starts at once.
+            if more { continue }
             await wakeup.wait(upTo: options.pollInterval)
             // Let a burst of writes settle so one round queues all of their events and the
             // streams send them back to back, instead of a round per write competing with the
@@ -155,6 +167,9 @@ public struct WebhookDelivery: Service {
         } catch {}
     }
 
+    /// At most this many due streams are fetched per round.
+    static let roundSize = 1000
+
     /// How long a stream's finished attempts may wait to be recorded while it keeps sending.
     static let recordInterval: Duration = .milliseconds(250)
 
@@ -210,6 +225,8 @@ public struct WebhookDelivery: Service {
 private final class LoopState: Sendable {
     let streams = Mutex(Set<String>())
     let backlog = Atomic<Bool>(false)
+    /// Signalled whenever a stream's task ends.
+    let slotFreed = WebhookWakeup()
     /// Set with the signal a finishing stream sends for the backlog: no coalescing pause.
     let continuing = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
