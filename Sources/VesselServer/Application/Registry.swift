@@ -99,7 +99,12 @@ public struct Registry: Sendable {
         let router = Router(context: AppContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMiddleware())
-        router.middlewares.add(WebhookNudgeMiddleware(wakeup: webhookWakeup))
+        let cache = HotReadCache(lifetime: options.readCacheLifetime)
+        let wakeup = webhookWakeup
+        router.middlewares.add(WriteNotifyMiddleware {
+            cache.invalidate()
+            wakeup.signal()
+        })
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
@@ -108,14 +113,14 @@ public struct Registry: Sendable {
             _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
         }
-        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, clock: clock)
+        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
-        GovernanceController(store: store).register(routes)
+        GovernanceController(store: store, cache: cache).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)

@@ -23,6 +23,9 @@ public struct ServerOptions: Sendable {
     public var outboxRetention: Duration = .seconds(7 * 24 * 3600)
     /// How often the background jobs run.
     public var jobInterval: Duration = .seconds(60)
+    /// How long token, role and alias answers are kept in memory; a change through another
+    /// replica shows here within this (see `HotReadCache`). Zero turns the cache off.
+    public var readCacheLifetime: Duration = .milliseconds(50)
     /// Webhook delivery: destination allowlist, timeouts, retries.
     public var webhooks = WebhookOptions()
     /// This replica's name in the `leases` table.
