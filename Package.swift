@@ -68,6 +68,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                // Webhook deliveries: the HTTP client and HMAC-SHA256 signatures.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -96,6 +99,14 @@ let package = Package(
         .executableTarget(
             name: "SigningBench",
             dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .executableTarget(
+            name: "WebhookBench",
+            dependencies: [
+                "VesselServer", "VesselClient", "VesselMetadata", "VesselCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),

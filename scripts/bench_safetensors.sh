@@ -3,12 +3,13 @@
 #
 #   scripts/bench_safetensors.sh [PYTHON]
 #
-# PYTHON defaults to .venv/bin/python and needs safetensors==0.8.0 and numpy (safe_open
+# PYTHON defaults to .venv-bench/bin/python (scripts/requirements-bench.txt, created by
+# scripts/bench_governance.sh) and needs safetensors==0.8.0 and numpy (safe_open
 # needs a framework). The checkpoint goes to a fresh folder under ${TMPDIR:-/tmp} and is
 # deleted on exit. Prints one JSON object per measurement.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${1:-.venv/bin/python}"
+PYTHON="${1:-.venv-bench/bin/python}"
 ITERATIONS="${ITERATIONS:-200}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/vessel-st-bench.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT

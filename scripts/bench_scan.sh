@@ -2,13 +2,13 @@
 # Scanning throughput: Vessel (release build, in-process) vs picklescan's scan_file_path
 # (in-process, same files), then a generated 2 GiB PyTorch-layout zip checkpoint.
 #
-#   scripts/bench_scan.sh            # ROUNDS=20 by default; needs .venv with picklescan==1.0.5
+#   scripts/bench_scan.sh            # ROUNDS=20 by default; needs .venv-bench (scripts/requirements-bench.txt) with picklescan==1.0.5
 #
 # Prints a JSON line per measurement and a summary table. The 2 GiB checkpoint is written
 # under a fresh folder in /tmp in 16 MiB chunks (never held in memory) and deleted on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-.venv/bin/python}
+PYTHON=${PYTHON:-.venv-bench/bin/python}
 ROUNDS=${ROUNDS:-20}
 CORPUS=Tests/VesselFormatsTests/Fixtures/scan
 WORK=$(mktemp -d /tmp/vessel-bench-XXXXXX)

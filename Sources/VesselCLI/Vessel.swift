@@ -22,6 +22,7 @@ struct Vessel: AsyncParsableCommand {
             Grant.self, Revoke.self, Grants.self, Protect.self, Unprotect.self, Protections.self,
             Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,
             Sign.self, Verify.self, KeysCommand.self,
+            WebhookCommand.self,
         ]
     )
 }

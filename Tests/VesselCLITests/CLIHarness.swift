@@ -74,7 +74,11 @@ final class ServerProcess: @unchecked Sendable {
     let port: Int
     private var process: Process?
 
-    init(dataDir: String? = nil) throws {
+    /// Extra `vessel serve` arguments.
+    let arguments: [String]
+
+    init(dataDir: String? = nil, arguments: [String] = []) throws {
+        self.arguments = arguments
         self.dataDir = dataDir ?? TempDir.make("vessel-e2e-data")
         self.port = CLI.freePort()
         try start()
@@ -86,7 +90,7 @@ final class ServerProcess: @unchecked Sendable {
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"]
+        process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"] + arguments
         process.environment = ["VESSEL_ADMIN_TOKEN": Self.adminToken, "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

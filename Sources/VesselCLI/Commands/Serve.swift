@@ -45,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often background jobs (upload expiry, outbox retention) run (e.g. 60s).")
     var jobInterval = "60s"
 
+    @Option(name: .customLong("webhook-allow"), help: ArgumentHelp("Let webhooks reach this network although it is loopback, private or link-local (repeatable, e.g. 10.0.0.0/8).", valueName: "CIDR"))
+    var webhookAllow: [String] = []
+
+    @Option(help: "Retry a failing webhook delivery this long after its first attempt, then give up (e.g. 24h).")
+    var webhookRetryWindow = "24h"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -77,6 +83,8 @@ struct Serve: AsyncParsableCommand {
             options.uploadSessionTTL = .seconds(try Timestamp.parseDuration(uploadSessionTtl))
             options.outboxRetention = .seconds(try Timestamp.parseDuration(outboxRetention))
             options.jobInterval = .seconds(try Timestamp.parseDuration(jobInterval))
+            options.webhooks.allowedNetworks = try webhookAllow.map { text throws(VesselError) in try CIDR(text) }
+            options.webhooks.retryWindow = .seconds(try Timestamp.parseDuration(webhookRetryWindow))
             let registry = try await Registry.openEmbedded(options, logger: logger)
             logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
             do {

@@ -22,6 +22,8 @@ public enum Outbox {
         case promotionRefused = "promotion.refused"
         case checkReported = "check.reported"
         case signatureAdded = "signature.added"
+        /// `vessel webhook test`: delivered only to the subscription it names (`payload.webhook`).
+        case webhookTest = "webhook.test"
     }
 
     static func append(_ db: any SQLDatabase, id: String, type: EventType, at: Int64, model: String?, payload: [String: String]) async throws {

@@ -46,10 +46,11 @@ public protocol LeaseStore: Sendable {
     func leaseHolder(_ name: String, now: Int64) async throws -> String?
 }
 
-/// Keeps the outbox bounded. Until the webhook issue adds delivery state, events are kept for a
-/// retention window and then deleted by age.
+/// Keeps the outbox bounded: events are kept for a retention window and then deleted by age,
+/// except events some webhook subscription has not yet considered or still has to deliver.
 public protocol OutboxRetention: Sendable {
-    /// Deletes at most `limit` events recorded before `cutoff`; returns how many it deleted.
+    /// Deletes at most `limit` events recorded before `cutoff` that no subscription still needs,
+    /// and delivery attempts recorded before it; returns how many events it deleted.
     func purgeEvents(before cutoff: Int64, limit: Int) async throws -> Int
     /// The number of events in the outbox.
     func eventCount() async throws -> Int

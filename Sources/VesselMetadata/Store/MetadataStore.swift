@@ -101,6 +101,9 @@ public protocol GrantStore: Sendable {
     /// The highest role `principal` holds on a scope covering `model` (registry-wide grants only
     /// when `model` is nil).
     func role(of principal: String, on model: ModelName?) async throws -> Role?
+    /// The highest role `principal` holds on `scope` or a scope covering it (`acme/*` is
+    /// covered by `acme/*` and `*`), for things that live on a scope rather than a model.
+    func role(of principal: String, onScope scope: Scope) async throws -> Role?
 }
 
 /// Protected aliases, checks, promotions and alias history.

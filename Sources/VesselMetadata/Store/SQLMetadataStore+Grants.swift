@@ -52,7 +52,11 @@ extension SQLMetadataStore: GrantStore {
     }
 
     public func role(of principal: String, on model: ModelName?) async throws -> Role? {
-        let scopes = model.map { Scope.covering($0).map(\.description) } ?? ["*"]
+        try await role(of: principal, onScope: model.map(Scope.model) ?? .registry)
+    }
+
+    public func role(of principal: String, onScope scope: Scope) async throws -> Role? {
+        let scopes = scope.coveringScopes.map(\.description)
         let roles = try await backend.read { db in
             try await db.raw("""
                 SELECT g.role FROM grants g JOIN principals p ON p.id = g.principal_id

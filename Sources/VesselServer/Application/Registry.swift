@@ -22,6 +22,8 @@ public struct Registry: Sendable {
     public var blobRedirect: (@Sendable (Digest) -> String)? = nil
     /// Closes the blob store's connections (S3).
     public var storageShutdown: (@Sendable () async -> Void)? = nil
+    /// Nudges webhook delivery after writes (shared by the router and the delivery service).
+    public let webhookWakeup = WebhookWakeup()
 
     /// Opens the registry: metadata in SQLite under `options.dataDir`, or in PostgreSQL when
     /// `options.databaseURL` is set; blobs under `options.dataDir`. Runs migrations and
@@ -140,6 +142,12 @@ public struct Registry: Sendable {
         let router = Router(context: AppContext.self)
         router.middlewares.add(MetricsMiddleware(metrics: metrics))
         router.middlewares.add(ErrorMiddleware())
+        let cache = HotReadCache(lifetime: options.readCacheLifetime)
+        let wakeup = webhookWakeup
+        router.middlewares.add(WriteNotifyMiddleware {
+            cache.invalidate()
+            wakeup.signal()
+        })
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
@@ -148,16 +156,17 @@ public struct Registry: Sendable {
             _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
         }
-        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, clock: clock)
+        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
-        GovernanceController(store: store).register(routes)
+        GovernanceController(store: store, cache: cache).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
+        WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 
@@ -165,7 +174,7 @@ public struct Registry: Sendable {
         Application(
             router: makeRouter().0,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
-            services: [backgroundJobs(logger: logger)],
+            services: [backgroundJobs(logger: logger), webhookDelivery(logger: logger)],
             logger: logger
         )
     }
@@ -177,6 +186,11 @@ public struct Registry: Sendable {
             MaintenanceJobs.outboxRetention(store: store, retention: BackgroundJobs.micros(options.outboxRetention), interval: options.jobInterval),
         ]
         return BackgroundJobs(jobs: jobs, leases: store, holder: options.replicaID, clock: clock, metrics: metrics, logger: logger)
+    }
+
+    /// Webhook delivery under its lease (see `WebhookDelivery`).
+    public func webhookDelivery(logger: Logger) -> WebhookDelivery {
+        WebhookDelivery(store: store, options: options.webhooks, holder: options.replicaID, clock: clock, wakeup: webhookWakeup, logger: logger)
     }
 
     public func shutdown() async {

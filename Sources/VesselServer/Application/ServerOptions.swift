@@ -35,6 +35,11 @@ public struct ServerOptions: Sendable {
     public var storageRedirect = false
     /// How long a presigned download URL stays valid.
     public var redirectExpiry = 900
+    /// How long token, role and alias answers are kept in memory; a change through another
+    /// replica shows here within this (see `HotReadCache`). Zero turns the cache off.
+    public var readCacheLifetime: Duration = .milliseconds(50)
+    /// Webhook delivery: destination allowlist, timeouts, retries.
+    public var webhooks = WebhookOptions()
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 

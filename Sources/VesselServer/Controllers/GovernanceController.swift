@@ -6,6 +6,7 @@ import VesselMetadata
 /// Grants, protections, promotion requests, checks, alias history.
 struct GovernanceController {
     let store: any MetadataStore
+    let cache: HotReadCache
 
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/grants", .admin) { request, _, _ in
@@ -65,7 +66,11 @@ struct GovernanceController {
                 guard let date = Timestamp.parse(String(text)) else { throw VesselError.invalidArgument("at must be an RFC 3339 time such as 2026-11-29T08:00:00Z") }
                 at = Timestamp.micros(date)
             }
-            return try JSONResponse.make(try await store.resolveAlias(model: try requireModel(context), alias: alias, at: at))
+            let model = try requireModel(context)
+            guard let at else {
+                return try JSONResponse.make(try await cache.alias(model, alias) { try await store.resolveAlias(model: model, alias: alias, at: nil) })
+            }
+            return try JSONResponse.make(try await store.resolveAlias(model: model, alias: alias, at: at))
         }
         routes.on(.get, "/api/v1/models/:owner/:name/audit", .maintain) { request, context, _ in
             let page = try await store.auditEntries(model: try requireModel(context), limit: Query.limit(request), cursor: Query.cursor(request))

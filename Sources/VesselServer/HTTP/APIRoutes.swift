@@ -29,9 +29,9 @@ final class APIRoutes {
     /// Every registered route, for the authorization matrix tests.
     private(set) var registered: [Entry] = []
 
-    init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, clock: @escaping @Sendable () -> Int64) {
+    init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, cache: HotReadCache, clock: @escaping @Sendable () -> Int64) {
         self.router = router
-        self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, clock: clock)
+        self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, cache: cache, clock: clock)
     }
 
     func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
@@ -54,6 +54,7 @@ final class APIRoutes {
 struct RouteGuard: Sendable {
     let tokens: any TokenStore
     let authorizer: any Authorizer
+    let cache: HotReadCache
     let clock: @Sendable () -> Int64
 
     func authenticate(_ request: Request, context: AppContext, permission: Permission) async throws -> Caller {
@@ -65,9 +66,10 @@ struct RouteGuard: Sendable {
         guard header.hasPrefix("Bearer "), header.count > 7 else {
             throw VesselError.unauthenticated("the Authorization header must be 'Bearer <token>'")
         }
-        let principal = try await tokens.authenticate(hash: Tokens.hash(String(header.dropFirst(7))), now: clock())
+        let hash = Tokens.hash(String(header.dropFirst(7)))
+        let principal = try await cache.principal(tokenHash: hash) { try await tokens.authenticate(hash: hash, now: clock()) }
         let model = try APIRoutes.model(from: context)
-        let role = try await authorizer.authorize(principal, permission, model: model)
+        let role = try await cache.role(principal.name, permission, model) { try await authorizer.authorize(principal, permission, model: model) }
         return Caller(principal: principal, requestID: context.id, role: role)
     }
 }

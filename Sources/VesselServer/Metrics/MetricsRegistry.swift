@@ -107,8 +107,20 @@ public final class MetricsRegistry: Sendable {
         labels.isEmpty ? "" : "{\(labels.joined(separator: ","))}"
     }
 
+    /// Label values in quotes: backslash, quote and newline escaped. Runs for every request,
+    /// so values without them (nearly all) are returned as they are.
     private static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return value }
+        var out = ""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     private static func number(_ value: Double) -> String {

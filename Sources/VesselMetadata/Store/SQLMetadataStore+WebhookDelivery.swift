@@ -1,0 +1,145 @@
+import SQLKit
+import VesselCore
+
+/// The delivery side of webhooks: cursors over the outbox, due groups, attempts.
+extension SQLMetadataStore: WebhookStore {
+    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> Int {
+        let limit = Cursor.clamp(limit)
+        let (head, lowest) = try await backend.read { db in
+            let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
+            let lowest = try await db.raw("SELECT MIN(cursor) AS c FROM webhooks").first().flatMap { try $0.decode(column: "c", as: Int64?.self) }
+            return (head, lowest)
+        }
+        guard let lowest, lowest < head else { return 0 }
+        return try await backend.transaction { db in
+            let hooks = try await db.raw("SELECT * FROM webhooks WHERE cursor < \(bind: head)").all()
+            guard !hooks.isEmpty else { return 0 }
+            let from = try hooks.map { try $0.decode(column: "cursor", as: Int64.self) }.min() ?? head
+            let events = try await db.raw("""
+                SELECT seq, type, model, payload FROM events WHERE seq > \(bind: from) ORDER BY seq LIMIT \(bind: limit)
+                """).all().map { row in
+                (seq: try row.decode(column: "seq", as: Int64.self), type: try row.decode(column: "type", as: String.self),
+                 model: try row.decode(column: "model", as: String?.self), payload: try row.decode(column: "payload", as: String.self))
+            }
+            guard let last = events.last?.seq else { return 0 }
+            for hook in hooks {
+                let subscription = try Self.subscription(hook)
+                let cursor = try hook.decode(column: "cursor", as: Int64.self)
+                for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
+                    try await db.raw("""
+                        INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                        VALUES (\(bind: subscription.id), \(bind: event.seq), \(bind: event.model ?? ""), 'pending', 0, \(bind: now), NULL, \(bind: now))
+                        ON CONFLICT (webhook_id, event_seq) DO NOTHING
+                        """).run()
+                }
+                if cursor < last {
+                    try await db.raw("UPDATE webhooks SET cursor = \(bind: last) WHERE id = \(bind: subscription.id)").run()
+                }
+            }
+            return events.count
+        }
+    }
+
+    /// `webhook.test` goes only to the subscription it names; everything else by the filter.
+    static func matches(_ subscription: WebhookSubscription, _ type: String, _ model: String?, _ payload: String) -> Bool {
+        if type == Outbox.EventType.webhookTest.rawValue {
+            return (try? decodeJSON([String: String].self, payload))?["webhook"] == subscription.id
+        }
+        return subscription.filter.matches(type: type, model: model)
+    }
+
+    public func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)] {
+        let limit = Cursor.clamp(limit)
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT d.webhook_id, d.model FROM webhook_deliveries d
+                WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now)
+                  AND d.event_seq = (SELECT MIN(p.event_seq) FROM webhook_deliveries p
+                    WHERE p.webhook_id = d.webhook_id AND p.model = d.model AND p.status = 'pending')
+                ORDER BY d.event_seq LIMIT \(bind: limit)
+                """).all().map { (webhook: try $0.decode(column: "webhook_id", as: String.self), model: try $0.decode(column: "model", as: String.self)) }
+        }
+    }
+
+    public func pendingDeliveries(webhook: String, model: String, limit: Int) async throws -> [PendingDelivery] {
+        let limit = Cursor.clamp(limit)
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT d.webhook_id, d.event_seq, d.model, d.attempts, d.first_attempt_at, d.next_attempt_at, e.id, e.type, e.at, e.payload
+                FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
+                WHERE d.webhook_id = \(bind: webhook) AND d.model = \(bind: model) AND d.status = 'pending'
+                ORDER BY d.event_seq LIMIT \(bind: limit)
+                """).all().map { row in
+                PendingDelivery(
+                    webhookID: try row.decode(column: "webhook_id", as: String.self),
+                    eventSeq: try row.decode(column: "event_seq", as: Int64.self),
+                    eventID: try row.decode(column: "id", as: String.self),
+                    eventType: try row.decode(column: "type", as: String.self),
+                    eventAt: try row.decode(column: "at", as: Int64.self),
+                    model: try row.decode(column: "model", as: String.self),
+                    payload: (try? Self.decodeJSON([String: String].self, try row.decode(column: "payload", as: String.self))) ?? [:],
+                    attempts: try row.decode(column: "attempts", as: Int.self),
+                    firstAttemptAt: try row.decode(column: "first_attempt_at", as: Int64?.self),
+                    nextAttemptAt: try row.decode(column: "next_attempt_at", as: Int64.self)
+                )
+            }
+        }
+    }
+
+    public func recordAttempts(_ records: [AttemptRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await backend.transaction { db in
+            var written: [SQLExpression] = []
+            for record in records {
+                let (delivery, attempt) = (record.delivery, record.attempt)
+                let state = attempt.status == .failed ? "pending" : attempt.status.rawValue
+                let updated = try await db.raw("""
+                    UPDATE webhook_deliveries SET status = \(bind: state), attempts = attempts + 1, next_attempt_at = \(bind: attempt.nextAttemptAt),
+                      first_attempt_at = COALESCE(first_attempt_at, \(bind: attempt.at)), updated_at = \(bind: attempt.at)
+                    WHERE webhook_id = \(bind: delivery.webhookID) AND event_seq = \(bind: delivery.eventSeq)
+                    RETURNING attempts
+                    """).first()
+                // The subscription was removed meanwhile: nothing to record against.
+                guard let updated else { continue }
+                written.append(SQLGroupExpression([
+                    SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(try updated.decode(column: "attempts", as: Int64.self)),
+                    SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
+                ]))
+            }
+            for start in stride(from: 0, to: written.count, by: 200) {
+                try await db.raw("""
+                    INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
+                    VALUES \(SQLList(Array(written[start..<min(start + 200, written.count)])))
+                    """).run()
+            }
+        }
+    }
+
+    public func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo] {
+        let limit = Cursor.clamp(limit)
+        return try await backend.read { db in
+            try await db.raw("""
+                SELECT a.attempt, a.at, a.status, a.response_code, a.latency_micros, a.error, e.id, e.type
+                FROM webhook_attempts a JOIN events e ON e.seq = a.event_seq
+                WHERE a.webhook_id = \(bind: webhook) ORDER BY a.at DESC, a.event_seq DESC, a.attempt DESC LIMIT \(bind: limit)
+                """).all().map { row in
+                DeliveryAttemptInfo(
+                    eventId: try row.decode(column: "id", as: String.self),
+                    eventType: try row.decode(column: "type", as: String.self),
+                    attempt: try row.decode(column: "attempt", as: Int.self),
+                    at: Timestamp.rfc3339(micros: try row.decode(column: "at", as: Int64.self)),
+                    status: try row.decode(column: "status", as: String.self),
+                    responseCode: try row.decode(column: "response_code", as: Int?.self),
+                    latencyMs: Double(try row.decode(column: "latency_micros", as: Int64.self)) / 1000,
+                    error: try row.decode(column: "error", as: String?.self)
+                )
+            }
+        }
+    }
+
+    public func pendingDeliveryCount() async throws -> Int {
+        try await backend.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'").first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
+        }
+    }
+}

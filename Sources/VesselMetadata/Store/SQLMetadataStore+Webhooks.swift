@@ -1,0 +1,111 @@
+import SQLKit
+import VesselCore
+
+/// Subscriptions: create, list, remove, test, redeliver.
+extension SQLMetadataStore {
+    public func createWebhook(url: String, filter: EventFilter, format: WebhookFormat, secret: String, change: ChangeContext) async throws -> WebhookSubscription {
+        let now = clock()
+        let subscription = WebhookSubscription(id: "whk_" + makeID().replacingOccurrences(of: "-", with: ""), url: url, filter: filter,
+                                               format: format, secret: secret, createdAt: now, createdBy: change.actor)
+        let events = try Self.encodeJSON(filter.patterns)
+        try await write { db in
+            let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
+            try await db.raw("""
+                INSERT INTO webhooks (id, url, events, scope, format, secret, cursor, created_at, created_by)
+                VALUES (\(bind: subscription.id), \(bind: url), \(bind: events), \(bind: filter.scope.description), \(bind: format.rawValue),
+                  \(bind: secret), \(bind: head), \(bind: now), \(bind: change.actor))
+                """).run()
+            try await self.audit(db, change, at: now, action: "webhook.create", target: "webhook/\(subscription.id)",
+                                 model: Self.model(of: filter.scope), after: "\(url) events=\(filter.patterns.joined(separator: ",")) scope=\(filter.scope) format=\(format.rawValue)")
+        }
+        return subscription
+    }
+
+    public func webhooks() async throws -> [WebhookSubscription] {
+        try await backend.read { db in
+            try await db.raw("SELECT * FROM webhooks ORDER BY created_at, id").all().map(Self.subscription)
+        }
+    }
+
+    public func webhook(id: String) async throws -> WebhookSubscription {
+        let row = try await backend.read { db in try await db.raw("SELECT * FROM webhooks WHERE id = \(bind: id)").first() }
+        guard let row else { throw VesselError.notFound("webhook '\(id)' does not exist") }
+        return try Self.subscription(row)
+    }
+
+    public func deleteWebhook(id: String, change: ChangeContext) async throws {
+        let now = clock()
+        try await write { db in
+            guard let row = try await db.raw("SELECT * FROM webhooks WHERE id = \(bind: id)").first() else {
+                throw VesselError.notFound("webhook '\(id)' does not exist")
+            }
+            let subscription = try Self.subscription(row)
+            try await db.raw("DELETE FROM webhook_attempts WHERE webhook_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM webhook_deliveries WHERE webhook_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM webhooks WHERE id = \(bind: id)").run()
+            try await self.audit(db, change, at: now, action: "webhook.delete", target: "webhook/\(id)",
+                                 model: Self.model(of: subscription.filter.scope), before: subscription.url)
+        }
+    }
+
+    public func queueTestEvent(webhook id: String, change: ChangeContext) async throws -> String {
+        let now = clock()
+        let eventID = makeID()
+        try await write { db in
+            guard try await db.raw("SELECT id FROM webhooks WHERE id = \(bind: id)").first() != nil else {
+                throw VesselError.notFound("webhook '\(id)' does not exist")
+            }
+            try await Outbox.append(db, id: eventID, type: .webhookTest, at: now, model: nil, payload: ["webhook": id, "actor": change.actor])
+        }
+        return eventID
+    }
+
+    public func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String] {
+        let now = clock()
+        return try await write { db in
+            guard let event = try await db.raw("SELECT seq, model FROM events WHERE id = \(bind: eventID)").first() else {
+                throw VesselError.notFound("event '\(eventID)' does not exist (events are kept for the outbox retention window)")
+            }
+            let seq = try event.decode(column: "seq", as: Int64.self)
+            let model = try event.decode(column: "model", as: String?.self) ?? ""
+            var targets: [String]
+            if let webhook {
+                guard try await db.raw("SELECT id FROM webhooks WHERE id = \(bind: webhook)").first() != nil else {
+                    throw VesselError.notFound("webhook '\(webhook)' does not exist")
+                }
+                targets = [webhook]
+            } else {
+                targets = try await db.raw("SELECT webhook_id FROM webhook_deliveries WHERE event_seq = \(bind: seq) ORDER BY webhook_id").all()
+                    .map { try $0.decode(column: "webhook_id", as: String.self) }.filter { among?.contains($0) ?? true }
+                guard !targets.isEmpty else {
+                    throw VesselError.notFound("event '\(eventID)' was not delivered to any webhook; name one with --webhook")
+                }
+            }
+            for target in targets {
+                try await db.raw("""
+                    INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                    VALUES (\(bind: target), \(bind: seq), \(bind: model), 'pending', 0, \(bind: now), NULL, \(bind: now))
+                    ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = \(bind: now),
+                      first_attempt_at = NULL, updated_at = \(bind: now)
+                    """).run()
+                try await self.audit(db, change, at: now, action: "webhook.redeliver", target: "webhook/\(target)",
+                                     model: try? ModelName(model), after: eventID)
+            }
+            return targets
+        }
+    }
+
+    static func subscription(_ row: any SQLRow) throws -> WebhookSubscription {
+        let patterns = try decodeJSON([String].self, try row.decode(column: "events", as: String.self))
+        let format = try row.decode(column: "format", as: String.self)
+        return WebhookSubscription(
+            id: try row.decode(column: "id", as: String.self),
+            url: try row.decode(column: "url", as: String.self),
+            filter: try EventFilter(patterns: patterns, scope: try Scope(try row.decode(column: "scope", as: String.self))),
+            format: WebhookFormat(rawValue: format) ?? .json,
+            secret: try row.decode(column: "secret", as: String.self),
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            createdBy: try row.decode(column: "created_by", as: String.self)
+        )
+    }
+}

@@ -1,0 +1,22 @@
+import Hummingbird
+
+/// Runs `onWrite` after every request that may have written (anything but GET and HEAD),
+/// before its response is sent: it wakes webhook delivery, so events go out without waiting
+/// for the next poll, and clears the read cache, so the caller reads its own write. It never
+/// makes the request wait for anything else.
+struct WriteNotifyMiddleware: RouterMiddleware {
+    typealias Context = AppContext
+    let onWrite: @Sendable () -> Void
+
+    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            if request.method != .get && request.method != .head { onWrite() }
+            return response
+        } catch {
+            // A failed request may still have written (a refusal is recorded, say).
+            if request.method != .get && request.method != .head { onWrite() }
+            throw error
+        }
+    }
+}

@@ -1,0 +1,41 @@
+import VesselMetadata
+
+/// Writes delivery attempts in group commits: the attempts handed in while one write is in
+/// flight all go into the next transaction. Many streams delivering at once therefore cost a
+/// few transactions instead of one per event, which keeps the single SQLite writer (and
+/// PostgreSQL's WAL) free for the requests that cause the events.
+actor AttemptRecorder {
+    private let store: any WebhookStore
+    private var queued: [(records: [AttemptRecord], waiter: CheckedContinuation<Void, any Error>)] = []
+    private var writing = false
+
+    init(store: any WebhookStore) {
+        self.store = store
+    }
+
+    /// Returns once `records` are written (with whatever else was queued alongside them).
+    func record(_ records: [AttemptRecord]) async throws {
+        guard !records.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            queued.append((records, waiter))
+            if !writing {
+                writing = true
+                Task { await self.drain() }
+            }
+        }
+    }
+
+    private func drain() async {
+        while !queued.isEmpty {
+            let batch = queued
+            queued = []
+            do {
+                try await store.recordAttempts(batch.flatMap(\.records))
+                for entry in batch { entry.waiter.resume() }
+            } catch {
+                for entry in batch { entry.waiter.resume(throwing: error) }
+            }
+        }
+        writing = false
+    }
+}

@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NIOPosix
+import VesselCore
+
+/// Where webhooks may be delivered. By default every address a host name resolves to must be
+/// public: loopback, private, shared (CGNAT), link-local (which holds the cloud metadata
+/// service, 169.254.169.254), known metadata addresses, multicast and reserved ranges are
+/// refused. `allowed` networks (`vessel serve --webhook-allow CIDR`) lift the refusal for
+/// addresses inside them. Checked when a subscription is created and again before every attempt.
+public struct DestinationPolicy: Sendable {
+    public let allowed: [CIDR]
+
+    public init(allowed: [CIDR]) {
+        self.allowed = allowed
+    }
+
+    /// Ranges refused by default, with the reason shown to the user.
+    static let refused: [(CIDR, String)] = {
+        let table: [(String, String)] = [
+            ("0.0.0.0/8", "an unspecified address"), ("127.0.0.0/8", "a loopback address"),
+            ("10.0.0.0/8", "a private address"), ("172.16.0.0/12", "a private address"), ("192.168.0.0/16", "a private address"),
+            ("100.64.0.0/10", "a shared (CGNAT) address"), ("169.254.0.0/16", "a link-local address (cloud metadata lives here)"),
+            ("100.100.100.200/32", "a cloud metadata address"), ("192.0.0.0/24", "a reserved address"),
+            ("224.0.0.0/4", "a multicast address"), ("240.0.0.0/4", "a reserved address"),
+            ("::/128", "an unspecified address"), ("::1/128", "a loopback address"), ("fe80::/10", "a link-local address"),
+            ("fc00::/7", "a private (unique local) address"), ("fd00:ec2::254/128", "a cloud metadata address"),
+            ("ff00::/8", "a multicast address"), ("64:ff9b::/96", "a NAT64 address"),
+        ]
+        return table.compactMap { entry in (try? CIDR(entry.0)).map { ($0, entry.1) } }
+    }()
+
+    /// Why `address` is refused, or nil when deliveries may go there.
+    public func refusal(_ address: [UInt8]) -> String? {
+        let address = IPAddress.unmapped(address)
+        if allowed.contains(where: { $0.contains(address) }) { return nil }
+        return Self.refused.first { $0.0.contains(address) }.map { "\(IPAddress.text(address)) is \($0.1)" }
+    }
+
+    /// A URL that passed the policy, with the host name and the addresses that were checked.
+    public struct Destination: Sendable {
+        public var url: URL
+        /// The URL's host without IPv6 brackets.
+        public var host: String
+        public var addresses: [[UInt8]]
+    }
+
+    /// Checks `url` (http or https, a host) and every address its host resolves to.
+    /// - Throws: `invalid_argument` for a malformed URL, a host that does not resolve, or a refused address.
+    public func check(_ text: String) async throws -> Destination {
+        guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              var host = url.host, !host.isEmpty, text.count <= 2048 else {
+            throw VesselError.invalidArgument("webhook URL '\(text)' must be an http:// or https:// URL with a host")
+        }
+        guard url.user == nil, url.password == nil else {
+            throw VesselError.invalidArgument("webhook URLs must not carry credentials; use the signing secret instead")
+        }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        let addresses = try await Self.resolve(host)
+        guard !addresses.isEmpty else { throw VesselError.invalidArgument("webhook host '\(host)' does not resolve") }
+        for address in addresses {
+            if let reason = refusal(address) {
+                throw VesselError.invalidArgument("webhook destination refused: \(host) resolves to \(reason); a server admin can allow it with `vessel serve --webhook-allow CIDR`")
+            }
+        }
+        return Destination(url: url, host: host, addresses: addresses)
+    }
+
+    /// Every address `host` resolves to (getaddrinfo, on the blocking thread pool).
+    static func resolve(_ host: String) async throws -> [[UInt8]] {
+        if let literal = IPAddress.parse(host) { return [literal] }
+        return try await NIOThreadPool.singleton.runIfActive {
+            var hints = addrinfo()
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else {
+                throw VesselError.invalidArgument("webhook host '\(host)' does not resolve")
+            }
+            defer { freeaddrinfo(first) }
+            var addresses: [[UInt8]] = []
+            var cursor: UnsafeMutablePointer<addrinfo>? = first
+            while let entry = cursor {
+                if let sockaddr = entry.pointee.ai_addr {
+                    if entry.pointee.ai_family == AF_INET {
+                        var v4 = sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                        addresses.append(withUnsafeBytes(of: &v4) { Array($0) })
+                    } else if entry.pointee.ai_family == AF_INET6 {
+                        var v6 = sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                        addresses.append(withUnsafeBytes(of: &v6) { Array($0) })
+                    }
+                }
+                cursor = entry.pointee.ai_next
+            }
+            return addresses
+        }
+    }
+}

@@ -1,0 +1,27 @@
+/// How webhook deliveries behave; the defaults suit production, tests shorten the times.
+public struct WebhookOptions: Sendable {
+    /// Networks deliveries may reach although the destination policy refuses them by default
+    /// (`vessel serve --webhook-allow 10.0.0.0/8`, repeatable).
+    public var allowedNetworks: [CIDR] = []
+    /// How often the delivery loop looks for new events without being nudged.
+    public var pollInterval: Duration = .seconds(1)
+    public var connectTimeout: Duration = .seconds(5)
+    /// The whole attempt, from connecting to the end of the response.
+    public var responseTimeout: Duration = .seconds(10)
+    /// At most this many response bytes are read; the rest is discarded.
+    public var maxResponseBytes: Int = 64 << 10
+    /// Retries continue this long after the first attempt, then the delivery is dead.
+    public var retryWindow: Duration = .seconds(24 * 3600)
+    /// The first retry waits about this long; each further one twice as long (with jitter).
+    public var initialBackoff: Duration = .seconds(1)
+    public var maxBackoff: Duration = .seconds(3600)
+    /// The delivery lease's lifetime; renewed every third of it while this replica delivers.
+    public var leaseTTL: Duration = .seconds(30)
+    /// After a nudge, the loop waits this long before its round, so a burst of changes is
+    /// delivered in one round (events still leave within about this much of their commit).
+    public var coalesce: Duration = .milliseconds(50)
+    /// At most this many (subscription, model) streams are delivered at once.
+    public var concurrency: Int = 32
+
+    public init() {}
+}

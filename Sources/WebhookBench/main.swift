@@ -1,0 +1,156 @@
+// Webhook benchmark (run by scripts/bench_webhooks.sh, release build, loopback only):
+//  1. delivery throughput: N events queued while delivery is stopped, then the time until a
+//     local receiver has accepted all of them — one stream (one subscription, one model: in
+//     order, one after the other) and many streams (one model per event);
+//  2. promotion latency: P promotions through the HTTP API (alias flipped between two
+//     versions) with no subscription, then with 10 subscriptions of which one hangs.
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Synchronization
+import VesselClient
+import VesselCore
+import VesselMetadata
+import VesselServer
+
+let arguments = CommandLine.arguments
+let eventCount = arguments.count > 1 ? Int(arguments[1]) ?? 5000 : 5000
+let promotions = arguments.count > 2 ? Int(arguments[2]) ?? 500 : 500
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
+let adminToken = "vsl_bench-admin"
+let system = ChangeContext(actor: "bench", requestID: nil)
+
+final class Counter: Sendable {
+    let accepted = Atomic<Int>(0)
+}
+
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func openRegistry(port: Int) async throws -> (Registry, String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-webhook-bench-\(UUID().uuidString)").path
+    var options = ServerOptions(dataDir: dir, host: "127.0.0.1", port: port, adminToken: adminToken)
+    options.webhooks.allowedNetworks = [try CIDR("127.0.0.0/8")]
+    options.jobInterval = .seconds(3600)
+    return (try await Registry.openEmbedded(options, logger: logger), dir)
+}
+
+/// Runs `body` while `service` runs, then cancels it.
+func running<T: Sendable>(_ service: some Service, _ body: () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await service.run() }
+        defer { group.cancelAll() }
+        return try await body()
+    }
+}
+
+func waitFor(_ target: Int, _ counter: Counter, timeout: Double = 300) async throws -> Double {
+    let start = Date()
+    while counter.accepted.load(ordering: .relaxed) < target {
+        guard Date().timeIntervalSince(start) < timeout else { throw VesselError.internalError("only \(counter.accepted.load(ordering: .relaxed)) of \(target) events arrived") }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+    return Date().timeIntervalSince(start)
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
+}
+
+func throughput(receiver: String, counter: Counter) async throws {
+    for manyStreams in [false, true] {
+        let (registry, dir) = try await openRegistry(port: freePort())
+        let hook = try await registry.store.createWebhook(url: receiver + "/ok", filter: try EventFilter(patterns: ["*"], scope: .registry),
+                                                         format: .json, secret: "bench-secret-0123456789", change: system)
+        for index in 0..<eventCount {
+            if manyStreams {
+                _ = try await registry.store.createModel(try ModelName("bench/m\(index)"), description: "", tags: [], change: system)
+            } else {
+                _ = try await registry.store.queueTestEvent(webhook: hook.id, change: system)
+            }
+        }
+        counter.accepted.store(0, ordering: .relaxed)
+        let seconds = try await running(registry.webhookDelivery(logger: logger)) { try await waitFor(eventCount, counter) }
+        print(String(format: "throughput %@: %d events in %.2f s = %.0f events/s", manyStreams ? "(one model per event, concurrent streams)" : "(one stream, in order)",
+                     eventCount, seconds, Double(eventCount) / seconds))
+        await registry.shutdown()
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}
+
+func promotionLatency(receiver: String, subscriptions: Int) async throws -> [Double] {
+    let port = freePort()
+    let (registry, dir) = try await openRegistry(port: port)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for index in 0..<subscriptions {
+        let path = index == 0 ? "/hang" : "/ok"
+        _ = try await registry.store.createWebhook(url: receiver + path, filter: try EventFilter(patterns: ["*"], scope: .registry),
+                                                   format: .json, secret: "bench-secret-0123456789", change: system)
+    }
+    let app = registry.makeApplication(registry.options, logger: logger)
+    let result: [Double] = try await running(app) {
+        let api = APIClient(config: ClientConfig(server: "http://127.0.0.1:\(port)", token: adminToken))
+        defer { Task { await api.shutdown() } }
+        for _ in 0..<100 where (try? await api.whoami()) == nil { try await Task.sleep(for: .milliseconds(50)) }
+        let model = try ModelName("bench/promote")
+        for version in 1...2 {
+            let folder = "\(dir)/model\(version)"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("{\"v\": \(version)}".utf8).write(to: URL(fileURLWithPath: "\(folder)/config.json"))
+            _ = try await Pusher(api: api).push(folder: folder, model: model, alias: nil, description: nil)
+        }
+        var latencies: [Double] = []
+        for index in 0..<promotions {
+            let start = ContinuousClock.now
+            let outcome = try await api.promote(model, PromoteRequest(version: index % 2 + 1, to: "staging"))
+            guard outcome.status == .applied else { throw VesselError.internalError("promotion \(index) was \(outcome.status)") }
+            let elapsed = start.duration(to: .now)
+            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+        }
+        await api.shutdown()
+        return latencies
+    }
+    await registry.shutdown()
+    return result
+}
+
+let counter = Counter()
+let receiverPort = freePort()
+let router = Router()
+router.post("/ok") { request, _ -> Response in
+    _ = try await request.body.collect(upTo: 1 << 20)
+    counter.accepted.add(1, ordering: .relaxed)
+    return Response(status: .noContent)
+}
+router.post("/hang") { _, _ -> Response in
+    try await Task.sleep(for: .seconds(600))
+    return Response(status: .noContent)
+}
+let receiverApp = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: receiverPort)), logger: logger)
+let receiver = "http://127.0.0.1:\(receiverPort)"
+try await running(receiverApp) {
+    try await Task.sleep(for: .milliseconds(300))
+    try await throughput(receiver: receiver, counter: counter)
+    let without = try await promotionLatency(receiver: receiver, subscriptions: 0)
+    let with = try await promotionLatency(receiver: receiver, subscriptions: 10)
+    let p50 = (percentile(without, 0.5), percentile(with, 0.5))
+    let p99 = (percentile(without, 0.99), percentile(with, 0.99))
+    print(String(format: "promotion latency over %d promotions, no subscriptions:        p50 %.2f ms  p99 %.2f ms", promotions, p50.0, p99.0))
+    print(String(format: "promotion latency over %d promotions, 10 subscriptions (1 hangs): p50 %.2f ms  p99 %.2f ms", promotions, p50.1, p99.1))
+    print(String(format: "ratio with/without: p50 %.2fx  p99 %.2fx (target <= 1.1x)", p50.1 / p50.0, p99.1 / p99.0))
+}

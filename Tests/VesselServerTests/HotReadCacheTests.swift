@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+import VesselCore
+import VesselMetadata
+@testable import VesselServer
+
+@Suite struct HotReadCacheTests {
+    static let model = try! ModelName("acme/m")
+    static let alias = try! AliasName("prod")
+
+    final class Loads: Sendable {
+        let count = Atomic<Int>(0)
+        func next(_ version: Int) -> ResolvedAlias {
+            count.add(1, ordering: .relaxed)
+            return ResolvedAlias(model: HotReadCacheTests.model, alias: "prod", version: version, digest: VesselCore.Digest(bytes: [UInt8](repeating: 0, count: 32)))
+        }
+    }
+
+    @Test func answersFromMemoryUntilInvalidatedOrExpired() async throws {
+        let cache = HotReadCache(lifetime: .milliseconds(200))
+        let loads = Loads()
+        for _ in 0..<5 {
+            let value = try await cache.alias(Self.model, Self.alias) { loads.next(1) }
+            #expect(value.version == 1)
+        }
+        #expect(loads.count.load(ordering: .relaxed) == 1)
+        cache.invalidate()
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(2) }.version == 2)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.version == 3)
+        #expect(loads.count.load(ordering: .relaxed) == 3)
+    }
+
+    @Test func failuresAreNotCachedAndZeroLifetimeTurnsItOff() async throws {
+        let cache = HotReadCache(lifetime: .seconds(60))
+        await #expect(throws: VesselError.self) {
+            try await cache.alias(Self.model, Self.alias) { throw VesselError.notFound("no alias") }
+        }
+        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(7) }.version == 7)
+        let off = HotReadCache(lifetime: .zero)
+        let loads = Loads()
+        for version in 1...3 {
+            #expect(try await off.alias(Self.model, Self.alias) { loads.next(version) }.version == version)
+        }
+    }
+
+    /// An answer loaded before a write finishes must not be put back after the write cleared the cache.
+    @Test func aReadInFlightDuringAWriteDoesNotRefillTheCache() async throws {
+        let cache = HotReadCache(lifetime: .seconds(60))
+        let stale = try await cache.alias(Self.model, Self.alias) { () async throws -> ResolvedAlias in
+            cache.invalidate()   // the write lands while this read is loading
+            return Loads().next(1)
+        }
+        #expect(stale.version == 1)
+        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(2) }.version == 2)
+    }
+
+    static func resolve(_ client: any TestClientProtocol) async throws -> Int {
+        try await client.execute(uri: "/api/v1/models/acme/m/aliases/prod/resolve", method: .get, headers: APIHarness.auth) { response in
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+            return try APIHarness.decode(ResolvedAlias.self, response).version
+        }
+    }
+
+    static func setAlias(_ client: any TestClientProtocol, _ alias: String, _ version: Int) async throws {
+        try await client.execute(uri: "/api/v1/models/acme/m/aliases/\(alias)", method: .put, headers: APIHarness.auth,
+                                 body: try APIHarness.json(SetAliasRequest(version: version))) { response in
+            #expect(response.status == .ok, "\(String(buffer: response.body))")
+        }
+    }
+
+    /// Through the API: a write through this replica is read back at once, while a change that
+    /// bypasses it (as one through another replica does) is served from memory until the
+    /// lifetime ends or a local write clears the cache.
+    @Test func localWritesAreReadBackAtOnceOtherReplicasWithinTheLifetime() async throws {
+        try await APIHarness.with(configure: { $0.readCacheLifetime = .seconds(30) }) { harness, client in
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.json": Array("1".utf8)])
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.json": Array("2".utf8)])
+            for version in [1, 2, 1, 2] {
+                try await Self.setAlias(client, "prod", version)
+                #expect(try await Self.resolve(client) == version, "read your own write")
+            }
+            // Another replica moves the alias: this one still answers from memory…
+            let attempt = PromotionAttempt(model: Self.model, alias: Self.alias, version: 1, mode: .set, role: .admin)
+            _ = try await harness.registry.store.promote(attempt, change: ChangeContext(actor: "admin", requestID: nil))
+            #expect(try await Self.resolve(client) == 2, "served from memory within the lifetime")
+            // …until any write through it clears the cache.
+            try await Self.setAlias(client, "other", 2)
+            #expect(try await Self.resolve(client) == 1)
+        }
+        try await APIHarness.with(configure: { $0.readCacheLifetime = .milliseconds(100) }) { harness, client in
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.json": Array("1".utf8)])
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.json": Array("2".utf8)])
+            try await Self.setAlias(client, "prod", 2)
+            #expect(try await Self.resolve(client) == 2)
+            let attempt = PromotionAttempt(model: Self.model, alias: Self.alias, version: 1, mode: .set, role: .admin)
+            _ = try await harness.registry.store.promote(attempt, change: ChangeContext(actor: "admin", requestID: nil))
+            let changed = ContinuousClock.now
+            while try await Self.resolve(client) != 1 {
+                #expect(changed.duration(to: .now) < .seconds(5), "the other replica's change never showed")
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// A revoked grant takes effect at once through the replica that revoked it.
+    @Test func aRevokedRoleIsRefusedAtOnce() async throws {
+        try await APIHarness.with(configure: { $0.readCacheLifetime = .seconds(30) }) { harness, client in
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.json": Array("1".utf8)])
+            let store = harness.registry.store
+            let system = ChangeContext(actor: "admin", requestID: nil)
+            _ = try await store.createPrincipal(name: "reader", kind: .user, change: system)
+            let secret = "vsl_reader-token-for-cache-test"
+            _ = try await store.createToken(principal: "reader", name: nil, hash: Tokens.hash(secret), expiresAt: nil, change: system)
+            try await client.execute(uri: "/api/v1/grants", method: .post, headers: APIHarness.auth,
+                                     body: try APIHarness.json(GrantRequest(principal: "reader", role: .viewer, scope: "acme/*"))) { #expect($0.status == .created || $0.status == .ok) }
+            let reader: HTTPFields = [.authorization: "Bearer \(secret)"]
+            try await client.execute(uri: "/api/v1/models/acme/m", method: .get, headers: reader) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/grants/revoke", method: .post, headers: APIHarness.auth,
+                                     body: try APIHarness.json(GrantRequest(principal: "reader", role: .viewer, scope: "acme/*"))) { #expect($0.status.code < 300) }
+            try await client.execute(uri: "/api/v1/models/acme/m", method: .get, headers: reader) { #expect($0.status == .forbidden) }
+        }
+    }
+}
