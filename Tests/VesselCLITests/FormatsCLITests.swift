@@ -55,7 +55,7 @@ import VesselFormats
         #expect((try filtered.json()["items"] as? [Any])?.count == 1)
 
         let broken = TempDir.make("vessel-broken")
-        FileManager.default.createFile(atPath: "\(broken)/model.safetensors", contents: Data([255, 0, 0, 0, 0, 0, 0, 0, 123]))
+        #expect(FileManager.default.createFile(atPath: "\(broken)/model.safetensors", contents: Data([255, 0, 0, 0, 0, 0, 0, 0, 123])))
         let invalid = try CLI.run(["inspect", "\(broken)/model.safetensors", "--json"])
         #expect(invalid.status == 2)
         #expect((try invalid.json()["error"] as? [String: Any])?["code"] as? String == "header_length_exceeds_file")
