@@ -105,8 +105,14 @@ extension S3BlobStore: ChunkedUploadStore {
             throw VesselError(.sizeMismatch, "the uploaded chunks hold \(assembled.size) bytes, but \(plan.size) were declared; the upload was discarded")
         }
         if let spooled {
-            // Every chunk came through this replica: hash the local copy, no re-read.
-            let actual = try await threadPool.runIfActive { try FileSystemBlobStore.hashFile(spooled, size: plan.size) }
+            // Every chunk came through this replica: hash the local copy, no re-read — mostly
+            // hashed already while the chunks arrived (see S3UploadSpool).
+            let actual: Digest
+            if let incremental = try await spool.digest(id, chunks: plan.chunks) {
+                actual = incremental
+            } else {
+                actual = try await threadPool.runIfActive { try FileSystemBlobStore.hashFile(spooled, size: plan.size) }
+            }
             guard actual == digest else {
                 try await deleteSession(id)
                 throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")

@@ -99,7 +99,7 @@ final class S3ChunkWriter: ChunkWriter {
             store.spool.forget(session, chunk: index)
             throw VesselError(.unavailable, "object storage stored chunk \(index) with a different checksum than was sent; send it again")
         }
-        if spoolFD != nil { store.spool.recorded(session, chunk: index, md5: md5) } else { store.spool.forget(session, chunk: index) }
+        if spoolFD != nil { store.spool.recorded(session, chunk: index, md5: md5, range: offset..<offset + expected) } else { store.spool.forget(session, chunk: index) }
         return true
     }
 

@@ -1,0 +1,63 @@
+import struct Crypto.SHA256
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import VesselCore
+@testable import VesselStorage
+
+/// The upload spool hashes the blob while chunks arrive, in any order, and refuses to vouch
+/// for a digest once a hashed chunk changed.
+@Suite struct S3UploadSpoolTests {
+    static func chunks() -> [[UInt8]] {
+        (0..<5).map { index in (0..<(index == 4 ? 300_000 : 1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) } }
+    }
+
+    /// Stands in for the part's MD5: any fingerprint of the bytes will do here.
+    static func md5(_ bytes: [UInt8]) -> String { VesselCore.Digest(bytes: SHA256.hash(data: bytes)).description }
+
+    func withSpool(_ body: (S3UploadSpool) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-spool-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await body(S3UploadSpool(dir: dir, threadPool: .singleton))
+    }
+
+    @Test func chunksRecordedInAnyOrderHashToTheWholeFile() async throws {
+        try await withSpool { spool in
+            let chunks = Self.chunks()
+            let whole = chunks.flatMap { $0 }
+            let fd = try #require(spool.file(for: "s1"))
+            var offsets: [UInt64] = [0]
+            for chunk in chunks { offsets.append(offsets.last! + UInt64(chunk.count)) }
+            for index in [3, 0, 4, 1, 2] {
+                try await spool.write(ByteBuffer(bytes: chunks[index]), fd: fd, at: offsets[index])
+                spool.recorded("s1", chunk: index, md5: Self.md5(chunks[index]), range: offsets[index]..<offsets[index + 1])
+            }
+            let digest = try await spool.digest("s1", chunks: chunks.count)
+            #expect(digest == VesselCore.Digest(bytes: SHA256.hash(data: whole)))
+            #expect(try await spool.digest("s1", chunks: chunks.count + 1) == nil, "a chunk is missing")
+            spool.remove("s1")
+        }
+    }
+
+    @Test func aHashedChunkSentAgainWithOtherBytesVoidsTheDigest() async throws {
+        try await withSpool { spool in
+            let chunks = Self.chunks()
+            let fd = try #require(spool.file(for: "s2"))
+            var offset: UInt64 = 0
+            for (index, chunk) in chunks.enumerated() {
+                try await spool.write(ByteBuffer(bytes: chunk), fd: fd, at: offset)
+                spool.recorded("s2", chunk: index, md5: Self.md5(chunk), range: offset..<offset + UInt64(chunk.count))
+                offset += UInt64(chunk.count)
+            }
+            #expect(try await spool.digest("s2", chunks: chunks.count) != nil)
+            // Chunk 0 arrives again with different bytes after it was hashed.
+            let other = chunks[0].map { $0 ^ 0xFF }
+            try await spool.write(ByteBuffer(bytes: other), fd: fd, at: 0)
+            spool.recorded("s2", chunk: 0, md5: Self.md5(other), range: 0..<UInt64(other.count))
+            #expect(try await spool.digest("s2", chunks: chunks.count) == nil)
+            spool.remove("s2")
+        }
+    }
+}
