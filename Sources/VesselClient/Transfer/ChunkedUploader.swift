@@ -9,7 +9,7 @@ public struct ChunkedUploader: Sendable {
     let api: APIClient
     let progress: TransferProgress?
     /// Chunks in flight at once for this file.
-    public var parallelism = 2
+    public var parallelism = 4
     /// Attempts per chunk when the connection fails or the server is briefly unavailable.
     public var attempts = 5
 
