@@ -39,17 +39,7 @@ final class FileSystemBlobWriter: BlobWriter {
         do {
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
-                try buffer.withUnsafeReadableBytes { bytes in
-                    var offset = 0
-                    while offset < bytes.count {
-                        let n = pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(written) + off_t(offset))
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            throw FileIOError.map(errno, doing: "write an upload")
-                        }
-                        offset += n
-                    }
-                }
+                try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: written, doing: "write an upload") }
             }
         } catch {
             await abort()

@@ -58,18 +58,7 @@ final class FileSystemChunkWriter: ChunkWriter {
         do {
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
-                try buffer.withUnsafeReadableBytes { bytes in
-                    guard let base = bytes.baseAddress else { return }
-                    var done = 0
-                    while done < bytes.count {
-                        let n = pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            throw FileIOError.map(errno, doing: "write a chunk")
-                        }
-                        done += n
-                    }
-                }
+                try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: offset, doing: "write a chunk") }
             }
         } catch {
             await abort()

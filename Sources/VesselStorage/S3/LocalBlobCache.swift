@@ -117,18 +117,7 @@ final class CacheFile: @unchecked Sendable {
         let data = pending, fd = fd, at = offset
         pending = ByteBuffer()
         try await cache.threadPool.runIfActive {
-            try data.withUnsafeReadableBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, base + done, bytes.count - done, off_t(at) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw FileIOError.map(errno, doing: "cache a blob")
-                    }
-                    done += n
-                }
-            }
+            try data.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: at, doing: "cache a blob") }
         }
         offset += UInt64(data.readableBytes)
     }

@@ -63,18 +63,7 @@ final class S3UploadSpool: Sendable {
 
     func write(_ buffer: ByteBuffer, fd: Int32, at offset: UInt64) async throws {
         try await threadPool.runIfActive {
-            try buffer.withUnsafeReadableBytes { bytes in
-                guard let base = bytes.baseAddress else { return }
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw FileIOError.map(errno, doing: "keep a local copy of a chunk")
-                    }
-                    done += n
-                }
-            }
+            try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: offset, doing: "keep a local copy of a chunk") }
         }
     }
 
