@@ -99,6 +99,28 @@ struct CLIFailure: Error, CustomStringConvertible {
         }
     }
 
+    /// Listing models needs only a token; each caller sees the models its grants cover.
+    @Test func modelListsShowWhatTheCallerMayRead() async throws {
+        try await APIHarness.with { harness, client in
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["config.json": Self.weights])
+            _ = try await APIHarness.push(client, model: "beta/x", files: ["config.json": Self.weights])
+            _ = try await APIHarness.push(client, model: "gamma/y", files: ["config.json": Self.weights])
+            let acmeViewer = try await harness.principal("acme-viewer", .viewer, scope: "acme/*")
+            let gammaMaintainer = try await harness.principal("gamma-lead", .maintainer, scope: "gamma/y")
+            let nobody = try await harness.principal("nobody", nil)
+            let registryViewer = try await harness.principal("reader", .viewer)
+            for (headers, expected) in [(acmeViewer, ["acme/m"]), (gammaMaintainer, ["gamma/y"]), (nobody, []),
+                                        (registryViewer, ["acme/m", "beta/x", "gamma/y"]), (APIHarness.auth, ["acme/m", "beta/x", "gamma/y"])] {
+                try await client.execute(uri: "/api/v1/models", method: .get, headers: headers) { response in
+                    #expect(response.status == .ok)
+                    let names = try APIHarness.decode(Page<ModelInfo>.self, response).items.map(\.model.description).sorted()
+                    #expect(names == expected)
+                }
+            }
+            try await client.execute(uri: "/api/v1/models", method: .get) { #expect($0.status == .unauthorized) }
+        }
+    }
+
     @Test func productionIsProtectedByDefault() async throws {
         try await APIHarness.with { harness, client in
             let contributor = try await harness.principal("dev", .contributor)

@@ -19,7 +19,7 @@ import Testing
                 "GET /api/v1/policies read",
                 "PUT /api/v1/policies admin",
                 "GET /api/v1/audit/verify admin",
-                "GET /api/v1/models read",
+                "GET /api/v1/models authenticated",
                 "POST /api/v1/models/:owner/:name write",
                 "GET /api/v1/models/:owner/:name read",
                 "GET /api/v1/models/:owner/:name/versions read",

@@ -23,7 +23,7 @@ struct Login: AsyncParsableCommand {
                 token = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)
             } else {
                 FileHandle.standardError.write(Data("Token for \(url): ".utf8))
-                token = String(cString: getpass("") ?? strdup(""))
+                token = getpass("").map { String(cString: $0) } ?? ""
             }
             guard !token.isEmpty else { throw VesselError.invalidArgument("no token given") }
             let client = APIClient(config: ClientConfig(server: url, token: token))

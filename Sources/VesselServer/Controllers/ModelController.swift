@@ -11,8 +11,15 @@ struct ModelController {
     let pipeline: ValidationPipeline
 
     func register(_ routes: APIRoutes) {
-        routes.on(.get, "/api/v1/models", .read) { request, _, _ in
-            try JSONResponse.make(try await store.listModels(limit: Query.limit(request), cursor: Query.cursor(request)))
+        // Any token lists models; each caller sees the ones its grants cover (all of them with a
+        // role on '*'). A filtered page may hold fewer items than the limit: follow next_cursor.
+        routes.on(.get, "/api/v1/models", .authenticated) { request, _, caller in
+            var page = try await store.listModels(limit: Query.limit(request), cursor: Query.cursor(request))
+            if caller.role == nil {
+                let scopes = Set(try await store.grants(principal: caller.principal.name).compactMap { try? Scope($0.scope) })
+                page.items = page.items.filter { info in Scope.covering(info.model).contains(where: scopes.contains) }
+            }
+            return try JSONResponse.make(page)
         }
         routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
             let model = try requireModel(context)
