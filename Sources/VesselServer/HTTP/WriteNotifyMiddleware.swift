@@ -9,14 +9,8 @@ struct WriteNotifyMiddleware: RouterMiddleware {
     let onWrite: @Sendable () -> Void
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
-        do {
-            let response = try await next(request, context)
-            if request.method != .get && request.method != .head { onWrite() }
-            return response
-        } catch {
-            // A failed request may still have written (a refusal is recorded, say).
-            if request.method != .get && request.method != .head { onWrite() }
-            throw error
-        }
+        // Also after a failed request: it may still have written (a refusal is recorded, say).
+        defer { if request.method != .get && request.method != .head { onWrite() } }
+        return try await next(request, context)
     }
 }

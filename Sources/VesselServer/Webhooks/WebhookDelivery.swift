@@ -111,8 +111,8 @@ public struct WebhookDelivery: Service {
             await wakeup.wait(upTo: options.pollInterval)
             // Let a burst of writes settle so one round queues all of their events and the
             // streams send them back to back, instead of a round per write competing with the
-            // writes themselves for the database and the CPU.
-            // A stream that finished with others waiting (`backlog`) continues at once.
+            // writes themselves for the database and the CPU — except when a finishing stream
+            // woke us for the streams that waited on it (`continuing`).
             if options.coalesce > .zero && !state.continuing.exchange(false, ordering: .relaxed) {
                 try? await Task.sleep(for: options.coalesce)
             }
