@@ -76,6 +76,7 @@ stop_server
 
 echo "== push 2 GiB (4 x 512 MiB)"
 start_server
+sync   # each timed phase starts with no writeback of the previous one pending
 T0="$(now)"
 read -r MAXRSS HWMPUSH < <(with_rss "$VESSEL" push "$WORK/m2g" --model bench/m2g --json)
 T1="$(now)"
@@ -83,6 +84,7 @@ PUSH_S="$(secs "$T0" "$T1")"
 BYTES=$((2048 << 20))
 
 echo "== pull cold (empty cache)"
+sync
 T0="$(now)"
 "$VESSEL" pull bench/m2g "$WORK/out-cold" --cache-dir "$WORK/cache" --json >"$WORK/cold.json"
 T1="$(now)"

@@ -61,6 +61,10 @@ import VesselCore
                 // Every chunk came through this store: verified from its local copy.
                 #expect(s3.completedLocally.load(ordering: .relaxed) == 1 && s3.completedByRereading.load(ordering: .relaxed) == 0)
             }
+            if let files = store as? FileSystemBlobStore {
+                // Hashed while the chunks arrived, not all over again at completion.
+                #expect(files.completedByRehashing.load(ordering: .relaxed) == 0)
+            }
             #expect(try await BlobHarness.read(store, digest) == bytes)
             #expect(try await store.sessionIDs().isEmpty)
             #expect(try await subject.leftovers().isEmpty)
@@ -125,6 +129,10 @@ import VesselCore
             if let s3 = reopened as? S3BlobStore {
                 // Chunk 0 came through the first store: verified by reading the object back.
                 #expect(s3.completedByRereading.load(ordering: .relaxed) == 1 && s3.completedLocally.load(ordering: .relaxed) == 0)
+            }
+            if let files = reopened as? FileSystemBlobStore {
+                // The reopened store picked up the chunk stored before and hashed it too.
+                #expect(files.completedByRehashing.load(ordering: .relaxed) == 0)
             }
             #expect(try await BlobHarness.read(store, BlobHarness.digest(bytes)) == bytes)
             // Deleting an unknown session is fine; ids that are not path-safe are refused.

@@ -12,13 +12,15 @@ import Glibc
 ///
 ///     ROOT/uploads/<session id>/
 ///       data        the blob's bytes, chunk n at offset n × chunk_size (sparse until written)
-///       <n>         marker: chunk n is durable; holds "<size> <sha256 hex>\n". Written
-///                   (temp + fsync + rename) only after `data` was fsynced with the chunk in it
+///       <n>         marker: chunk n is durable; holds "<size>\n". Written (temp + fsync +
+///                   rename) only after `data` was fsynced with the chunk in it
 ///       .<n>.tmp    a marker being written
 ///
-/// A chunk without its marker does not count, so a crash mid-chunk loses only that chunk.
-/// Completing hashes `data` (usually still in the page cache) and renames it into `sha256/`:
-/// the bytes are written once, never copied.
+/// A chunk without its marker does not count, so a crash mid-chunk loses only that chunk, and
+/// a chunk with its marker is never written again (a resend is compared byte for byte).
+/// Stored chunks are hashed in the background as soon as they extend the stored prefix of
+/// `data` (``PrefixHasher``), so completing hashes only the last chunks (all of `data` after a
+/// restart) and renames it into `sha256/`: the bytes are written once, never copied.
 extension FileSystemBlobStore: ChunkedUploadStore {
     func sessionDir(_ id: String) throws(VesselError) -> String {
         let safe = !id.isEmpty && id.count <= 100 && id.utf8.allSatisfy { c in
@@ -43,27 +45,37 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         return names.compactMap { Int($0) }.filter { $0 >= 0 }.sorted()
     }
 
-    /// The marker of a stored chunk: its size and SHA-256.
-    func chunkMarker(_ dir: String, _ index: Int) -> (size: UInt64, hex: String)? {
+    /// The size a stored chunk's marker records. (Markers of earlier versions also carry the
+    /// chunk's SHA-256 after the size; it is ignored.)
+    func chunkMarker(_ dir: String, _ index: Int) -> UInt64? {
         guard let data = FileManager.default.contents(atPath: "\(dir)/\(index)") else { return nil }
-        let parts = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace)
-        guard parts.count == 2, let size = UInt64(parts[0]) else { return nil }
-        return (size, String(parts[1]))
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isWhitespace).first.flatMap { UInt64($0) }
+    }
+
+    /// Tracks the session's `data` in ``uploadHashes``, first recording the chunks stored
+    /// before (by an earlier run of the server).
+    func trackHashing(_ id: String, dir: String, plan: ChunkPlan) async throws {
+        guard !uploadHashes.isTracking(id), uploadHashes.track(id, path: "\(dir)/data") else { return }
+        for index in try await storedChunks(id) {
+            if let range = try? plan.range(of: index) { uploadHashes.recorded(id, chunk: index, tag: "", range: range) }
+        }
     }
 
     public func makeChunkWriter(_ id: String, plan: ChunkPlan, index: Int) async throws -> any ChunkWriter {
         let dir = try sessionDir(id)
         let range = try plan.range(of: index)
         try locks.lockChunk(id, index)
-        let stored = chunkMarker(dir, index)
-        var fd: Int32 = -1
-        if stored == nil {
-            fd = open("\(dir)/data", O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                locks.unlockChunk(id, index)
-                if errno == ENOENT { throw VesselError.notFound("upload \(id) has no chunk storage; start a new upload") }
-                throw FileIOError.map(errno, doing: "write a chunk")
-            }
+        let stored = chunkMarker(dir, index) != nil
+        let fd = open("\(dir)/data", (stored ? O_RDONLY : O_WRONLY) | O_CLOEXEC)
+        guard fd >= 0 else {
+            locks.unlockChunk(id, index)
+            if errno == ENOENT { throw VesselError.notFound("upload \(id) has no chunk storage; start a new upload") }
+            throw FileIOError.map(errno, doing: "write a chunk")
+        }
+        do { try await trackHashing(id, dir: dir, plan: plan) } catch {
+            close(fd)
+            locks.unlockChunk(id, index)
+            throw error
         }
         return FileSystemChunkWriter(store: self, session: id, dir: dir, index: index, range: range, fd: fd, stored: stored)
     }
@@ -86,7 +98,13 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         let size = plan.size
         let actual: Digest
         do {
-            actual = try await threadPool.runIfActive { try Self.hashFile(data, size: size) }
+            try Self.checkSize(data, size: size)
+            if let hashed = try await uploadHashes.digest(id, chunks: plan.chunks) {
+                actual = hashed
+            } else {
+                completedByRehashing.add(1, ordering: .relaxed)
+                actual = try await threadPool.runIfActive { try Self.hashFile(data, size: size) }
+            }
         } catch let error as VesselError where error.code == .sizeMismatch {
             try await deleteSession(id)
             throw error
@@ -108,6 +126,7 @@ extension FileSystemBlobStore: ChunkedUploadStore {
 
     public func deleteSession(_ id: String) async throws {
         let dir = try sessionDir(id)
+        uploadHashes.stop(id)
         try await threadPool.runIfActive {
             guard FileManager.default.fileExists(atPath: dir) else { return }
             do { try FileManager.default.removeItem(atPath: dir) } catch {
@@ -120,27 +139,23 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         ((try? FileManager.default.contentsOfDirectory(atPath: "\(root)/uploads")) ?? []).sorted()
     }
 
-    /// SHA-256 of a file that must be exactly `size` bytes long.
-    static func hashFile(_ path: String, size: UInt64) throws -> Digest {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileIOError.map(errno, doing: "read an upload") }
-        defer { close(fd) }
+    /// - Throws: `size_mismatch` unless the file at `path` is exactly `size` bytes long.
+    static func checkSize(_ path: String, size: UInt64) throws(VesselError) {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileIOError.map(errno, doing: "read an upload") }
+        guard stat(path, &info) == 0 else { throw FileIOError.map(errno, doing: "read an upload") }
         guard UInt64(info.st_size) == size else {
             throw VesselError(.sizeMismatch, "the uploaded chunks hold \(info.st_size) bytes, but \(size) were declared; the upload was discarded")
         }
+    }
+
+    /// SHA-256 of a file that must be exactly `size` bytes long.
+    static func hashFile(_ path: String, size: UInt64) throws -> Digest {
+        try checkSize(path, size: size)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileIOError.map(errno, doing: "read an upload") }
+        defer { close(fd) }
         var hasher = SHA256()
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var offset: UInt64 = 0
-        while offset < size {
-            let want = Int(min(UInt64(buffer.count), size - offset))
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FileIOError.map(n < 0 ? errno : EIO, doing: "read an upload") }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            offset += UInt64(n)
-        }
+        try PrefixHasher.hash(fd: fd, ranges: [0..<size], into: &hasher)
         return Digest(bytes: hasher.finalize())
     }
 

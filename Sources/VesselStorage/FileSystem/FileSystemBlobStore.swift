@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import VesselCore
 
 #if canImport(Glibc)
@@ -22,12 +23,18 @@ public final class FileSystemBlobStore: BlobStore {
     let threadPool: NIOThreadPool
     let faults: FileFaults
     let locks = UploadLocks()
+    /// Hashes each upload session's `data` while its chunks arrive.
+    let uploadHashes: PrefixHasher
+    /// Completed sessions whose digest came from hashing all of `data` at completion instead
+    /// of the passes made while it arrived (tests watch it).
+    let completedByRehashing = Atomic<Int>(0)
 
     /// - Parameter faults: test hooks to inject I/O errors (a full disk); `.none` in production.
     public init(root: String, threadPool: NIOThreadPool, faults: FileFaults = .none) throws {
         self.root = root
         self.threadPool = threadPool
         self.faults = faults
+        self.uploadHashes = PrefixHasher(threadPool: threadPool)
         for dir in ["\(root)/sha256", "\(root)/tmp", "\(root)/uploads"] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }

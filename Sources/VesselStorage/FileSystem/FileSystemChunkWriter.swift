@@ -2,21 +2,21 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
-import struct Crypto.SHA256
 import VesselCore
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Writes one chunk into a session's `data` file at its offset, hashing on the way; `commit`
-/// fdatasyncs and then writes the chunk's marker. When the chunk is already stored it writes
-/// nothing and only compares the bytes it receives with the marker.
+/// Writes one chunk into a session's `data` file at its offset; `commit` fdatasyncs, writes
+/// the chunk's marker and hands the chunk to the session's background hashing. When the chunk
+/// is already stored it writes nothing and compares the bytes it receives with the stored ones.
 final class FileSystemChunkWriter: ChunkWriter {
     private struct State {
-        var hasher = SHA256()
         var count: UInt64 = 0
         var finished = false
+        /// A resent chunk's bytes differ from the stored ones.
+        var differs = false
     }
 
     private let store: FileSystemBlobStore
@@ -24,12 +24,12 @@ final class FileSystemChunkWriter: ChunkWriter {
     private let dir: String
     private let index: Int
     private let range: Range<UInt64>
-    /// -1 when the chunk is already stored (compare only).
+    /// `data`, open for writing, or for reading when the chunk is already stored.
     private let fd: Int32
-    private let stored: (size: UInt64, hex: String)?
+    private let stored: Bool
     private let state = Mutex(State())
 
-    init(store: FileSystemBlobStore, session: String, dir: String, index: Int, range: Range<UInt64>, fd: Int32, stored: (size: UInt64, hex: String)?) {
+    init(store: FileSystemBlobStore, session: String, dir: String, index: Int, range: Range<UInt64>, fd: Int32, stored: Bool) {
         self.store = store
         self.session = session
         self.dir = dir
@@ -49,13 +49,16 @@ final class FileSystemChunkWriter: ChunkWriter {
             guard !overflow, total <= expected else {
                 throw VesselError(.sizeMismatch, "chunk \(index) must be \(expected) bytes; more arrived")
             }
-            buffer.withUnsafeReadableBytes { state.hasher.update(bufferPointer: $0) }
             defer { state.count = total }
             return state.count
         }
-        guard fd >= 0 else { return }
         let fd = fd, offset = range.lowerBound + position, faults = store.faults
         do {
+            if stored {
+                let same = try await store.threadPool.runIfActive { try Self.matches(buffer, fd: fd, at: offset) }
+                if !same { state.withLock { $0.differs = true } }
+                return
+            }
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
                 try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: offset, doing: "write a chunk") }
@@ -66,18 +69,37 @@ final class FileSystemChunkWriter: ChunkWriter {
         }
     }
 
+    /// Whether the file holds `buffer`'s bytes at `offset`.
+    private static func matches(_ buffer: ByteBuffer, fd: Int32, at offset: UInt64) throws -> Bool {
+        try buffer.withUnsafeReadableBytes { incoming in
+            var scratch = [UInt8](repeating: 0, count: min(incoming.count, 1 << 20))
+            var done = 0
+            while done < incoming.count {
+                let wanted = min(scratch.count, incoming.count - done)
+                let n = scratch.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(offset) + off_t(done)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else { throw FileIOError.map(errno, doing: "read a stored chunk") }
+                guard n > 0 else { return false }
+                let same = scratch.withUnsafeBytes { memcmp($0.baseAddress!, incoming.baseAddress! + done, n) == 0 }
+                guard same else { return false }
+                done += n
+            }
+            return true
+        }
+    }
+
     func commit() async throws -> Bool {
-        let (count, hex) = try state.withLock { state throws(VesselError) -> (UInt64, String) in
+        let (count, differs) = try state.withLock { state throws(VesselError) -> (UInt64, Bool) in
             guard !state.finished else { throw VesselError.internalError("commit after the chunk finished") }
             state.finished = true
-            return (state.count, Digest(bytes: state.hasher.finalize()).hex)
+            return (state.count, state.differs)
         }
         defer { finish() }
         guard count == expected else {
             throw VesselError(.sizeMismatch, "chunk \(index) must be \(expected) bytes, but \(count) arrived; send it again")
         }
-        if let stored {
-            guard stored.size == count, stored.hex == hex else {
+        if stored {
+            guard !differs else {
                 throw VesselError.conflict("chunk \(index) is already stored with different bytes")
             }
             return false
@@ -88,7 +110,7 @@ final class FileSystemChunkWriter: ChunkWriter {
             let temp = "\(dir)/.\(index).tmp"
             let marker = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard marker >= 0 else { throw FileIOError.map(errno, doing: "record a chunk") }
-            let line = Array("\(count) \(hex)\n".utf8)
+            let line = Array("\(count)\n".utf8)
             let written = line.withUnsafeBytes { Glibc.write(marker, $0.baseAddress, $0.count) }
             let synced = fsync(marker) == 0
             close(marker)
@@ -98,6 +120,7 @@ final class FileSystemChunkWriter: ChunkWriter {
             }
             FileSystemBlobStore.fsyncDirectory(dir)
         }
+        store.uploadHashes.recorded(session, chunk: index, tag: "", range: range)
         return true
     }
 
@@ -114,7 +137,7 @@ final class FileSystemChunkWriter: ChunkWriter {
     /// Closes the file and releases the chunk's lock, once.
     private func finish() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if fd >= 0 { close(fd) }
+        close(fd)
         store.locks.unlockChunk(session, index)
     }
 

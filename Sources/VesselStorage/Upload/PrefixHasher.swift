@@ -1,0 +1,169 @@
+import struct Crypto.SHA256
+import Foundation
+import NIOPosix
+import Synchronization
+import VesselCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The SHA-256 of a file that an upload session fills chunk by chunk, computed while it fills.
+///
+/// As soon as the chunks from the start of the file are recorded without a gap, a background
+/// pass hashes them from the file (usually still in the page cache), so completing the session
+/// only hashes the chunks that arrived last, and no pass ever runs on the request's thread.
+///
+/// Each recorded chunk carries a tag that names its bytes (the S3 store records the part's MD5;
+/// the filesystem store, whose stored chunks never change, records none). A chunk recorded
+/// again with another tag after it was hashed makes ``digest(_:chunks:)`` return nil, and the
+/// caller hashes the whole file itself.
+///
+/// State lives in memory: after a restart a session starts untracked, and the store either
+/// records its stored chunks again or falls back to hashing the whole file.
+final class PrefixHasher: Sendable {
+    private struct File: Sendable {
+        /// Read-only descriptor, closed by ``stop(_:)``. Every read works on its own `dup` of
+        /// it, so stopping never pulls a descriptor from under a running read.
+        var fd: Int32
+        /// Tells a finishing pass whether its session was stopped (and maybe tracked anew).
+        let generation = UUID()
+        var tags: [Int: String] = [:]
+        var ranges: [Int: Range<UInt64>] = [:]
+        /// The hash of chunks 0..<hashed.count, and the tag each had when it was hashed.
+        var hasher = SHA256()
+        var hashed: [String] = []
+        /// A background pass holds `hasher` (nil: none running).
+        var pass: Task<Void, Never>?
+    }
+
+    let threadPool: NIOThreadPool
+    private let files = Mutex<[String: File]>([:])
+
+    init(threadPool: NIOThreadPool) {
+        self.threadPool = threadPool
+    }
+
+    /// Starts tracking session `id`, whose bytes are in the file at `path`. Returns false when
+    /// it was tracked already or the file cannot be opened (the session is then untracked and
+    /// its completion hashes the whole file).
+    @discardableResult
+    func track(_ id: String, path: String) -> Bool {
+        files.withLock { files -> Bool in
+            guard files[id] == nil else { return false }
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return false }
+            files[id] = File(fd: fd)
+            return true
+        }
+    }
+
+    func isTracking(_ id: String) -> Bool {
+        files.withLock { $0[id] != nil }
+    }
+
+    /// Chunk `chunk` lies at `range` of the file and is final with the bytes `tag` names.
+    func recorded(_ id: String, chunk: Int, tag: String, range: Range<UInt64>) {
+        files.withLock {
+            $0[id]?.tags[chunk] = tag
+            $0[id]?.ranges[chunk] = range
+        }
+        advance(id)
+    }
+
+    /// Chunk `chunk` is no longer known to be final.
+    func forget(_ id: String, chunk: Int) {
+        files.withLock { _ = $0[id]?.tags.removeValue(forKey: chunk) }
+    }
+
+    /// The tag of every recorded chunk.
+    func tags(_ id: String) -> [Int: String] {
+        files.withLock { $0[id]?.tags ?? [:] }
+    }
+
+    /// Starts a background pass over the recorded chunks that follow the hashed prefix, unless
+    /// one runs (it calls this again when done).
+    private func advance(_ id: String) {
+        files.withLock { files in
+            guard var file = files[id], file.pass == nil else { return }
+            var ranges: [Range<UInt64>] = [], tags: [String] = []
+            var next = file.hashed.count
+            while let tag = file.tags[next], let range = file.ranges[next] {
+                ranges.append(range)
+                tags.append(tag)
+                next += 1
+            }
+            guard !ranges.isEmpty else { return }
+            let fd = dup(file.fd)
+            guard fd >= 0 else { return }
+            let generation = file.generation, start = file.hasher, work = ranges, done = tags
+            file.pass = Task {
+                let hashed = try? await self.threadPool.runIfActive {
+                    var hasher = start
+                    try Self.hash(fd: fd, ranges: work, into: &hasher)
+                    return hasher
+                }
+                close(fd)
+                let advanced = self.files.withLock { files -> Bool in
+                    guard files[id]?.generation == generation else { return false }
+                    files[id]?.pass = nil
+                    guard let hashed else { return false }
+                    files[id]?.hasher = hashed
+                    files[id]?.hashed += done
+                    return true
+                }
+                if advanced { self.advance(id) }
+            }
+            files[id] = file
+        }
+    }
+
+    /// The file's digest from the passes made so far plus the chunks after them, when all
+    /// `chunks` are recorded; nil when the session is untracked, a chunk is missing, or a
+    /// hashed chunk was recorded again with another tag.
+    func digest(_ id: String, chunks: Int) async throws -> Digest? {
+        while let pass = files.withLock({ $0[id]?.pass }) { await pass.value }
+        guard let (fd, hasher, rest) = files.withLock({ files -> (Int32, SHA256, [Range<UInt64>])? in
+            guard let file = files[id], file.tags.count == chunks, file.hashed.count <= chunks,
+                  file.hashed.indices.allSatisfy({ file.tags[$0] == file.hashed[$0] }) else { return nil }
+            var rest: [Range<UInt64>] = []
+            for chunk in file.hashed.count..<chunks {
+                guard let range = file.ranges[chunk] else { return nil }
+                rest.append(range)
+            }
+            let fd = dup(file.fd)
+            return fd >= 0 ? (fd, file.hasher, rest) : nil
+        }) else { return nil }
+        defer { close(fd) }
+        let final = try await threadPool.runIfActive {
+            var hasher = hasher
+            try Self.hash(fd: fd, ranges: rest, into: &hasher)
+            return hasher.finalize()
+        }
+        return Digest(bytes: final)
+    }
+
+    /// Forgets a session and closes its file; a pass still running finishes on its own copy
+    /// of the descriptor and is dropped.
+    func stop(_ id: String) {
+        guard let file = files.withLock({ $0.removeValue(forKey: id) }) else { return }
+        file.pass?.cancel()
+        close(file.fd)
+    }
+
+    /// Feeds `ranges` of the file `fd` into `hasher`.
+    static func hash(fd: Int32, ranges: [Range<UInt64>], into hasher: inout SHA256) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for range in ranges {
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let wanted = Int(min(UInt64(buffer.count), range.upperBound - offset))
+                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(offset)) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw FileIOError.map(n < 0 ? errno : EIO, doing: "hash an upload") }
+                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+                offset += UInt64(n)
+            }
+        }
+    }
+}
