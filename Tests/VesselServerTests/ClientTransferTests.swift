@@ -66,6 +66,76 @@ import VesselCore
         }
     }
 
+    @Test func partedDownloadCutSeveralTimesResumesOnlyWhatIsMissing() async throws {
+        let bytes = UploadSessionAPITests.payload(mebibytes: 6)
+        let digest = APIHarness.digest(bytes)
+        try await LiveHarness.with(blobs: { CuttingBlobStore($0, cutAfter: []) }) { live in
+            let model = try ModelName("acme/parts")
+            let src = try live.folder("src", ["w.bin": bytes])
+            _ = try await Pusher(api: live.api).push(folder: src, model: model, alias: nil, description: nil)
+            let store = try #require(live.registry.blobs as? CuttingBlobStore)
+            // Six 1 MiB parts over three connections; three of the ranged reads drop part-way.
+            store.cuts.withLock { $0 = [300_000, 700_000, 1 << 19] }
+            let before = store.reads.load(ordering: .relaxed)
+            let cache = try BlobCache(root: "\(live.dir)/cache")
+            var downloader = Downloader(api: live.api, cache: cache, progress: nil)
+            downloader.streams = 3
+            downloader.partSize = 1 << 20
+            let (path, transferred) = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
+            #expect(store.reads.load(ordering: .relaxed) - before > 6, "cut parts were asked for again")
+            #expect(transferred == UInt64(bytes.count), "no byte was fetched twice")
+            #expect(FileManager.default.contents(atPath: path) == Data(bytes))
+            #expect(!FileManager.default.fileExists(atPath: cache.partialPath(of: digest)))
+            #expect(!FileManager.default.fileExists(atPath: cache.partialPath(of: digest) + ".parts"))
+        }
+    }
+
+    @Test func aJournalFromAnEarlierPartedDownloadIsHonouredAndWrongBytesAreDiscarded() async throws {
+        let bytes = UploadSessionAPITests.payload(mebibytes: 3)
+        let digest = APIHarness.digest(bytes)
+        try await LiveHarness.with { live in
+            let model = try ModelName("acme/journal")
+            let src = try live.folder("src", ["w.bin": bytes])
+            _ = try await Pusher(api: live.api).push(folder: src, model: model, alias: nil, description: nil)
+            let cache = try BlobCache(root: "\(live.dir)/cache")
+            let partial = cache.partialPath(of: digest)
+            // An interrupted parted download left the middle MiB (and a hole before it).
+            var left = [UInt8](repeating: 0, count: 2 << 20)
+            left.replaceSubrange((1 << 20)..<(2 << 20), with: bytes[(1 << 20)..<(2 << 20)])
+            #expect(FileManager.default.createFile(atPath: partial, contents: Data(left)))
+            try PartJournal(path: partial + ".parts").write([(1 << 20)..<(2 << 20)])
+            let downloader = Downloader(api: live.api, cache: cache, progress: nil)  // one stream
+            let (path, transferred) = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
+            #expect(transferred == UInt64(bytes.count - (1 << 20)), "the recorded MiB was not fetched again")
+            #expect(FileManager.default.contents(atPath: path) == Data(bytes))
+
+            // A journal that vouches for bytes that are not the blob's: the digest check
+            // discards the partial file and the journal, and the next pull starts clean.
+            try FileManager.default.removeItem(atPath: path)
+            #expect(FileManager.default.createFile(atPath: partial, contents: Data(repeating: 7, count: bytes.count)))
+            try PartJournal(path: partial + ".parts").write([0..<UInt64(bytes.count)])
+            do {
+                _ = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
+                Issue.record("wrong bytes were accepted")
+            } catch let error as VesselError {
+                #expect(error.code == .digestMismatch)
+            }
+            #expect(!FileManager.default.fileExists(atPath: partial) && !FileManager.default.fileExists(atPath: partial + ".parts"))
+            let (again, _) = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
+            #expect(FileManager.default.contents(atPath: again) == Data(bytes))
+        }
+    }
+
+    @Test func partJournalMergesRangesAndFindsGaps() {
+        var ranges: [Range<UInt64>] = []
+        for range: Range<UInt64> in [10..<20, 30..<40, 20..<25, 0..<5, 38..<50] { ranges = PartJournal.merge(ranges, range) }
+        #expect(ranges == [0..<5, 10..<25, 30..<50])
+        #expect(PartJournal.gaps(in: ranges, size: 60) == [5..<10, 25..<30, 50..<60])
+        #expect(PartJournal.prefixEnd(of: ranges) == 5)
+        #expect(PartJournal.prefixEnd(of: [3..<9]) == 0)
+        #expect(PartJournal.gaps(in: [], size: 4) == [0..<4])
+    }
+
     @Test func pushUsesSessionsForLargeFilesAndPullsBackIdentically() async throws {
         let big = UploadSessionAPITests.payload(mebibytes: 5)
         let small: [UInt8] = Array("{\"arch\": \"demo\"}".utf8)

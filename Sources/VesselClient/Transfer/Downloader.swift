@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import struct Crypto.SHA256
 import Foundation
 import NIOCore
+import Synchronization
 import VesselCore
 
 #if canImport(Glibc)
@@ -11,20 +12,32 @@ import Glibc
 /// Downloads one blob into the cache: into a partial file named by its digest, resuming with
 /// `Range` after an interruption, hashing every byte, renamed into the cache only when the
 /// digest and size match.
+///
+/// A large blob with `streams` > 1 comes in parts of `partSize` bytes over that many
+/// connections at once (ranged GETs; the server, or the object storage it redirects to, serves
+/// each independently). Parts land at their offsets in the partial file, a journal next to it
+/// (`<hex>.partial.parts`, one "start end" line per received range) records what arrived, and
+/// the bytes are hashed in file order as the received prefix grows. A resumed download fetches
+/// only the ranges the journal lacks. Without a journal the partial file holds a prefix: the
+/// single-stream download appends to it.
 struct Downloader: Sendable {
     let api: APIClient
     let cache: BlobCache
     let progress: TransferProgress?
     static let attempts = 4
+    /// Connections for one blob.
+    var streams = 1
+    /// Bytes per ranged request when `streams` > 1; blobs smaller than two parts use one stream.
+    var partSize: UInt64 = 32 << 20
 
     /// Returns the cached path and the number of bytes transferred.
     func fetch(model: ModelName, digest: Digest, size: UInt64) async throws -> (path: String, transferred: UInt64) {
-        var transferred: UInt64 = 0
+        let transferred = Tally()
         var lastError: (any Error)?
         for attempt in 1...Self.attempts {
             do {
-                let path = try await attemptFetch(model: model, digest: digest, size: size, transferred: &transferred)
-                return (path, transferred)
+                let path = try await attemptFetch(model: model, digest: digest, size: size, transferred: transferred)
+                return (path, transferred.total)
             } catch let error as VesselError where error.code != .unavailable {
                 throw error
             } catch {
@@ -35,11 +48,39 @@ struct Downloader: Sendable {
         throw lastError ?? VesselError(.unavailable, "download of \(digest) failed")
     }
 
-    private func attemptFetch(model: ModelName, digest: Digest, size: UInt64, transferred: inout UInt64) async throws -> String {
+    private func attemptFetch(model: ModelName, digest: Digest, size: UInt64, transferred: Tally) async throws -> String {
         let partial = cache.partialPath(of: digest)
         let fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VesselError.internalError("cannot create \(partial): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        let journal = PartJournal(path: partial + ".parts")
+        var hasher: SHA256
+        if journal.exists || (streams > 1 && size >= 2 * partSize) {
+            do {
+                hasher = try await fetchInParts(model: model, digest: digest, size: size, fd: fd, journal: journal, transferred: transferred)
+            } catch is RangeIgnored {
+                // The server sends whole blobs only: start over on one stream.
+                journal.remove()
+                ftruncate(fd, 0)
+                hasher = try await fetchSequentially(model: model, digest: digest, size: size, fd: fd, transferred: transferred)
+            }
+        } else {
+            hasher = try await fetchSequentially(model: model, digest: digest, size: size, fd: fd, transferred: transferred)
+        }
+        let actual = Digest(bytes: hasher.finalize())
+        guard actual == digest else {
+            unlink(partial)
+            journal.remove()
+            throw VesselError(.digestMismatch, "downloaded bytes hash to \(actual), not \(digest); the partial file was discarded")
+        }
+        fsync(fd)
+        let path = try cache.insert(verifiedFile: partial, digest: digest)
+        journal.remove()
+        return path
+    }
+
+    /// One connection, appending to the prefix already in the partial file.
+    private func fetchSequentially(model: ModelName, digest: Digest, size: UInt64, fd: Int32, transferred: Tally) async throws -> SHA256 {
         var info = stat()
         fstat(fd, &info)
         var have = UInt64(info.st_size)
@@ -49,26 +90,10 @@ struct Downloader: Sendable {
         }
         // Re-hash the durable prefix so the final digest covers every byte.
         var hasher = SHA256()
-        if have > 0 {
-            var offset: UInt64 = 0
-            var buffer = [UInt8](repeating: 0, count: 4 << 20)
-            while offset < have {
-                let want = Int(min(UInt64(buffer.count), have - offset))
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
-                guard n > 0 else { break }
-                hasher.update(data: buffer[0..<n])
-                offset += UInt64(n)
-            }
-            have = offset
-            progress?.add(have)
-        }
+        have = try Self.hash(fd: fd, 0..<have, into: &hasher)
+        progress?.add(have)
         if have < size {
-            var request = api.request(.GET, "\(model.apiPath)/blobs/\(digest)")
-            if have > 0 { request.headers.add(name: "Range", value: "bytes=\(have)-") }
-            var response = try await api.send(request)
-            if [301, 302, 303, 307, 308].contains(response.status.code) {
-                response = try await api.followStorageRedirect(response, range: have > 0 ? "bytes=\(have)-" : nil)
-            }
+            let response = try await get(model: model, digest: digest, range: have > 0 ? have..<size : nil)
             if have > 0 && response.status.code != 206 {
                 // The server ignored the range: start over.
                 ftruncate(fd, 0)
@@ -76,43 +101,256 @@ struct Downloader: Sendable {
                 hasher = SHA256()
             }
             var position = have
-            do {
-                for try await var chunk in response.body {
-                    let count = UInt64(chunk.readableBytes)
-                    guard position + count <= size else {
-                        throw VesselError(.digestMismatch, "the server sent more than the \(size) bytes of \(digest)")
-                    }
-                    try chunk.withUnsafeReadableBytes { bytes in
-                        hasher.update(bufferPointer: bytes)
-                        var done = 0
-                        while done < bytes.count {
-                            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
-                            if n < 0 && errno == EINTR { continue }
-                            guard n > 0 else { throw VesselError(.insufficientStorage, "cannot write the download: \(String(cString: strerror(errno)))") }
-                            done += n
-                        }
-                    }
-                    chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
-                    position += count
-                    transferred += count
-                    progress?.add(count)
-                }
-            } catch let error as VesselError {
-                throw error
-            } catch {
-                throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position): \(error)")
-            }
+            let start = have
+            defer { transferred.add(position - start) }
+            try await receive(response, digest: digest, into: fd, at: &position, end: size, hasher: &hasher)
             have = position
         }
         guard have == size else {
             throw VesselError(.unavailable, "the download of \(digest) ended after \(have) of \(size) bytes")
         }
-        let actual = Digest(bytes: hasher.finalize())
-        guard actual == digest else {
-            unlink(partial)
-            throw VesselError(.digestMismatch, "downloaded bytes hash to \(actual), not \(digest); the partial file was discarded")
+        return hasher
+    }
+
+    /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
+    private func fetchInParts(model: ModelName, digest: Digest, size: UInt64, fd: Int32, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
+        var received: [Range<UInt64>]
+        if let recorded = journal.read(size: size) {
+            received = recorded
+        } else {
+            // A prefix left by a single-stream attempt counts.
+            var info = stat()
+            fstat(fd, &info)
+            let prefix = UInt64(info.st_size) <= size ? UInt64(info.st_size) : 0
+            if prefix == 0 { ftruncate(fd, 0) }
+            received = prefix > 0 ? [0..<prefix] : []
         }
-        fsync(fd)
-        return try cache.insert(verifiedFile: partial, digest: digest)
+        try journal.write(received)
+        progress?.add(received.reduce(0) { $0 + UInt64($1.count) })
+        var queue: [Range<UInt64>] = []
+        for gap in PartJournal.gaps(in: received, size: size) {
+            var start = gap.lowerBound
+            while start < gap.upperBound {
+                let end = min(start + partSize, gap.upperBound)
+                queue.append(start..<end)
+                start = end
+            }
+        }
+        let state = Parts(received: received, queue: queue)
+        let (arrivals, arrived) = AsyncStream<Void>.makeStream()
+        // Hash in file order as the received prefix grows (the bytes are still in the page cache).
+        let hashing = Task { () throws -> (SHA256, UInt64) in
+            var hasher = SHA256()
+            var hashed: UInt64 = 0
+            var signals = arrivals.makeAsyncIterator()
+            repeat {
+                let end = state.prefixEnd
+                if end > hashed {
+                    hashed = try Self.hash(fd: fd, hashed..<end, into: &hasher)
+                    guard hashed == end else { throw VesselError(.unavailable, "the partial download of \(digest) became shorter") }
+                }
+            } while await signals.next() != nil
+            return (hasher, hashed)
+        }
+        arrived.yield()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<min(streams, max(queue.count, 1)) {
+                    group.addTask {
+                        while let part = state.next() {
+                            var position = part.lowerBound
+                            defer {
+                                let got = part.lowerBound..<position
+                                if !got.isEmpty {
+                                    try? journal.write(state.record(got))
+                                    transferred.add(UInt64(got.count))
+                                    arrived.yield()
+                                }
+                            }
+                            let response = try await get(model: model, digest: digest, range: part)
+                            guard response.status.code == 206 || (response.status.code == 200 && part == 0..<size) else { throw RangeIgnored() }
+                            var none: SHA256?
+                            try await receive(response, digest: digest, into: fd, at: &position, end: part.upperBound, hasher: &none)
+                            guard position == part.upperBound else {
+                                throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position)")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            arrived.finish()
+            hashing.cancel()
+            _ = try? await hashing.value
+            throw error
+        }
+        arrived.finish()
+        let (hasher, hashed) = try await hashing.value
+        guard hashed == size else {
+            throw VesselError(.unavailable, "the download of \(digest) ended after \(hashed) of \(size) bytes")
+        }
+        return hasher
+    }
+
+    /// GETs the blob (or `range` of it), following a redirect to object storage.
+    private func get(model: ModelName, digest: Digest, range: Range<UInt64>?) async throws -> HTTPClientResponse {
+        let header = range.map { "bytes=\($0.lowerBound)-\($0.upperBound - 1)" }
+        var request = api.request(.GET, "\(model.apiPath)/blobs/\(digest)")
+        if let header { request.headers.add(name: "Range", value: header) }
+        let response = try await api.send(request)
+        if [301, 302, 303, 307, 308].contains(response.status.code) {
+            return try await api.followStorageRedirect(response, range: header)
+        }
+        return response
+    }
+
+    /// Writes the response body at `position` (advanced as bytes land), never past `end`,
+    /// feeding `hasher` when given.
+    private func receive(_ response: HTTPClientResponse, digest: Digest, into fd: Int32, at position: inout UInt64, end: UInt64, hasher: inout SHA256?) async throws {
+        do {
+            for try await var chunk in response.body {
+                let count = UInt64(chunk.readableBytes)
+                guard position + count <= end else {
+                    throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
+                }
+                try chunk.withUnsafeReadableBytes { bytes in
+                    hasher?.update(bufferPointer: bytes)
+                    var done = 0
+                    while done < bytes.count {
+                        let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { throw VesselError(.insufficientStorage, "cannot write the download: \(String(cString: strerror(errno)))") }
+                        done += n
+                    }
+                }
+                chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
+                position += count
+                progress?.add(count)
+            }
+        } catch let error as VesselError {
+            throw error
+        } catch {
+            throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position): \(error)")
+        }
+    }
+
+    private func receive(_ response: HTTPClientResponse, digest: Digest, into fd: Int32, at position: inout UInt64, end: UInt64, hasher: inout SHA256) async throws {
+        var optional: SHA256? = hasher
+        defer { hasher = optional! }
+        try await receive(response, digest: digest, into: fd, at: &position, end: end, hasher: &optional)
+    }
+
+    /// Feeds `range` of the file into `hasher`; returns where it stopped (short at end of file).
+    static func hash(fd: Int32, _ range: Range<UInt64>, into hasher: inout SHA256) throws -> UInt64 {
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let want = Int(min(UInt64(buffer.count), range.upperBound - offset))
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw VesselError.internalError("cannot read the partial download: \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            offset += UInt64(n)
+        }
+        return offset
+    }
+}
+
+/// Bytes transferred over all attempts of one download.
+final class Tally: Sendable {
+    private let count = Mutex<UInt64>(0)
+    func add(_ bytes: UInt64) { count.withLock { $0 += bytes } }
+    var total: UInt64 { count.withLock { $0 } }
+}
+
+/// What the connections of one parted download share: the parts left to fetch and the
+/// ranges received.
+private final class Parts: Sendable {
+    private struct State {
+        var received: [Range<UInt64>]
+        var queue: ArraySlice<Range<UInt64>>
+    }
+    private let state: Mutex<State>
+
+    init(received: [Range<UInt64>], queue: [Range<UInt64>]) {
+        state = Mutex(State(received: received, queue: queue[...]))
+    }
+
+    func next() -> Range<UInt64>? { state.withLock { $0.queue.popFirst() } }
+
+    /// Adds a received range; returns all of them.
+    func record(_ range: Range<UInt64>) -> [Range<UInt64>] {
+        state.withLock { state in
+            state.received = PartJournal.merge(state.received, range)
+            return state.received
+        }
+    }
+
+    var prefixEnd: UInt64 { state.withLock { PartJournal.prefixEnd(of: $0.received) } }
+}
+
+/// Thrown when a ranged request comes back whole.
+private struct RangeIgnored: Error {}
+
+/// The ranges of a blob that reached its partial file, sorted and merged.
+struct PartJournal: Sendable {
+    let path: String
+
+    var exists: Bool { access(path, F_OK) == 0 }
+
+    /// The recorded ranges; nil when there is no journal or it does not describe a blob of
+    /// `size` bytes (the download then starts over).
+    func read(size: UInt64) -> [Range<UInt64>]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var ranges: [Range<UInt64>] = []
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count == 2, let start = UInt64(fields[0]), let end = UInt64(fields[1]), start < end, end <= size else { return nil }
+            ranges = Self.merge(ranges, start..<end)
+        }
+        return ranges
+    }
+
+    /// Replaces the journal (temporary file, then rename).
+    func write(_ ranges: [Range<UInt64>]) throws {
+        let text = ranges.map { "\($0.lowerBound) \($0.upperBound)\n" }.joined()
+        let temp = path + ".tmp"
+        guard FileManager.default.createFile(atPath: temp, contents: Data(text.utf8)), rename(temp, path) == 0 else {
+            throw VesselError.internalError("cannot record the progress of a download in \(path)")
+        }
+    }
+
+    func remove() { unlink(path) }
+
+    static func merge(_ ranges: [Range<UInt64>], _ new: Range<UInt64>) -> [Range<UInt64>] {
+        var result: [Range<UInt64>] = []
+        var pending = new
+        for range in ranges {
+            if range.upperBound < pending.lowerBound || range.lowerBound > pending.upperBound {
+                result.append(range)
+            } else {
+                pending = min(range.lowerBound, pending.lowerBound)..<max(range.upperBound, pending.upperBound)
+            }
+        }
+        result.append(pending)
+        return result.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    static func gaps(in ranges: [Range<UInt64>], size: UInt64) -> [Range<UInt64>] {
+        var gaps: [Range<UInt64>] = []
+        var next: UInt64 = 0
+        for range in ranges {
+            if range.lowerBound > next { gaps.append(next..<range.lowerBound) }
+            next = max(next, range.upperBound)
+        }
+        if next < size { gaps.append(next..<size) }
+        return gaps
+    }
+
+    /// Where the received prefix from byte 0 ends.
+    static func prefixEnd(of ranges: [Range<UInt64>]) -> UInt64 {
+        ranges.first.map { $0.lowerBound == 0 ? $0.upperBound : 0 } ?? 0
     }
 }

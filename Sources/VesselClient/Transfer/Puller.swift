@@ -67,7 +67,11 @@ public struct Puller: Sendable {
         }
         for digest in located.keys { needed[digest] = nil }
         progress?.begin("downloading", total: needed.values.reduce(0, +))
-        let downloader = Downloader(api: api, cache: cache, progress: progress)
+        var parted = Downloader(api: api, cache: cache, progress: progress)
+        // Connections left over when fewer blobs than `parallelism` are needed go to ranged
+        // parts of the large ones.
+        parted.streams = max(1, parallelism / max(1, min(parallelism, needed.count)))
+        let downloader = parted
         var transferred: UInt64 = 0
         try await withThrowingTaskGroup(of: (Digest, String, UInt64).self) { group in
             var queue = needed.sorted { $0.value > $1.value }[...]
