@@ -135,3 +135,41 @@ final class ManualClock: Sendable {
         }
     }
 }
+
+/// Webhook delivery bookkeeping: events become deliveries in bulk, and a group commit of
+/// attempts (the same delivery attempted twice in one batch included) numbers every attempt
+/// and leaves each delivery in its last state.
+@Suite struct WebhookDeliveryStoreConformanceTests {
+    @Test(arguments: MetadataHarness.backends)
+    func attemptsRecordedInOneBatchAreNumberedAndSettleEachDelivery(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
+                                                     format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
+            for name in ["acme/a", "acme/b", "acme/c"] {
+                _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
+            }
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) >= 3)
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 0, "the cursor moved past them")
+            let a = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
+            let b = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/b", limit: 10).first)
+            func attempt(_ status: DeliveryAttempt.Status, at: Int64, next: Int64) -> DeliveryAttempt {
+                DeliveryAttempt(status: status, at: at, responseCode: status == .delivered ? 200 : 500, latencyMicros: 7, error: nil, nextAttemptAt: next)
+            }
+            // a fails, then is delivered, in the same batch; b fails once.
+            try await store.recordAttempts([
+                AttemptRecord(a, attempt(.failed, at: 20, next: 30), id: "a1"),
+                AttemptRecord(b, attempt(.failed, at: 21, next: 1_000), id: "b1"),
+                AttemptRecord(a, attempt(.delivered, at: 25, next: 25), id: "a2"),
+            ])
+            #expect(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).isEmpty, "a is delivered")
+            let retried = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/b", limit: 10).first)
+            #expect(retried.attempts == 1 && retried.firstAttemptAt == 21)
+            #expect(try await store.dueDeliveryGroups(now: 500, limit: 10).map(\.model).sorted() == ["acme/c"], "b waits for its backoff")
+            try await store.recordAttempts([AttemptRecord(retried, attempt(.dead, at: 1_000, next: 1_000), id: "b2")])
+            #expect(try await store.pendingDeliveryCount() == 1)
+            let attempts = try await store.deliveryAttempts(webhook: hook.id, limit: 10)
+            #expect(attempts.map(\.attempt) == [2, 2, 1, 1])
+            #expect(attempts.map(\.status) == ["dead", "delivered", "failed", "failed"])
+        }
+    }
+}

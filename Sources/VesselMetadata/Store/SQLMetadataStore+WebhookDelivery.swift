@@ -22,19 +22,28 @@ extension SQLMetadataStore: WebhookStore {
                  model: try row.decode(column: "model", as: String?.self), payload: try row.decode(column: "payload", as: String.self))
             }
             guard let last = events.last?.seq else { return 0 }
+            var rows: [any SQLExpression] = []
             for hook in hooks {
                 let subscription = try Self.subscription(hook)
                 let cursor = try hook.decode(column: "cursor", as: Int64.self)
                 for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
-                    try await db.raw("""
-                        INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
-                        VALUES (\(bind: subscription.id), \(bind: event.seq), \(bind: event.model ?? ""), 'pending', 0, \(bind: now), NULL, \(bind: now))
-                        ON CONFLICT (webhook_id, event_seq) DO NOTHING
-                        """).run()
+                    rows.append(SQLGroupExpression([
+                        SQLBind(subscription.id), SQLBind(event.seq), SQLBind(event.model ?? ""), SQLLiteral.string("pending"), SQLLiteral.numeric("0"),
+                        SQLBind(now), SQLLiteral.null, SQLBind(now),
+                    ]))
                 }
                 if cursor < last {
                     try await db.raw("UPDATE webhooks SET cursor = \(bind: last) WHERE id = \(bind: subscription.id)").run()
                 }
+            }
+            // Many rows per statement: this transaction holds the writer that API requests
+            // wait for, and a statement per row kept it for milliseconds.
+            for start in stride(from: 0, to: rows.count, by: 200) {
+                try await db.raw("""
+                    INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                    VALUES \(SQLList(Array(rows[start..<min(start + 200, rows.count)])))
+                    ON CONFLICT (webhook_id, event_seq) DO NOTHING
+                    """).run()
             }
             return events.count
         }
@@ -88,23 +97,51 @@ extension SQLMetadataStore: WebhookStore {
 
     public func recordAttempts(_ records: [AttemptRecord]) async throws {
         guard !records.isEmpty else { return }
+        // One UPDATE per 200 deliveries and one INSERT per 200 attempts: this transaction holds
+        // the writer that API requests wait for, and a statement per attempt kept it for tens
+        // of milliseconds under a burst. A delivery attempted more than once in the batch is
+        // updated once, to its last state, counting every attempt.
+        var keys: [String] = []
+        var grouped: [String: [AttemptRecord]] = [:]
+        for record in records {
+            let key = record.delivery.webhookID + "\n" + String(record.delivery.eventSeq)
+            if grouped[key] == nil { keys.append(key) }
+            grouped[key, default: []].append(record)
+        }
+        let order = keys, updates = grouped
         try await backend.transaction { db in
-            var written: [SQLExpression] = []
-            for record in records {
-                let (delivery, attempt) = (record.delivery, record.attempt)
-                let state = attempt.status == .failed ? "pending" : attempt.status.rawValue
-                let updated = try await db.raw("""
-                    UPDATE webhook_deliveries SET status = \(bind: state), attempts = attempts + 1, next_attempt_at = \(bind: attempt.nextAttemptAt),
-                      first_attempt_at = COALESCE(first_attempt_at, \(bind: attempt.at)), updated_at = \(bind: attempt.at)
-                    WHERE webhook_id = \(bind: delivery.webhookID) AND event_seq = \(bind: delivery.eventSeq)
-                    RETURNING attempts
-                    """).first()
-                // The subscription was removed meanwhile: nothing to record against.
-                guard let updated else { continue }
-                written.append(SQLGroupExpression([
-                    SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(try updated.decode(column: "attempts", as: Int64.self)),
-                    SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
-                ]))
+            var written: [any SQLExpression] = []
+            for start in stride(from: 0, to: order.count, by: 200) {
+                let keys = order[start..<min(start + 200, order.count)]
+                let values: [any SQLExpression] = keys.map { key in
+                    let batch = updates[key]!
+                    let first = batch[0], last = batch[batch.count - 1]
+                    let state = last.attempt.status == .failed ? "pending" : last.attempt.status.rawValue
+                    return SQLGroupExpression([
+                        SQLBind(first.delivery.webhookID), SQLBind(first.delivery.eventSeq), SQLBind(state), SQLBind(Int64(batch.count)),
+                        SQLBind(last.attempt.nextAttemptAt), SQLBind(first.attempt.at), SQLBind(last.attempt.at),
+                    ])
+                }
+                let rows = try await db.raw("""
+                    UPDATE webhook_deliveries SET status = v.column3, attempts = attempts + v.column4, next_attempt_at = v.column5,
+                      first_attempt_at = COALESCE(first_attempt_at, v.column6), updated_at = v.column7
+                    FROM (VALUES \(SQLList(values))) AS v
+                    WHERE webhook_deliveries.webhook_id = v.column1 AND webhook_deliveries.event_seq = v.column2
+                    RETURNING webhook_deliveries.webhook_id, webhook_deliveries.event_seq, webhook_deliveries.attempts
+                    """).all()
+                for row in rows {
+                    let key = try row.decode(column: "webhook_id", as: String.self) + "\n" + String(try row.decode(column: "event_seq", as: Int64.self))
+                    // A delivery whose subscription was removed meanwhile returns no row: nothing to record.
+                    guard let batch = updates[key] else { continue }
+                    let total = try row.decode(column: "attempts", as: Int64.self)
+                    for (index, record) in batch.enumerated() {
+                        let (delivery, attempt) = (record.delivery, record.attempt)
+                        written.append(SQLGroupExpression([
+                            SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(total - Int64(batch.count - 1 - index)),
+                            SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
+                        ]))
+                    }
+                }
             }
             for start in stride(from: 0, to: written.count, by: 200) {
                 try await db.raw("""

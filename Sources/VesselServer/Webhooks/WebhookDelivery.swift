@@ -39,19 +39,24 @@ public struct WebhookDelivery: Service {
     }
 
     public func run() async throws {
-        let sender = WebhookSender(policy: DestinationPolicy(allowed: options.allowedNetworks), options: options)
+        // Deliveries run below the API's priority: see `BackgroundExecutor`.
+        let background = BackgroundExecutor(name: "vessel-webhooks")
+        let sender = WebhookSender(policy: DestinationPolicy(allowed: options.allowedNetworks), options: options, eventLoopGroup: background.eventLoopGroup)
         let state = LoopState()
         let recorder = AttemptRecorder(store: store)
-        await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                await loop(&group, state: state, sender: sender, recorder: recorder)
-                group.cancelAll()
+        await withTaskExecutorPreference(background) {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    await loop(&group, state: state, sender: sender, recorder: recorder)
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                state.stopping.store(true, ordering: .relaxed)
+                wakeup.signal()
             }
-        } onGracefulShutdown: {
-            state.stopping.store(true, ordering: .relaxed)
-            wakeup.signal()
         }
         await sender.shutdown()
+        await background.shutdown()
         // Release outside the cancelled task so another replica takes over at once.
         let store = store, holder = holder
         await Task { try? await store.releaseLease(Self.leaseName, holder: holder) }.value
@@ -66,11 +71,11 @@ public struct WebhookDelivery: Service {
             if await holdLease(now: now, renewedAt: &renewedAt) {
                 do {
                     var batches = 0
-                    while batches < 10, try await store.enqueueDeliveries(now: now, limit: 1000) == 1000 { batches += 1 }
-                    let due = try await store.dueDeliveryGroups(now: now, limit: Self.roundSize)
+                    while batches < 10, try await normal({ try await store.enqueueDeliveries(now: now, limit: 1000) }) == 1000 { batches += 1 }
+                    let due = try await normal { try await store.dueDeliveryGroups(now: now, limit: Self.roundSize) }
                     more = due.count == Self.roundSize
                     // One read of the (few) subscriptions per round instead of one per stream.
-                    let subscriptions = due.isEmpty ? [:] : Dictionary(try await store.webhooks().map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                    let subscriptions = due.isEmpty ? [:] : Dictionary(try await normal { try await store.webhooks() }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                     // The round works through its due list as slots free up, without asking
                     // the database again, but never longer than the lease's renewal period.
                     let roundEnds = ContinuousClock.now + options.leaseTTL / 3
@@ -119,12 +124,18 @@ public struct WebhookDelivery: Service {
         }
     }
 
+    /// Runs a database call on the default executor, at normal priority: a transaction holds
+    /// a connection that API requests wait for, so it must not wait for the CPU behind them.
+    private func normal<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(globalConcurrentExecutor, operation: body)
+    }
+
     /// Takes or renews the lease (renewing every third of its lifetime).
     private func holdLease(now: Int64, renewedAt: inout Int64?) async -> Bool {
         let ttl = BackgroundJobs.micros(options.leaseTTL)
         if let last = renewedAt, now - last < ttl / 3 { return true }
         do {
-            if try await store.acquireLease(Self.leaseName, holder: holder, now: now, ttl: ttl) {
+            if try await normal({ try await store.acquireLease(Self.leaseName, holder: holder, now: now, ttl: ttl) }) {
                 renewedAt = now
                 return true
             }
@@ -143,7 +154,7 @@ public struct WebhookDelivery: Service {
         let webhook = subscription.id
         do {
             while !Task.isCancelled {
-                let batch = try await store.pendingDeliveries(webhook: webhook, model: model, limit: 100)
+                let batch = try await normal { try await store.pendingDeliveries(webhook: webhook, model: model, limit: 100) }
                 guard !batch.isEmpty else { return }
                 var records: [AttemptRecord] = []
                 var lastRecorded = ContinuousClock.now

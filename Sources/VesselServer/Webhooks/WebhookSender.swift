@@ -16,11 +16,13 @@ final class WebhookSender: Sendable {
     let options: WebhookOptions
     /// Host name → the checked address its client connects to.
     private let pinned = Mutex<[String: (address: String, client: HTTPClient)]>([:])
+    private let eventLoopGroup: any EventLoopGroup
 
-    init(policy: DestinationPolicy, options: WebhookOptions) {
+    init(policy: DestinationPolicy, options: WebhookOptions, eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) {
         self.policy = policy
         self.options = options
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(options, dnsOverride: [:]))
+        self.eventLoopGroup = eventLoopGroup
+        http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: Self.configuration(options, dnsOverride: [:]))
     }
 
     static func configuration(_ options: WebhookOptions, dnsOverride: [String: String]) -> HTTPClient.Configuration {
@@ -45,7 +47,7 @@ final class WebhookSender: Sendable {
         guard IPAddress.parse(destination.host) == nil, let address = destination.addresses.map(IPAddress.text).min() else { return http }
         let (client, retired) = pinned.withLock { clients -> (HTTPClient, HTTPClient?) in
             if let entry = clients[destination.host], entry.address == address { return (entry.client, nil) }
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: Self.configuration(options, dnsOverride: [destination.host: address]))
+            let client = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: Self.configuration(options, dnsOverride: [destination.host: address]))
             let old = clients.updateValue((address, client), forKey: destination.host)
             return (client, old?.client)
         }
