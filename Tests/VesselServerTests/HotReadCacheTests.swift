@@ -24,13 +24,13 @@ import VesselMetadata
         let loads = Loads()
         for _ in 0..<5 {
             let value = try await cache.alias(Self.model, Self.alias) { loads.next(1) }
-            #expect(value.version == 1)
+            #expect(value.value.version == 1)
         }
         #expect(loads.count.load(ordering: .relaxed) == 1)
         cache.invalidate()
-        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(2) }.version == 2)
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(2) }.value.version == 2)
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.version == 3)
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.value.version == 3)
         #expect(loads.count.load(ordering: .relaxed) == 3)
     }
 
@@ -39,23 +39,52 @@ import VesselMetadata
         await #expect(throws: VesselError.self) {
             try await cache.alias(Self.model, Self.alias) { throw VesselError.notFound("no alias") }
         }
-        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(7) }.version == 7)
+        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(7) }.value.version == 7)
         let off = HotReadCache(lifetime: .zero)
         let loads = Loads()
         for version in 1...3 {
-            #expect(try await off.alias(Self.model, Self.alias) { loads.next(version) }.version == version)
+            #expect(try await off.alias(Self.model, Self.alias) { loads.next(version) }.value.version == version)
         }
     }
 
     /// An answer loaded before a write finishes must not be put back after the write cleared the cache.
+    @Test func concurrentMissesShareOneLoadButNotAcrossAWrite() async throws {
+        let cache = HotReadCache(lifetime: .seconds(60))
+        let loads = Loads()
+        let gate = AsyncStream<Void>.makeStream()
+        // Twenty requests miss at once: one loads (held open by the gate), the others wait for it.
+        async let first = withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    try await cache.alias(Self.model, Self.alias) {
+                        var iterator = gate.stream.makeAsyncIterator()
+                        _ = await iterator.next()
+                        return loads.next(1)
+                    }.value.version
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        // A write meanwhile: a request that starts after it does not join the older load.
+        cache.invalidate()
+        let after = try await cache.alias(Self.model, Self.alias) { loads.next(2) }
+        #expect(after.value.version == 2)
+        gate.continuation.finish()
+        #expect(try await first == [Int](repeating: 1, count: 20))
+        #expect(loads.count.load(ordering: .relaxed) == 2)
+        // The load that began before the write was not cached; the one after it was.
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.value.version == 2)
+    }
+
     @Test func aReadInFlightDuringAWriteDoesNotRefillTheCache() async throws {
         let cache = HotReadCache(lifetime: .seconds(60))
         let stale = try await cache.alias(Self.model, Self.alias) { () async throws -> ResolvedAlias in
             cache.invalidate()   // the write lands while this read is loading
             return Loads().next(1)
         }
-        #expect(stale.version == 1)
-        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(2) }.version == 2)
+        #expect(stale.value.version == 1)
+        #expect(try await cache.alias(Self.model, Self.alias) { Loads().next(2) }.value.version == 2)
     }
 
     static func resolve(_ client: any TestClientProtocol) async throws -> Int {

@@ -68,7 +68,7 @@ struct GovernanceController {
             }
             let model = try requireModel(context)
             guard let at else {
-                return try JSONResponse.make(try await cache.alias(model, alias) { try await store.resolveAlias(model: model, alias: alias, at: nil) })
+                return JSONResponse.make(body: try await cache.alias(model, alias) { try await store.resolveAlias(model: model, alias: alias, at: nil) }.json)
             }
             return try JSONResponse.make(try await store.resolveAlias(model: model, alias: alias, at: at))
         }

@@ -11,11 +11,21 @@ enum JSONResponse {
     }
 
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        make(body: try body(value), status: status)
+    }
+
+    /// The response body for `value`: its JSON and a newline.
+    static func body<T: Encodable>(_ value: T) throws -> ByteBuffer {
         let data = try encoder().encode(value)
         var buffer = ByteBuffer()
         buffer.writeBytes(data)
         buffer.writeString("\n")
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: buffer))
+        return buffer
+    }
+
+    /// A response with a body encoded before (by ``body(_:)``).
+    static func make(body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 
     static func error(_ error: VesselError) -> Response {
