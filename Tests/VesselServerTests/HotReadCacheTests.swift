@@ -65,7 +65,8 @@ import VesselMetadata
             }
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // Until the leader is loading and the other nineteen wait for it.
+        while cache.waiting < 19 { try await Task.sleep(for: .milliseconds(5)) }
         // A write meanwhile: a request that starts after it does not join the older load.
         cache.invalidate()
         let after = try await cache.alias(Self.model, Self.alias) { loads.next(2) }

@@ -15,6 +15,22 @@ struct BlobController {
     /// Bytes gathered before each write to storage.
     static let writeChunk = 1 << 20
 
+    /// Hands a request body to `write` in buffers of about `writeChunk` bytes (the network
+    /// delivers far smaller pieces, and each write costs a hop to the I/O threads). One buffer
+    /// is reused: once `write` returned and dropped it, the next batch fills the same memory,
+    /// so a large upload allocates (and page-faults) one MiB instead of one per MiB.
+    static func stream(_ body: RequestBody, to write: (ByteBuffer) async throws -> Void) async throws {
+        var pending = ByteBufferAllocator().buffer(capacity: writeChunk + (64 << 10))
+        for try await var piece in body {
+            pending.writeBuffer(&piece)
+            if pending.readableBytes >= writeChunk {
+                try await write(pending)
+                pending.clear()
+            }
+        }
+        if pending.readableBytes > 0 { try await write(pending) }
+    }
+
     func register(_ routes: APIRoutes) {
         routes.on(.put, "/api/v1/models/:owner/:name/blobs/:digest", .write) { request, context, _ in
             let digest = try Digest(try context.parameters.require("digest"))
@@ -40,16 +56,7 @@ struct BlobController {
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
         do {
-            var pending = ByteBuffer()
-            for try await chunk in request.body {
-                var chunk = chunk
-                pending.writeBuffer(&chunk)
-                if pending.readableBytes >= Self.writeChunk {
-                    try await writer.write(pending)
-                    pending = ByteBuffer()
-                }
-            }
-            if pending.readableBytes > 0 { try await writer.write(pending) }
+            try await Self.stream(request.body) { try await writer.write($0) }
             try await writer.commit()
         } catch {
             await writer.abort()

@@ -66,16 +66,7 @@ struct UploadController {
         let writer = try await uploads.makeChunkWriter(session.id, plan: session.plan, index: index)
         let created: Bool
         do {
-            var pending = ByteBuffer()
-            for try await chunk in request.body {
-                var chunk = chunk
-                pending.writeBuffer(&chunk)
-                if pending.readableBytes >= BlobController.writeChunk {
-                    try await writer.write(pending)
-                    pending = ByteBuffer()
-                }
-            }
-            if pending.readableBytes > 0 { try await writer.write(pending) }
+            try await BlobController.stream(request.body) { try await writer.write($0) }
             created = try await writer.commit()
         } catch {
             await writer.abort()

@@ -47,6 +47,11 @@ final class HotReadCache: Sendable {
         self.lifetime = lifetime
     }
 
+    /// Requests waiting for another one's load (tests watch it).
+    var waiting: Int {
+        state.withLock { $0.flights.values.reduce(0) { $0 + $1.count } }
+    }
+
     /// Forgets everything; called after every request that may have written.
     func invalidate() {
         state.withLock { state in
