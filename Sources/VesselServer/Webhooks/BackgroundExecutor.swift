@@ -14,7 +14,7 @@ import Glibc
 ///
 /// Two parts: a task executor (one thread) for the delivery loop's own code, handed to
 /// `withTaskExecutorPreference`, and an event loop group (one thread) for its HTTP client's
-/// I/O. Database calls still run wherever the database driver runs them.
+/// I/O. Database calls do not belong here: see `WebhookDelivery.normal`.
 final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     /// The niceness given to the threads (0 is normal; higher runs later).
     static let niceness: Int32 = 10
@@ -24,14 +24,14 @@ final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
     // Guarded by `condition`.
     private var jobs: [UnownedJob] = []
     private var stopped = false
-    private var thread: Thread?
 
+    /// - Parameter name: the thread's name (Foundation's; Linux tools show the creator's).
     init(name: String) {
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         eventLoopGroup.next().execute { Self.lowerPriority() }
-        let thread = Thread { [unowned self] in self.work() }
+        // The thread keeps the executor alive until `shutdown` lets it finish.
+        let thread = Thread { self.work() }
         thread.name = name
-        self.thread = thread
         thread.start()
     }
 
