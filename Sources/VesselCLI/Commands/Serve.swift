@@ -56,11 +56,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
         let logger = Logger(label: "vessel")
         var options = ServerOptions(dataDir: dataDir, host: host, port: port, adminToken: ProcessInfo.processInfo.environment["VESSEL_ADMIN_TOKEN"])
         try await Output.run(json: false) {

@@ -66,8 +66,8 @@ struct RouteGuard: Sendable {
         guard header.hasPrefix("Bearer "), header.count > 7 else {
             throw VesselError.unauthenticated("the Authorization header must be 'Bearer <token>'")
         }
-        let hash = Tokens.hash(String(header.dropFirst(7)))
-        let principal = try await cache.principal(tokenHash: hash) { try await tokens.authenticate(hash: hash, now: clock()) }
+        let token = String(header.dropFirst(7))
+        let principal = try await cache.principal(token: token) { try await tokens.authenticate(hash: Tokens.hash(token), now: clock()) }
         let model = try APIRoutes.model(from: context)
         let role = try await cache.role(principal.name, permission, model) { try await authorizer.authorize(principal, permission, model: model) }
         return Caller(principal: principal, requestID: context.id, role: role)

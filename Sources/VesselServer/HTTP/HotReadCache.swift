@@ -59,8 +59,10 @@ final class HotReadCache: Sendable {
         }
     }
 
-    func principal(tokenHash: String, load: () async throws -> PrincipalInfo) async throws -> PrincipalInfo {
-        try await cached(\.principals, "p\n\(tokenHash)", load)
+    /// Keyed by the bearer token itself (held in this process's memory only, like the request
+    /// that carried it), so a hit skips hashing it; `load` hashes it for the database.
+    func principal(token: String, load: () async throws -> PrincipalInfo) async throws -> PrincipalInfo {
+        try await cached(\.principals, "p\n\(token)", load)
     }
 
     func role(_ principal: String, _ permission: Permission, _ model: ModelName?, load: () async throws -> Role?) async throws -> Role? {
