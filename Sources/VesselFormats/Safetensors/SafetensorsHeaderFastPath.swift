@@ -59,6 +59,14 @@ enum SafetensorsHeaderFastPath {
     private struct Cursor {
         let bytes: UnsafeRawBufferPointer
         var position: Int
+        private var scratch: [UInt64] = []
+        private var recentShapes: [[UInt64]] = []
+        private var nextRecent = 0
+
+        init(bytes: UnsafeRawBufferPointer, position: Int) {
+            self.bytes = bytes
+            self.position = position
+        }
 
         mutating func skipWhitespace() {
             while position < bytes.count {
@@ -115,11 +123,17 @@ enum SafetensorsHeaderFastPath {
             let start = position
             var index = position
             let end = bytes.count
-            while index < end {
+            // Up to 19 digits cannot overflow 64 bits, so the loop needs no overflow checks;
+            // a 20th digit is checked below, and 21 or more always overflow.
+            while index < end, index - start < 19 {
                 let digit = bytes[index] &- 0x30
                 guard digit <= 9 else { break }
+                value = value &* 10 &+ UInt64(digit)
+                index += 1
+            }
+            if index < end, bytes[index] &- 0x30 <= 9 {
                 let (times, o1) = value.multipliedReportingOverflow(by: 10)
-                let (sum, o2) = times.addingReportingOverflow(UInt64(digit))
+                let (sum, o2) = times.addingReportingOverflow(UInt64(bytes[index] &- 0x30))
                 guard !o1, !o2 else { return nil }
                 value = sum
                 index += 1
@@ -134,18 +148,26 @@ enum SafetensorsHeaderFastPath {
             (byte >= 0x30 && byte <= 0x39) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
         }
 
-        mutating func unsignedIntegerArray() -> [UInt64]? {
+        /// A shape: an array of unsigned integers. Checkpoints repeat a few shapes (every layer
+        /// has the same projections), so a shape equal to a recent one shares its storage
+        /// instead of allocating another array.
+        mutating func shape() -> [UInt64]? {
             guard consume(UInt8(ascii: "[")) else { return nil }
-            var values: [UInt64] = []
-            values.reserveCapacity(4)
-            if consume(UInt8(ascii: "]")) { return values }
-            while true {
-                guard let value = unsignedInteger() else { return nil }
-                values.append(value)
-                if consume(UInt8(ascii: ",")) { continue }
-                if consume(UInt8(ascii: "]")) { return values }
-                return nil
+            scratch.removeAll(keepingCapacity: true)
+            if !consume(UInt8(ascii: "]")) {
+                while true {
+                    guard let value = unsignedInteger() else { return nil }
+                    scratch.append(value)
+                    if consume(UInt8(ascii: ",")) { continue }
+                    if consume(UInt8(ascii: "]")) { break }
+                    return nil
+                }
             }
+            if let known = recentShapes.first(where: { $0 == scratch }) { return known }
+            let shape = Array(scratch)
+            if recentShapes.count < 4 { recentShapes.append(shape) } else { recentShapes[nextRecent] = shape }
+            nextRecent = (nextRecent + 1) % 4
+            return shape
         }
 
         mutating func dtype() -> SafetensorsDType? {
@@ -182,7 +204,7 @@ enum SafetensorsHeaderFastPath {
                     dtype = self.dtype()
                     if dtype == nil { return nil }
                 } else if equals(field, "shape"), shape == nil {
-                    shape = unsignedIntegerArray()
+                    shape = self.shape()
                     if shape == nil { return nil }
                 } else if equals(field, "data_offsets"), offsets == nil {
                     // Exactly `[begin, end]`, parsed without an array.

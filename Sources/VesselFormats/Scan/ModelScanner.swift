@@ -17,7 +17,8 @@ public struct ModelScanner: Sendable {
     public let limits: ScanLimits
     private let safetensorsChecker: SafetensorsChecker
     let streams: PickleStreamScanner
-    /// Bytes read up front: format detection and most whole pickles need no second read.
+    /// Bytes read up front: format detection and most whole pickles need no second read, and
+    /// files this small are read once, whole.
     static let prefetchLength = 64 << 10
 
     /// - Parameters:
@@ -47,7 +48,7 @@ public struct ModelScanner: Sendable {
         let file: ScanFile
         let head: [UInt8]
         do {
-            file = try ScanFile(path: path)
+            file = try ScanFile(path: path, wholeFileLimit: Self.prefetchLength)
             head = try file.readExactly(count: min(file.size, Self.prefetchLength), at: 0)
         } catch {
             let problem = (error as? ScanProblem) ?? ScanProblem(kind: .unreadable, detail: "cannot read file", offset: nil)

@@ -6,8 +6,6 @@ struct PickleReport {
     /// Set once a joblib `NumpyArrayWrapper` was built: from there on plain `pickle.load`
     /// and joblib read the stream differently.
     var sawArrayWrapper = false
-    /// Judgments already made in this stream (real checkpoints repeat a handful of imports).
-    var judgments: [String: PickleImportJudge.Judgment] = [:]
 
     init(member: String?) {
         self.member = member
@@ -271,14 +269,7 @@ struct PickleAnalyzer {
         module: String, name: String, opcode: String, at: Int, _ protocolVersion: Int,
         _ report: inout PickleReport
     ) -> PickleValue {
-        let key = module + (protocolVersion < 3 ? "\u{0}2" : "\u{0}3") + name
-        let judgment: PickleImportJudge.Judgment
-        if let cached = report.judgments[key] {
-            judgment = cached
-        } else {
-            judgment = judge.judge(module: module, name: name, protocolVersion: protocolVersion)
-            report.judgments[key] = judgment
-        }
+        let judgment = judge.judge(module: module, name: name, protocolVersion: protocolVersion)
         report.imports.append(ScanImport(
             module: module, name: name, opcode: opcode, offset: at, member: report.member,
             allowed: judgment == .allowed))

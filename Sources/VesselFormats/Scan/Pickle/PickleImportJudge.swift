@@ -15,6 +15,9 @@ struct PickleImportJudge: Sendable {
     private let dangerousModules: Set<String>
     private let dangerousNames: [String: Set<String>]
     private let dangerousParts: Set<String>
+    /// The allowed imports judged `.allowed` under every protocol, worked out once here: nearly
+    /// every import in a real pickle is one of them, and one lookup then answers.
+    private var alwaysAllowed: [String: Set<String>] = [:]
 
     init(allowlist: ScanAllowlist) {
         allowed = allowlist.pickle.allowed.mapValues(Set.init)
@@ -26,9 +29,21 @@ struct PickleImportJudge: Sendable {
         }
         for names in allowlist.pickle.dangerousNames.values { parts.formUnion(names) }
         dangerousParts = parts
+        for (module, names) in allowed {
+            for name in names
+            where fullJudgment(module: module, name: name, protocolVersion: 2) == .allowed
+                && fullJudgment(module: module, name: name, protocolVersion: 3) == .allowed {
+                alwaysAllowed[module, default: []].insert(name)
+            }
+        }
     }
 
     func judge(module: String, name: String, protocolVersion: Int) -> Judgment {
+        if alwaysAllowed[module]?.contains(name) == true { return .allowed }
+        return fullJudgment(module: module, name: name, protocolVersion: protocolVersion)
+    }
+
+    private func fullJudgment(module: String, name: String, protocolVersion: Int) -> Judgment {
         let mapped = PickleCompatNames.map(module: module, name: name)
         if let reason = dangerReason(module: module, name: name) { return .dangerous(reason) }
         if mapped != (module, name), let reason = dangerReason(module: mapped.0, name: mapped.1) {

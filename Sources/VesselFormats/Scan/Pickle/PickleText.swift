@@ -2,7 +2,11 @@
 enum PickleText {
     /// Strict UTF-8 (nil when invalid; CPython's `surrogatepass` extras are treated as unknown).
     static func utf8(_ bytes: ArraySlice<UInt8>) -> String? {
-        String(validating: bytes, as: UTF8.self)
+        // Not `String(validating:as:)`: its generic path looks up type metadata on every call.
+        bytes.withUnsafeBufferPointer { buffer in
+            SafetensorsUTF8.firstInvalidOffset(in: UnsafeRawBufferPointer(buffer)) == nil
+                ? String(decoding: buffer, as: UTF8.self) : nil
+        }
     }
 
     /// One character per byte, as CPython's `latin1` codec.
