@@ -146,6 +146,9 @@ mon_allow_pool_size_one = true
 mon_warn_on_pool_no_redundancy = false
 mon_max_pg_per_osd = 1000
 mon_data_avail_warn = 1
+# The monitor refuses to start below 5% free disk by default; its data is a few MiB, and
+# RGW's objects live in memory (memstore), so a nearly full shared disk must not stop CI.
+mon_data_avail_crit = 0
 # Each pool radosgw creates waits for a new OSD map; the monitor proposes one per second by default.
 paxos_propose_interval = 0.05
 paxos_min_wait = 0.01
