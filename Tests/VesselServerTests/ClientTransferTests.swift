@@ -123,6 +123,15 @@ import VesselCore
             #expect(!FileManager.default.fileExists(atPath: partial) && !FileManager.default.fileExists(atPath: partial + ".parts"))
             let (again, _) = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
             #expect(FileManager.default.contents(atPath: again) == Data(bytes))
+
+            // A journal that cannot be read (cut mid-write, edited) vouches for nothing: the
+            // partial file, holes and all, is fetched again from the start.
+            try FileManager.default.removeItem(atPath: again)
+            #expect(FileManager.default.createFile(atPath: partial, contents: Data(repeating: 7, count: bytes.count)))
+            #expect(FileManager.default.createFile(atPath: partial + ".parts", contents: Data("0 9999999999\nnot a range\n".utf8)))
+            let (fresh, fetched) = try await downloader.fetch(model: model, digest: digest, size: UInt64(bytes.count))
+            #expect(fetched == UInt64(bytes.count))
+            #expect(FileManager.default.contents(atPath: fresh) == Data(bytes))
         }
     }
 

@@ -115,8 +115,10 @@ struct Downloader: Sendable {
     /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
     private func fetchInParts(model: ModelName, digest: Digest, size: UInt64, fd: Int32, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
         var received: [Range<UInt64>]
-        if let recorded = journal.read(size: size) {
-            received = recorded
+        if journal.exists {
+            // A journal that cannot be read vouches for nothing: the file may have holes.
+            received = journal.read(size: size) ?? []
+            if received.isEmpty { ftruncate(fd, 0) }
         } else {
             // A prefix left by a single-stream attempt counts.
             var info = stat()
