@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import Synchronization
 import VesselCore
+import VesselSigning
 
 #if canImport(Glibc)
 import Glibc
@@ -89,8 +90,9 @@ struct Downloader: Sendable {
             have = 0
         }
         // Re-hash the durable prefix so the final digest covers every byte.
-        var hasher = SHA256()
-        have = try Self.hash(fd: fd, 0..<have, into: &hasher)
+        var prefix = SHA256()
+        have = try Self.hash(fd: fd, 0..<have, into: &prefix)
+        var hasher: SHA256? = prefix
         progress?.add(have)
         if have < size {
             let response = try await get(model: model, digest: digest, range: have > 0 ? have..<size : nil)
@@ -106,7 +108,7 @@ struct Downloader: Sendable {
             try await receive(response, digest: digest, into: fd, at: &position, end: size, hasher: &hasher)
             have = position
         }
-        guard have == size else {
+        guard have == size, let hasher else {
             throw VesselError(.unavailable, "the download of \(digest) ended after \(have) of \(size) bytes")
         }
         return hasher
@@ -237,26 +239,11 @@ struct Downloader: Sendable {
         }
     }
 
-    private func receive(_ response: HTTPClientResponse, digest: Digest, into fd: Int32, at position: inout UInt64, end: UInt64, hasher: inout SHA256) async throws {
-        var optional: SHA256? = hasher
-        defer { hasher = optional! }
-        try await receive(response, digest: digest, into: fd, at: &position, end: end, hasher: &optional)
-    }
-
     /// Feeds `range` of the file into `hasher`; returns where it stopped (short at end of file).
     static func hash(fd: Int32, _ range: Range<UInt64>, into hasher: inout SHA256) throws -> UInt64 {
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var offset = range.lowerBound
-        while offset < range.upperBound {
-            let want = Int(min(UInt64(buffer.count), range.upperBound - offset))
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { throw VesselError.internalError("cannot read the partial download: \(String(cString: strerror(errno)))") }
-            if n == 0 { break }
-            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-            offset += UInt64(n)
+        do { return try FileHasher.update(&hasher, fd: fd, range: range) } catch {
+            throw VesselError.internalError("cannot read the partial download: \(String(cString: strerror(error.code)))")
         }
-        return offset
     }
 }
 

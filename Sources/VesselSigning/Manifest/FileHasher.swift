@@ -19,24 +19,40 @@ public enum FileHasher {
         defer { close(fd) }
         posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         var hasher = SHA256()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
-        defer { buffer.deallocate() }
-        var total: UInt64 = 0
-        while true {
-            let n = pread(fd, buffer.baseAddress, chunkSize, off_t(total))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .invalidArgument("cannot read '\(path)': \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            total += UInt64(n)
-            progress?(UInt64(n))
+        let total: UInt64
+        do { total = try update(&hasher, fd: fd, range: 0..<UInt64.max, progress: progress) } catch {
+            throw .invalidArgument("cannot read '\(path)': \(String(cString: strerror(error.code)))")
         }
         if let expectedSize, expectedSize != total {
             throw .invalidArgument("'\(path)' changed while it was being read (\(expectedSize) bytes before, \(total) now)")
         }
         return (Digest(bytes: hasher.finalize()), total)
+    }
+
+    /// Feeds `range` of the open file `fd` into `hasher`, in large `pread`s, calling
+    /// `progress` with each count read; returns where it stopped (before `range.upperBound` at
+    /// the end of the file). - Throws: the `errno` of a failed read.
+    public static func update(_ hasher: inout SHA256, fd: Int32, range: Range<UInt64>, progress: (@Sendable (UInt64) -> Void)? = nil) throws(ReadError) -> UInt64 {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let n = pread(fd, buffer.baseAddress, Int(min(UInt64(chunkSize), range.upperBound - offset)), off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ReadError(code: errno)
+            }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += UInt64(n)
+            progress?(UInt64(n))
+        }
+        return offset
+    }
+
+    /// A failed `pread`.
+    public struct ReadError: Error {
+        public let code: Int32
     }
 
     /// Hashes every file of a folder with `parallelism` workers and returns the manifest.
