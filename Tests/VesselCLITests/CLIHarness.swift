@@ -27,7 +27,15 @@ enum CLI {
     }
 
     /// Runs `vessel ARGS` with `environment` added to a clean environment (no user config).
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Result {
+    /// The wait happens on a thread of its own: tests run on Swift's cooperative pool, which has
+    /// one thread per core, and two tests blocked in `waitUntilExit` there stall every other test.
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Swift.Result<CLI.Result, any Error> { try runBlocking(arguments, environment: environment, stdin: stdin) }) }.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], stdin: String?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -77,17 +85,17 @@ final class ServerProcess: @unchecked Sendable {
     /// Extra `vessel serve` arguments.
     let arguments: [String]
 
-    init(dataDir: String? = nil, arguments: [String] = []) throws {
+    init(dataDir: String? = nil, arguments: [String] = []) async throws {
         self.arguments = arguments
         self.dataDir = dataDir ?? TempDir.make("vessel-e2e-data")
         self.port = CLI.freePort()
-        try start()
+        try await start()
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
     var env: [String: String] { ["VESSEL_SERVER": url, "VESSEL_TOKEN": Self.adminToken] }
 
-    func start() throws {
+    func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"] + arguments
@@ -97,7 +105,7 @@ final class ServerProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         for _ in 0..<200 {
-            if (try? CLI.run(["whoami"], environment: env).status) == 0 { return }
+            if (try? await CLI.run(["whoami"], environment: env).status) == 0 { return }
             usleep(50_000)
         }
         throw CLIError("vessel serve did not become ready on port \(port)")

@@ -7,8 +7,8 @@ import Glibc
 
 /// `vessel serve` as a process, driven by the `vessel` CLI, as a user would.
 @Suite(.serialized) struct PushPullEndToEndTests {
-    @Test func pushPullAndRepullTransfersNothing() throws {
-        let server = try ServerProcess()
+    @Test func pushPullAndRepullTransfersNothing() async throws {
+        let server = try await ServerProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/model-00001-of-00001.bin", count: 70 << 20, seed: 1)
         try TempDir.writeFile("\(model)/tokenizer/vocab.txt", count: 10_000, seed: 2)
@@ -16,7 +16,7 @@ import Glibc
         _ = FileManager.default.createFile(atPath: "\(model)/empty.txt", contents: Data())
         defer { try? FileManager.default.removeItem(atPath: model) }
 
-        let push = try CLI.run(["push", model, "--model", "acme/e2e", "--alias", "staging", "--json"], environment: server.env)
+        let push = try await CLI.run(["push", model, "--model", "acme/e2e", "--alias", "staging", "--json"], environment: server.env)
         #expect(push.status == 0, "\(push.stderr)")
         let pushed = try push.json()
         #expect(pushed["version"] as? Int == 1)
@@ -28,7 +28,7 @@ import Glibc
         let cache = TempDir.make("vessel-cache")
         let target = TempDir.make("vessel-pull") + "/out"
         defer { try? FileManager.default.removeItem(atPath: cache) }
-        let pull = try CLI.run(["pull", "acme/e2e@staging", target, "--cache-dir", cache, "--json"], environment: server.env)
+        let pull = try await CLI.run(["pull", "acme/e2e@staging", target, "--cache-dir", cache, "--json"], environment: server.env)
         #expect(pull.status == 0, "\(pull.stderr)")
         let pulled = try pull.json()
         #expect(pulled["bytes_downloaded"] as? Int == (70 << 20) + 10_500)
@@ -40,29 +40,29 @@ import Glibc
         #expect(marker?["model"] as? String == "acme/e2e" && marker?["version"] as? Int == 1 && marker?["digest"] as? String == digest)
 
         // Again into the same folder, and into a new one: nothing is transferred.
-        let again = try CLI.run(["pull", "acme/e2e:1", target, "--cache-dir", cache], environment: server.env)
+        let again = try await CLI.run(["pull", "acme/e2e:1", target, "--cache-dir", cache], environment: server.env)
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.contains("nothing downloaded"))
         let elsewhere = TempDir.make("vessel-pull2") + "/out"
-        let second = try CLI.run(["pull", "acme/e2e", elsewhere, "--cache-dir", cache, "--json"], environment: server.env)
+        let second = try await CLI.run(["pull", "acme/e2e", elsewhere, "--cache-dir", cache, "--json"], environment: server.env)
         #expect(try second.json()["bytes_downloaded"] as? Int == 0)
         #expect(FileManager.default.contentsEqual(atPath: "\(model)/tokenizer/vocab.txt", andPath: "\(elsewhere)/tokenizer/vocab.txt"))
 
         // A second push of the same folder uploads nothing and makes version 2 with the same digest.
-        let repush = try CLI.run(["push", model, "--model", "acme/e2e", "--json"], environment: server.env)
+        let repush = try await CLI.run(["push", model, "--model", "acme/e2e", "--json"], environment: server.env)
         #expect(try repush.json()["bytes_uploaded"] as? Int == 0)
         #expect(try repush.json()["digest"] as? String == digest)
         #expect(try repush.json()["version"] as? Int == 2)
     }
 
-    @Test func editedPulledFileNeverCorruptsTheCache() throws {
-        let server = try ServerProcess()
+    @Test func editedPulledFileNeverCorruptsTheCache() async throws {
+        let server = try await ServerProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/weights.bin", count: 100_000, seed: 4)
-        _ = try CLI.run(["push", model, "--model", "acme/edit"], environment: server.env)
+        _ = try await CLI.run(["push", model, "--model", "acme/edit"], environment: server.env)
         let cache = TempDir.make("vessel-cache")
         let first = TempDir.make("vessel-pull") + "/a"
-        #expect(try CLI.run(["pull", "acme/edit", first, "--cache-dir", cache], environment: server.env).status == 0)
+        #expect(try await CLI.run(["pull", "acme/edit", first, "--cache-dir", cache], environment: server.env).status == 0)
         // Edit the pulled file in place (it is read-only, so make it writable first).
         chmod("\(first)/weights.bin", 0o644)
         let handle = try #require(FileHandle(forWritingAtPath: "\(first)/weights.bin"))
@@ -70,14 +70,14 @@ import Glibc
         handle.write(Data("tampered".utf8))
         try handle.close()
         let second = TempDir.make("vessel-pull") + "/b"
-        let pull = try CLI.run(["pull", "acme/edit", second, "--cache-dir", cache, "--json"], environment: server.env)
+        let pull = try await CLI.run(["pull", "acme/edit", second, "--cache-dir", cache, "--json"], environment: server.env)
         #expect(pull.status == 0, "\(pull.stderr)")
         #expect(try pull.json()["bytes_downloaded"] as? Int == 100_000)
         #expect(FileManager.default.contentsEqual(atPath: "\(model)/weights.bin", andPath: "\(second)/weights.bin"))
     }
 
-    @Test func serverKilledMidUploadLeavesNothingVisible() throws {
-        let server = try ServerProcess()
+    @Test func serverKilledMidUploadLeavesNothingVisible() async throws {
+        let server = try await ServerProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/big.bin", count: 600 << 20, seed: 5)
         defer { try? FileManager.default.removeItem(atPath: model) }
@@ -113,8 +113,8 @@ import Glibc
         #expect(sawUpload, "the upload finished before the server could be killed")
         #expect(push.terminationStatus != 0)
 
-        try server.start()
-        let versions = try CLI.run(["versions", "acme/killed", "--json"], environment: server.env)
+        try await server.start()
+        let versions = try await CLI.run(["versions", "acme/killed", "--json"], environment: server.env)
         #expect(versions.status == 0, "\(versions.stderr)")
         #expect((try versions.json()["items"] as? [Any])?.isEmpty == true)
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? []).isEmpty, "partial upload files survived the restart")
@@ -122,7 +122,7 @@ import Glibc
         #expect(blobs.filter { $0.count > 60 }.isEmpty, "a blob became visible: \(blobs)")
 
         // The push then succeeds from scratch.
-        let retry = try CLI.run(["push", model, "--model", "acme/killed", "--json"], environment: server.env)
+        let retry = try await CLI.run(["push", model, "--model", "acme/killed", "--json"], environment: server.env)
         #expect(retry.status == 0, "\(retry.stderr)")
         #expect(try retry.json()["version"] as? Int == 1)
     }

@@ -5,52 +5,52 @@ import Testing
 /// URL points at a closed loopback port: attempts fail and are recorded, nothing leaves the host.
 @Suite(.serialized) struct WebhookCLITests {
     @Test func addListTestDeliveriesRemove() async throws {
-        let server = try ServerProcess(arguments: ["--webhook-allow", "127.0.0.0/8"])
+        let server = try await ServerProcess(arguments: ["--webhook-allow", "127.0.0.0/8"])
         let env = server.env
         let url = "http://127.0.0.1:\(CLI.freePort())/hook"
 
-        let added = try CLI.run(["webhook", "add", url, "--events", "alias.*,version.ready", "--scope", "acme/*", "--json"], environment: env)
+        let added = try await CLI.run(["webhook", "add", url, "--events", "alias.*,version.ready", "--scope", "acme/*", "--json"], environment: env)
         #expect(added.status == 0, "\(added.stderr)")
         let object = try added.json()
         let id = try #require(object["id"] as? String)
         #expect((object["secret"] as? String)?.hasPrefix("whsec_") == true && object.count == 2)
 
-        let plain = try CLI.run(["webhook", "add", url, "--secret", "my-own-secret-123456", "--format", "slack"], environment: env)
+        let plain = try await CLI.run(["webhook", "add", url, "--secret", "my-own-secret-123456", "--format", "slack"], environment: env)
         #expect(plain.status == 0 && plain.stdout.contains("added webhook") && !plain.stdout.contains("my-own-secret"))
 
-        let list = try CLI.run(["webhook", "list", "--json"], environment: env)
+        let list = try await CLI.run(["webhook", "list", "--json"], environment: env)
         let items = try #require(try list.json()["items"] as? [[String: Any]])
         #expect(items.count == 2 && items.allSatisfy { $0["secret"] == nil })
         #expect(items.first { $0["id"] as? String == id }?["events"] as? [String] == ["alias.*", "version.ready"])
 
-        let test = try CLI.run(["webhook", "test", id, "--json"], environment: env)
+        let test = try await CLI.run(["webhook", "test", id, "--json"], environment: env)
         #expect(test.status == 0)
         let eventID = try #require(try test.json()["event_id"] as? String)
         var attempts: [[String: Any]] = []
         for _ in 0..<100 where attempts.isEmpty {
             try await Task.sleep(for: .milliseconds(100))
-            attempts = try CLI.run(["webhook", "deliveries", id, "--json"], environment: env).json()["items"] as? [[String: Any]] ?? []
+            attempts = try await CLI.run(["webhook", "deliveries", id, "--json"], environment: env).json()["items"] as? [[String: Any]] ?? []
         }
         // Newest first; a retry may already have happened under load, so take the first attempt.
         let first = try #require(attempts.first { $0["attempt"] as? Int == 1 })
         #expect(first["event_id"] as? String == eventID && first["event_type"] as? String == "webhook.test")
         #expect(first["status"] as? String == "failed" && first["response_code"] is NSNull && first["error"] is String)
         #expect(first["attempt"] as? Int == 1 && first["latency_ms"] is Double)
-        let table = try CLI.run(["webhook", "deliveries", id], environment: env)
+        let table = try await CLI.run(["webhook", "deliveries", id], environment: env)
         #expect(table.status == 0 && table.stdout.contains("webhook.test") && table.stdout.contains("failed"))
 
-        let redeliver = try CLI.run(["webhook", "redeliver", eventID, "--json"], environment: env)
+        let redeliver = try await CLI.run(["webhook", "redeliver", eventID, "--json"], environment: env)
         #expect(redeliver.status == 0)
         #expect(try redeliver.json()["webhooks"] as? [String] == [id])
 
-        let refused = try CLI.run(["webhook", "add", "http://169.254.169.254/latest", "--json"], environment: env)
+        let refused = try await CLI.run(["webhook", "add", "http://169.254.169.254/latest", "--json"], environment: env)
         #expect(refused.status == 2)
         #expect((try refused.json()["error"] as? [String: Any])?["code"] as? String == "invalid_argument")
-        let badFormat = try CLI.run(["webhook", "add", url, "--format", "xml"], environment: env)
+        let badFormat = try await CLI.run(["webhook", "add", url, "--format", "xml"], environment: env)
         #expect(badFormat.status == 64)
 
-        #expect(try CLI.run(["webhook", "rm", id], environment: env).status == 0)
-        #expect(try CLI.run(["webhook", "rm", id], environment: env).status == 3)
-        #expect(try CLI.run(["webhook", "deliveries", "whk_nope"], environment: env).status == 3)
+        #expect(try await CLI.run(["webhook", "rm", id], environment: env).status == 0)
+        #expect(try await CLI.run(["webhook", "rm", id], environment: env).status == 3)
+        #expect(try await CLI.run(["webhook", "deliveries", "whk_nope"], environment: env).status == 3)
     }
 }

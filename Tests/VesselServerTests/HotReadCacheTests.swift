@@ -128,9 +128,13 @@ import VesselMetadata
             #expect(try await Self.resolve(client) == 2)
             let attempt = PromotionAttempt(model: Self.model, alias: Self.alias, version: 1, mode: .set, role: .admin)
             _ = try await harness.registry.store.promote(attempt, change: ChangeContext(actor: "admin", requestID: nil))
-            let changed = ContinuousClock.now
+            // Generous bound: this only tells "expires" from "never expires" on a stalled machine.
+            let deadline = ContinuousClock.now + .seconds(60)
             while try await Self.resolve(client) != 1 {
-                #expect(changed.duration(to: .now) < .seconds(5), "the other replica's change never showed")
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("the other replica's change never showed")
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(10))
             }
         }

@@ -28,8 +28,9 @@ import Glibc
     }
 
     /// Runs `vessel serve` expecting it to stop at start: its exit code and output (-1 when it
-    /// was still running after 30 s — a hang, however busy the machine is).
-    static func serveFailing(_ arguments: [String], environment extra: [String: String]) async throws -> (Int32, String, Duration) {
+    /// was still running after 120 s — a hang, however busy the machine is). How long the stop
+    /// took is not checked: a loaded CI machine once stalled every process for 30 s.
+    static func serveFailing(_ arguments: [String], environment extra: [String: String]) async throws -> (Int32, String) {
         let executable = try #require(ServeProcess.executable)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-s3fail-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -43,41 +44,39 @@ import Glibc
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        let started = ContinuousClock.now
+        let deadline = ContinuousClock.now + .seconds(120)
         try process.run()
-        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            return (-1, "still running after 30 s", ContinuousClock.now - started)
+            return (-1, "still running after 120 s")
         }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, output, ContinuousClock.now - started)
+        return (process.terminationStatus, output)
     }
 
     @Test(.enabled(if: ServeProcess.executable != nil, "needs the vessel executable built next to the tests"))
     func unreachableStorageStopsTheStart() async throws {
-        let (code, output, took) = try await Self.serveFailing(
+        let (code, output) = try await Self.serveFailing(
             ["--storage", "s3://vessel?endpoint=http://127.0.0.1:9&region=us-east-1"],
             environment: ["AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"]
         )
         #expect(code == 6 && output.contains("cannot reach object storage"), "\(output)")
-        #expect(took < .seconds(30), "a server that does not stop within 30 s counts as hung")
-        let (missing, text, _) = try await Self.serveFailing(["--storage", "s3://vessel?endpoint=http://127.0.0.1:9"], environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
+        let (missing, text) = try await Self.serveFailing(["--storage", "s3://vessel?endpoint=http://127.0.0.1:9"], environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
         #expect(missing == 2 && text.contains("AWS_ACCESS_KEY_ID"), "\(text)")
     }
 
     @Test(.enabled(if: ServeProcess.executable != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
     func wrongCredentialsAndMissingBucketsStopTheStart() async throws {
         let s3 = try #require(Self.s3)
-        let (code, output, took) = try await Self.serveFailing(["--storage", s3.url], environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": "wrong-secret"])
+        let (code, output) = try await Self.serveFailing(["--storage", s3.url], environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": "wrong-secret"])
         #expect(code == 6 && output.contains("SignatureDoesNotMatch") && output.contains("AWS_SECRET_ACCESS_KEY"), "\(output)")
         #expect(!output.contains("wrong-secret"))
-        #expect(took < .seconds(30), "a server that does not stop within 30 s counts as hung")
         var location = try S3Location(parsing: s3.url)
         location.bucket = "vessel-absent-\(UInt32.random(in: 0...UInt32.max))"
         let absent = "s3://\(location.bucket)?endpoint=\(location.endpoint)&region=\(location.region)"
-        let (missing, text, _) = try await Self.serveFailing(["--storage", absent], environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": s3.secret])
+        let (missing, text) = try await Self.serveFailing(["--storage", absent], environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": s3.secret])
         #expect(missing == 3 && text.contains("--create-bucket"), "\(text)")
     }
 
