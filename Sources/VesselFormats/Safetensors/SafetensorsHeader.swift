@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The validated header of one safetensors file.
 ///
 /// Layout of a file (all offsets from the start of the file):
@@ -17,25 +19,27 @@ public struct SafetensorsHeader: Sendable, Hashable {
     public let headerLength: UInt64
     /// Size of the data buffer (file size − 8 − N), equal to the sum of tensor sizes.
     public let dataLength: UInt64
-    private let indexByName: [String: Int]
+    /// Name → position in `tensors`, built by the first lookup: most readers (inspection,
+    /// summaries, scans) walk the list and never look a name up.
+    private let names = NameIndex()
 
-    /// `indexByName`, when given, must map each tensor's name to its position in `tensors`.
-    init(
-        tensors: [SafetensorsTensorInfo], metadata: [String: String]?, headerLength: UInt64, dataLength: UInt64,
-        indexByName: [String: Int]? = nil
-    ) {
+    init(tensors: [SafetensorsTensorInfo], metadata: [String: String]?, headerLength: UInt64, dataLength: UInt64) {
         self.tensors = tensors
         self.metadata = metadata
         self.headerLength = headerLength
         self.dataLength = dataLength
-        if let indexByName {
-            self.indexByName = indexByName
-            return
-        }
-        var index: [String: Int] = [:]
-        index.reserveCapacity(tensors.count)
-        for (position, tensor) in tensors.enumerated() { index[tensor.name] = position }
-        self.indexByName = index
+    }
+
+    public static func == (left: SafetensorsHeader, right: SafetensorsHeader) -> Bool {
+        left.headerLength == right.headerLength && left.dataLength == right.dataLength
+            && left.metadata == right.metadata && left.tensors == right.tensors
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(headerLength)
+        hasher.combine(dataLength)
+        hasher.combine(metadata)
+        hasher.combine(tensors)
     }
 
     /// Offset of the data buffer from the start of the file: 8 + N.
@@ -46,7 +50,23 @@ public struct SafetensorsHeader: Sendable, Hashable {
 
     /// The tensor with this exact name (no Unicode normalization), if any.
     public func tensor(named name: String) -> SafetensorsTensorInfo? {
-        indexByName[name].map { tensors[$0] }
+        names.position(of: name, in: tensors).map { tensors[$0] }
+    }
+
+    /// The lazily built name index; one per parsed header, shared by its copies.
+    private final class NameIndex: Sendable {
+        private let index = Mutex<[String: Int]?>(nil)
+
+        func position(of name: String, in tensors: [SafetensorsTensorInfo]) -> Int? {
+            index.withLock { built in
+                if let built { return built[name] }
+                var made: [String: Int] = [:]
+                made.reserveCapacity(tensors.count)
+                for (position, tensor) in tensors.enumerated() { made[tensor.name] = position }
+                built = made
+                return made[name]
+            }
+        }
     }
 
     /// Parses and validates a header.
@@ -113,9 +133,7 @@ public struct SafetensorsHeader: Sendable, Hashable {
         let (afterPrefix, o1) = fileSize.subtractingReportingOverflow(SafetensorsLimits.prefixBytes)
         let (dataLength, o2) = afterPrefix.subtractingReportingOverflow(headerLength)
         guard !o1, !o2 else { throw .headerLengthExceedsFile(declared: headerLength, fileSize: fileSize) }
-        if SafetensorsUTF8.firstInvalidOffset(in: body) == nil,
-            let header = SafetensorsHeaderFastPath.parse(body, headerLength: headerLength, dataLength: dataLength)
-        {
+        if let header = SafetensorsHeaderFastPath.parse(body, headerLength: headerLength, dataLength: dataLength) {
             return header
         }
         return try parseBodyStrict(body, headerLength: headerLength, dataLength: dataLength)

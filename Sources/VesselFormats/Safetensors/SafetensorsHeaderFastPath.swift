@@ -1,22 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A single-pass decoder for well-formed headers, used before the strict two-stage parser.
 ///
 /// It builds tensor entries straight from the bytes (no JSON tree) and gives up — returns
-/// nil — at the first thing it does not expect: escapes in names, unknown fields, duplicate
-/// keys, non-integers, any rule violation. The caller then runs the strict parser
+/// nil — at the first thing it does not expect: escapes or non-ASCII bytes in names, unknown
+/// fields, duplicate keys, non-integers, any rule violation. The caller then runs the strict parser
 /// (``SafetensorsHeaderSyntax`` + ``SafetensorsHeaderValidator``), which is the only source
 /// of errors. So the fast path must accept a subset of what the strict parser accepts and
 /// return the identical header; the mutation tests check exactly that on every input.
-/// The input must already be valid UTF-8.
+/// It checks the UTF-8 of what it accepts itself, so valid headers are read in one pass:
+/// everything outside `__metadata__` must be ASCII, and the metadata's bytes are validated.
 enum SafetensorsHeaderFastPath {
     static func parse(_ body: UnsafeRawBufferPointer, headerLength: UInt64, dataLength: UInt64) -> SafetensorsHeader? {
         guard let first = body.first, first == UInt8(ascii: "{") else { return nil }
         var cursor = Cursor(bytes: body, position: 1)
         // Real entries take ~90 bytes; reserving avoids regrowth (an overestimate is cheap).
-        let estimate = body.count / 64 + 1
         var tensors: [SafetensorsTensorInfo] = []
-        tensors.reserveCapacity(estimate)
-        var indexByName: [String: Int] = [:]
-        indexByName.reserveCapacity(estimate)
+        tensors.reserveCapacity(body.count / 64 + 1)
+        var seen = NameSet(maximumCount: body.count / NameSet.smallestEntryBytes + 1)
         var metadata: [String: String]? = nil
         if !cursor.consume(UInt8(ascii: "}")) {
             while true {
@@ -25,15 +30,15 @@ enum SafetensorsHeaderFastPath {
                     guard metadata == nil else { return nil }
                     var parser = SafetensorsJSONParser(bytes: body, position: cursor.position)
                     guard let value = try? parser.parseValue(depth: 1),
+                        SafetensorsUTF8.firstInvalidOffset(in: UnsafeRawBufferPointer(rebasing: body[cursor.position..<parser.position])) == nil,
                         let strings = try? SafetensorsHeaderValidator.validateMetadata(value)
                     else { return nil }
                     cursor.position = parser.position
                     metadata = strings
                 } else {
+                    guard seen.insert(key, of: body) else { return nil }
                     let name = String(decoding: UnsafeRawBufferPointer(rebasing: body[key]), as: UTF8.self)
-                    guard indexByName.updateValue(tensors.count, forKey: name) == nil,
-                        let tensor = cursor.tensor(named: name)
-                    else { return nil }
+                    guard let tensor = cursor.tensor(named: name) else { return nil }
                     tensors.append(tensor)
                 }
                 if cursor.consume(UInt8(ascii: ",")) { continue }
@@ -42,15 +47,85 @@ enum SafetensorsHeaderFastPath {
             }
         }
         for index in cursor.position..<body.count where body[index] != 0x20 { return nil }
-        // Writers list tensors in offset order; then the name index built above is already
-        // the index of the sorted list and need not be rebuilt.
-        let sorted = zip(tensors, tensors.dropFirst()).allSatisfy { !SafetensorsHeaderValidator.offsetOrder($1, $0) }
-        if !sorted { tensors.sort(by: SafetensorsHeaderValidator.offsetOrder) }
+        // Writers list tensors in offset order, so this is usually one pass.
+        if !zip(tensors, tensors.dropFirst()).allSatisfy({ !SafetensorsHeaderValidator.offsetOrder($1, $0) }) {
+            tensors.sort(by: SafetensorsHeaderValidator.offsetOrder)
+        }
         guard (try? SafetensorsHeaderValidator.checkTiling(tensors, dataLength: dataLength)) != nil else { return nil }
-        return SafetensorsHeader(
-            tensors: tensors, metadata: metadata, headerLength: headerLength, dataLength: dataLength,
-            indexByName: sorted ? indexByName : nil
-        )
+        return SafetensorsHeader(tensors: tensors, metadata: metadata, headerLength: headerLength, dataLength: dataLength)
+    }
+
+    /// The tensor names seen so far, as byte ranges of the header, for the duplicate check:
+    /// open addressing over a table sized once from the header's length, with no String
+    /// hashing. Only ASCII names get here (``Cursor/plainString()`` refuses other bytes), and
+    /// for ASCII, equal bytes is exactly the canonical equivalence the strict parser's String
+    /// keys compare by.
+    private struct NameSet {
+        /// The shortest possible tensor entry, `"":{"dtype":"U8","shape":[],"data_offsets":[0,0]},`:
+        /// a header of N bytes holds at most N / 48 + 1 tensors.
+        static let smallestEntryBytes = 48
+        private var slots: [Int32]
+        private var ranges: [Range<Int>] = []
+        private let mask: Int
+
+        init(maximumCount: Int) {
+            var size = 16
+            while size < maximumCount * 2 { size <<= 1 }
+            slots = Array(repeating: 0, count: size)
+            mask = size - 1
+            ranges.reserveCapacity(maximumCount)
+        }
+
+        /// Adds `range`; false when an equal name is already there (or the table is full,
+        /// which the size bound rules out; the caller then leaves the header to the strict parser).
+        mutating func insert(_ range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> Bool {
+            guard ranges.count * 2 < slots.count, let base = bytes.baseAddress else { return false }
+            var slot = Int(truncatingIfNeeded: Self.hash(range, of: bytes)) & mask
+            while true {
+                let entry = Int(slots[slot])
+                if entry == 0 {
+                    slots[slot] = Int32(truncatingIfNeeded: ranges.count + 1)
+                    ranges.append(range)
+                    return true
+                }
+                let other = ranges[entry - 1]
+                if other.count == range.count, memcmp(base + other.lowerBound, base + range.lowerBound, range.count) == 0 {
+                    return false
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+
+        private static func hash(_ range: Range<Int>, of bytes: UnsafeRawBufferPointer) -> UInt64 {
+            var hash = 0x9E37_79B9_7F4A_7C15 ^ UInt64(range.count)
+            var index = range.lowerBound
+            while range.upperBound - index >= 8 {
+                hash = (hash ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+                hash ^= hash >> 32
+                index += 8
+            }
+            while index < range.upperBound {
+                hash = (hash ^ UInt64(bytes[index])) &* 0x0000_0100_0000_01B3
+                index += 1
+            }
+            return hash ^ (hash >> 29)
+        }
+    }
+
+    /// `"dtype":`, `"shape":` and `"data_offsets":` as little-endian words, the last as two
+    /// overlapping ones (`"data_of` at +0, `ffsets":` at +7). Literals, not computed `static
+    /// let`s, whose every use would pay a `swift_once` check; a test recomputes them.
+    static let dtypeWord: UInt64 = 0x3A22_6570_7974_6422
+    static let shapeWord: UInt64 = 0x3A22_6570_6168_7322
+    static let offsetsHead: UInt64 = 0x666F_5F61_7461_6422
+    static let offsetsTail: UInt64 = 0x3A22_7374_6573_6666
+
+    /// Eight bytes of text as a little-endian word, the way `loadUnaligned` reads them.
+    static func word(_ text: StaticString) -> UInt64 {
+        precondition(text.utf8CodeUnitCount == 8)
+        var value: UInt64 = 0
+        for offset in (0..<8).reversed() { value = value << 8 | UInt64(text.utf8Start[offset]) }
+        return value
     }
 
     /// dtype names as bytes, for matching without building a String.
@@ -84,23 +159,47 @@ enum SafetensorsHeaderFastPath {
             return true
         }
 
-        /// A string without escapes or control characters; the range of its contents.
+        /// A string of printable ASCII without escapes; the range of its contents.
         mutating func plainString() -> Range<Int>? {
             guard consume(UInt8(ascii: "\"")) else { return nil }
             let start = position
             var index = start
             let end = bytes.count
-            // A local index keeps the hot loop in registers.
+            // Eight bytes at a time up to the word holding the closing quote (or anything else
+            // that ends the plain run), then byte by byte. A local index stays in a register.
+            while end - index >= 8 {
+                let found = Self.endsPlainRun(bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                if found == 0 {
+                    index += 8
+                    continue
+                }
+                // The lowest flagged byte is exact (only bytes above it can be false alarms).
+                let stop = index + found.trailingZeroBitCount / 8
+                guard bytes[stop] == UInt8(ascii: "\"") else { return nil }
+                position = stop + 1
+                return start..<stop
+            }
             while index < end {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     position = index + 1
                     return start..<index
                 }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
                 index += 1
             }
             return nil
+        }
+
+        /// The high bit of each byte of `word` that is a quote, a backslash, a control byte or
+        /// not ASCII, by the classic "has zero byte" / "has byte less than" bit tricks: zero
+        /// exactly when there is none, and the lowest bit set marks the first one.
+        static func endsPlainRun(_ word: UInt64) -> UInt64 {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            let found = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | (word &- ones &* 0x20) | word
+            return found & 0x8080_8080_8080_8080
         }
 
         func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
@@ -153,18 +252,21 @@ enum SafetensorsHeaderFastPath {
         /// instead of allocating another array.
         mutating func shape() -> [UInt64]? {
             guard consume(UInt8(ascii: "[")) else { return nil }
-            scratch.removeAll(keepingCapacity: true)
+            // Counted by hand: `removeAll(keepingCapacity:)` takes a slow generic path.
+            var count = 0
             if !consume(UInt8(ascii: "]")) {
                 while true {
                     guard let value = unsignedInteger() else { return nil }
-                    scratch.append(value)
+                    if count < scratch.count { scratch[count] = value } else { scratch.append(value) }
+                    count += 1
                     if consume(UInt8(ascii: ",")) { continue }
                     if consume(UInt8(ascii: "]")) { break }
                     return nil
                 }
             }
-            if let known = recentShapes.first(where: { $0 == scratch }) { return known }
-            let shape = Array(scratch)
+            let parsed = scratch[0..<count]
+            if let known = recentShapes.first(where: { $0.elementsEqual(parsed) }) { return known }
+            let shape = Array(parsed)
             if recentShapes.count < 4 { recentShapes.append(shape) } else { recentShapes[nextRecent] = shape }
             nextRecent = (nextRecent + 1) % 4
             return shape
@@ -192,6 +294,36 @@ enum SafetensorsHeaderFastPath {
             return nil
         }
 
+        enum Field { case dtype, shape, dataOffsets }
+
+        /// A tensor field's name and its colon. Writers put no whitespace between them, which
+        /// one or two word compares recognize; anything else takes the general route.
+        mutating func field() -> Field? {
+            skipWhitespace()
+            if bytes.count - position >= 15 {
+                let first = bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self)
+                if first == SafetensorsHeaderFastPath.dtypeWord {
+                    position += 8
+                    return .dtype
+                }
+                if first == SafetensorsHeaderFastPath.shapeWord {
+                    position += 8
+                    return .shape
+                }
+                if first == SafetensorsHeaderFastPath.offsetsHead,
+                    bytes.loadUnaligned(fromByteOffset: position + 7, as: UInt64.self) == SafetensorsHeaderFastPath.offsetsTail
+                {
+                    position += 15
+                    return .dataOffsets
+                }
+            }
+            guard let name = plainString(), consume(UInt8(ascii: ":")) else { return nil }
+            if equals(name, "dtype") { return .dtype }
+            if equals(name, "shape") { return .shape }
+            if equals(name, "data_offsets") { return .dataOffsets }
+            return nil
+        }
+
         /// `{"dtype": …, "shape": […], "data_offsets": [b, e]}` in any order, validated.
         mutating func tensor(named name: String) -> SafetensorsTensorInfo? {
             guard consume(UInt8(ascii: "{")) else { return nil }
@@ -199,14 +331,14 @@ enum SafetensorsHeaderFastPath {
             var shape: [UInt64]? = nil
             var offsets: (begin: UInt64, end: UInt64)? = nil
             while true {
-                guard let field = plainString(), consume(UInt8(ascii: ":")) else { return nil }
-                if equals(field, "dtype"), dtype == nil {
+                guard let field = field() else { return nil }
+                if field == .dtype, dtype == nil {
                     dtype = self.dtype()
                     if dtype == nil { return nil }
-                } else if equals(field, "shape"), shape == nil {
+                } else if field == .shape, shape == nil {
                     shape = self.shape()
                     if shape == nil { return nil }
-                } else if equals(field, "data_offsets"), offsets == nil {
+                } else if field == .dataOffsets, offsets == nil {
                     // Exactly `[begin, end]`, parsed without an array.
                     guard consume(UInt8(ascii: "[")), let begin = unsignedInteger(), consume(UInt8(ascii: ",")),
                         let end = unsignedInteger(), consume(UInt8(ascii: "]"))

@@ -35,23 +35,23 @@ struct SafetensorsPosixFile: Sendable {
         guard offset <= UInt64(Int64.max) - UInt64(count) else {
             throw .ioError(operation: "read the file", reason: "offset out of range")
         }
-        var result = [UInt8](repeating: 0, count: count)
-        var done = 0
         var failure: String? = nil
-        result.withUnsafeMutableBytes { buffer in
+        // Not zero-filled first: `pread` writes every byte that is kept.
+        let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
             while done < count {
                 let got = pread(descriptor, buffer.baseAddress.map { $0 + done }, count - done, off_t(offset) + off_t(done))
                 if got < 0 {
                     if errno == EINTR { continue }
                     failure = Self.lastError()
-                    return
+                    break
                 }
-                if got == 0 { return }
+                if got == 0 { break }
                 done += got
             }
+            initialized = done
         }
         if let failure { throw .ioError(operation: "read the file", reason: failure) }
-        if done < count { result.removeSubrange(done...) }
         return result
     }
 

@@ -36,6 +36,9 @@ import Testing
         #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make(headerBytes: [0x7B, 0x22, 0xC0, 0xAF, 0x22, 0x7D])) == "header_not_utf8")
         #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make(headerBytes: [0x7B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x7D])) == "header_not_utf8")
         #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make(headerBytes: [0x7B, 0x22, 0xE2, 0x82])) == "header_not_utf8")
+        // Inside an otherwise well-formed metadata value (which the fast path reads itself).
+        let metadata = Array(#"{"__metadata__":{"k":"x"#.utf8) + [0xFF] + Array(#""}}"#.utf8)
+        #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make(headerBytes: metadata)) == "header_not_utf8")
     }
 
     @Test func leadingWhitespaceRejected() {
