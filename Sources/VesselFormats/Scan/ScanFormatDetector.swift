@@ -30,7 +30,12 @@ enum ScanFormatDetector {
         let bytes = fileName.utf8
         let baseStart = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes.index(after: $0) } ?? bytes.startIndex
         guard let dot = bytes[baseStart...].lastIndex(of: UInt8(ascii: ".")), dot != baseStart else { return "" }
-        return String(decoding: bytes[bytes.index(after: dot)...], as: UTF8.self).lowercased()
+        let ext = bytes[bytes.index(after: dot)...]
+        // Most extensions are short lowercase ASCII: no lowercasing (and no allocation) needed.
+        if !ext.contains(where: { $0 >= 0x80 || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) {
+            return String(decoding: ext, as: UTF8.self)
+        }
+        return String(decoding: ext, as: UTF8.self).lowercased()
     }
 
     /// The pickle-based format a file's extension claims, if any (`.bin` claims nothing by itself).

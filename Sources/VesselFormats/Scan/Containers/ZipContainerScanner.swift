@@ -54,8 +54,16 @@ struct ZipContainerScanner {
 
     /// `data.pkl` at the root or one folder down (`archive/data.pkl`), as `torch.load` finds it.
     static func isTorchRecord(_ name: String) -> Bool {
-        let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-        return parts.last == "data.pkl" && parts.count <= 2
+        let bytes = name.utf8
+        guard bytes.count >= 8, bytes.suffix(8).elementsEqual("data.pkl".utf8) else { return false }
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            // Characters, not bytes: a combining mark after "/" makes it no separator.
+            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.last == "data.pkl" && parts.count <= 2
+        }
+        let folder = bytes.dropLast(8)
+        guard let slash = folder.firstIndex(of: UInt8(ascii: "/")) else { return folder.isEmpty }
+        return folder.index(after: slash) == folder.endIndex
     }
 
     private func scanPickleMember(_ archive: ZipArchiveReader, _ entry: ZipArchiveEntry, into accumulator: inout ScanAccumulator) {

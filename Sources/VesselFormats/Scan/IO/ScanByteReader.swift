@@ -98,9 +98,12 @@ struct ScanByteReader<Source: ScanChunkSource> {
 
     /// A little-endian unsigned integer of `width` bytes (1…8).
     mutating func readLittleEndian(_ width: Int, _ what: String) throws -> UInt64 {
-        let bytes = try readBytes(width, what)
+        // Read in place: slicing the buffer would retain and release it for every length
+        // and memo index of a pickle.
+        guard try fill(width) else { throw ScanProblem.truncated("stream ends inside \(what)", at: offset) }
         var value: UInt64 = 0
-        for (shift, byte) in bytes.enumerated() { value |= UInt64(byte) << (8 * UInt64(shift)) }
+        for shift in 0..<width { value |= UInt64(buffer[position + shift]) << (8 * UInt64(shift)) }
+        position += width
         return value
     }
 

@@ -66,9 +66,9 @@ struct PickleAnalyzer {
         case 0x28: // MARK
             try m.mark(at)
         case 0x30: // POP
-            if m.stack.isEmpty { _ = try m.popMark(at) } else { m.stack.removeLast() }
+            if m.frameIsEmpty { try m.dropMark(at) } else { _ = try m.pop(at) }
         case 0x31: // POP_MARK
-            _ = try m.popMark(at)
+            try m.dropMark(at)
         case 0x32: // DUP
             try m.push(try m.top(at), at)
         case 0x4E: try m.push(.none, at) // NONE
@@ -157,32 +157,32 @@ struct PickleAnalyzer {
             try m.push(m.tuple([a, b, c]), at)
         case 0x5D: try m.push(.list, at) // EMPTY_LIST
         case 0x6C: // LIST
-            _ = try m.popMark(at)
+            try m.dropMark(at)
             try m.push(.list, at)
         case 0x61: // APPEND
             _ = try m.pop(at)
             _ = try m.top(at)
         case 0x65: // APPENDS
-            _ = try m.popMark(at)
+            try m.dropMark(at)
             _ = try m.top(at)
         case 0x7D: try m.push(m.dict([]), at) // EMPTY_DICT
         case 0x64: // DICT
             let items = try m.popMark(at)
             guard items.count % 2 == 0 else { throw ScanProblem.malformed("DICT with an odd number of items", at: at) }
-            try m.push(m.dict(Self.pairs(items)), at)
+            try m.push(m.dict(items), at)
         case 0x73: // SETITEM
             let value = try m.pop(at), key = try m.pop(at)
-            try m.addEntries([(key, value)], at)
+            try m.addEntries([key, value], at)
         case 0x75: // SETITEMS
             let items = try m.popMark(at)
             guard items.count % 2 == 0 else { throw ScanProblem.malformed("SETITEMS with an odd number of items", at: at) }
-            try m.addEntries(Self.pairs(items), at)
+            try m.addEntries(items, at)
         case 0x8F: try m.push(.set, at) // EMPTY_SET
         case 0x90: // ADDITEMS
-            _ = try m.popMark(at)
+            try m.dropMark(at)
             _ = try m.top(at)
         case 0x91: // FROZENSET
-            _ = try m.popMark(at)
+            try m.dropMark(at)
             try m.push(.set, at)
         case 0x63: // GLOBAL
             let module = try lineText(&reader, "GLOBAL", at)
@@ -360,10 +360,6 @@ struct PickleAnalyzer {
         let line = try reader.readLine(maxLength: limits.maxRetainedString, what)
         guard let text = PickleText.utf8(line) else { throw ScanProblem.malformed("\(what) name is not UTF-8", at: at) }
         return text
-    }
-
-    private static func pairs(_ items: [PickleValue]) -> [(PickleValue, PickleValue)] {
-        stride(from: 0, to: items.count - 1, by: 2).map { (items[$0], items[$0 + 1]) }
     }
 
     static func parseInteger(_ line: ArraySlice<UInt8>, _ at: Int) throws -> Int64? {

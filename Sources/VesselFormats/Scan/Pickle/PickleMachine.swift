@@ -3,50 +3,72 @@
 /// entries) and the scanner's own limits.
 struct PickleMachine {
     let limits: ScanLimits
-    var stack: [PickleValue] = []
-    var marks: [[PickleValue]] = []
+    /// Every open frame, outermost first: the values above the newest mark are the frame the
+    /// opcodes see, and only they count towards `maxStackDepth`.
+    private(set) var stack: [PickleValue] = []
+    /// Where each open mark's frame starts in `stack` (CPython's metastack, without copies).
+    private var marks: [Int] = []
     /// The memo: dense indices (the usual 0, 1, 2 …) in an array, sparse ones in a dictionary.
     var memo = PickleMemo()
     var protocolVersion = 0
 
     init(limits: ScanLimits) {
         self.limits = limits
+        // Room for a small pickle's stack up front, instead of regrowing it 1, 2, 4 … 32.
+        stack.reserveCapacity(32)
     }
 
+    private var frameStart: Int { marks.last ?? 0 }
+
+    /// True when the current frame (above the newest mark) holds no value.
+    var frameIsEmpty: Bool { stack.count == frameStart }
+
     mutating func push(_ value: PickleValue, _ at: Int) throws {
-        guard stack.count < limits.maxStackDepth else {
+        guard stack.count - frameStart < limits.maxStackDepth else {
             throw ScanProblem.limit("pickle stack deeper than \(limits.maxStackDepth)", at: at)
         }
         stack.append(value.depth > limits.maxValueNesting ? .opaque : value)
     }
 
     mutating func pop(_ at: Int) throws -> PickleValue {
-        guard let value = stack.popLast() else { throw ScanProblem.malformed("pickle stack underflow", at: at) }
-        return value
+        guard !frameIsEmpty else { throw ScanProblem.malformed("pickle stack underflow", at: at) }
+        return stack.removeLast()
     }
 
     func top(_ at: Int) throws -> PickleValue {
-        guard let value = stack.last else { throw ScanProblem.malformed("pickle stack underflow", at: at) }
-        return value
+        guard !frameIsEmpty else { throw ScanProblem.malformed("pickle stack underflow", at: at) }
+        return stack[stack.count - 1]
     }
 
     mutating func mark(_ at: Int) throws {
         guard marks.count < limits.maxStackDepth else {
             throw ScanProblem.limit("more than \(limits.maxStackDepth) open marks", at: at)
         }
-        marks.append(stack)
-        stack = []
+        marks.append(stack.count)
     }
 
+    /// Closes the newest mark and returns the values above it.
     mutating func popMark(_ at: Int) throws -> [PickleValue] {
-        guard let previous = marks.popLast() else { throw ScanProblem.malformed("pickle mark stack underflow", at: at) }
-        let items = stack
-        stack = previous
+        let start = try closeMark(at)
+        let items = Array(stack[start...])
+        stack.removeSubrange(start...)
         return items
     }
 
+    /// Closes the newest mark and discards the values above it.
+    mutating func dropMark(_ at: Int) throws {
+        stack.removeSubrange(try closeMark(at)...)
+    }
+
+    private mutating func closeMark(_ at: Int) throws -> Int {
+        guard let start = marks.popLast() else { throw ScanProblem.malformed("pickle mark stack underflow", at: at) }
+        return start
+    }
+
     mutating func memoize(at index: Int, _ at: Int) throws {
-        guard var value = stack.last else { throw ScanProblem.malformed("memo store from an empty stack", at: at) }
+        guard !frameIsEmpty, var value = stack.last else {
+            throw ScanProblem.malformed("memo store from an empty stack", at: at)
+        }
         if !memo.contains(index) && memo.count >= limits.maxMemoEntries {
             throw ScanProblem.limit("more than \(limits.maxMemoEntries) memo entries", at: at)
         }
@@ -64,34 +86,46 @@ struct PickleMachine {
     }
 
     func tuple(_ items: [PickleValue]) -> PickleValue {
-        let kept = Array(items.prefix(limits.maxRetainedItems))
-        let depth = 1 + (kept.map(\.depth).max() ?? 0)
-        return .tuple(PickleTuple(items: kept, count: items.count, depth: depth))
+        let kept = items.count <= limits.maxRetainedItems ? items : Array(items.prefix(limits.maxRetainedItems))
+        var depth = 0
+        for item in kept { depth = max(depth, item.depth) }
+        return .tuple(PickleTuple(items: kept, count: items.count, depth: 1 + depth))
     }
 
-    func dict(_ entries: [(PickleValue, PickleValue)]) -> PickleValue {
-        let kept = entries.prefix(limits.maxRetainedItems).map { (key: $0.0, value: $0.1) }
-        let depth = 1 + (kept.map { max($0.key.depth, $0.value.depth) }.max() ?? 0)
-        return .dict(PickleDict(entries: kept, count: entries.count, depth: depth))
+    /// A dict of the key/value pairs in `items` (alternating; an even count).
+    func dict(_ items: [PickleValue]) -> PickleValue {
+        var dict = PickleDict(entries: [], count: 0, depth: 1)
+        add(items, to: &dict)
+        return .dict(dict)
     }
 
     func object(_ callable: PickleValue, args: PickleValue) -> PickleValue {
         .object(PickleObject(callable: callable, args: args, state: nil, depth: 1 + max(callable.depth, args.depth)))
     }
 
-    /// `SETITEM`/`SETITEMS` on the value on top of the stack.
-    mutating func addEntries(_ entries: [(PickleValue, PickleValue)], _ at: Int) throws {
+    /// `SETITEM`/`SETITEMS` on the value on top of the stack; `items` alternate keys and values.
+    mutating func addEntries(_ items: some Collection<PickleValue>, _ at: Int) throws {
         let target = try top(at)
         guard case .dict(var dict) = target else { return }
         stack[stack.count - 1] = .none
-        for (key, value) in entries {
+        add(items, to: &dict)
+        stack[stack.count - 1] = dict.depth > limits.maxValueNesting ? .opaque : .dict(dict)
+    }
+
+    private func add(_ items: some Collection<PickleValue>, to dict: inout PickleDict) {
+        var index = items.startIndex
+        while index != items.endIndex {
+            let key = items[index]
+            items.formIndex(after: &index)
+            guard index != items.endIndex else { return }
+            let value = items[index]
+            items.formIndex(after: &index)
             dict.count += 1
             if dict.entries.count < limits.maxRetainedItems {
                 dict.entries.append((key: key, value: value))
                 dict.depth = max(dict.depth, 1 + max(key.depth, value.depth))
             }
         }
-        stack[stack.count - 1] = dict.depth > limits.maxValueNesting ? .opaque : .dict(dict)
     }
 
     /// `BUILD`: attaches `state` to the object on top of the stack (and its memo copy).

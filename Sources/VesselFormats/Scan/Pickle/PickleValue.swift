@@ -4,7 +4,9 @@
 /// shape of calls, and small tuples/dicts (for joblib's array wrapper). Everything else is
 /// `opaque`. Nesting is capped (`ScanLimits.maxValueNesting`) so no value is deep enough to
 /// make recursion a risk; lists and sets keep no contents, so no value can contain itself.
-indirect enum PickleValue {
+/// Only `object` is boxed: scalars, strings, tuples and dicts are stored inline, so pushing
+/// one costs no allocation beyond its own storage.
+enum PickleValue {
     case none
     case bool(Bool)
     /// An integer; nil when it does not fit 64 bits.
@@ -20,7 +22,7 @@ indirect enum PickleValue {
     /// An imported callable or class.
     case global(PickleGlobal)
     /// The result of calling an import (`REDUCE`, `NEWOBJ`, `INST`, `OBJ`…), plus `BUILD` state.
-    case object(PickleObject)
+    indirect case object(PickleObject)
     /// A value the analyzer does not model (persistent ids, buffers, results of unknown calls).
     case opaque
 

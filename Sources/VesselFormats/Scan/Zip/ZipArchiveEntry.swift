@@ -31,9 +31,13 @@ struct ZipArchiveEntry: Sendable {
            let first = rawName.first, (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(first & 0xDF) {
             return "member name starts with a drive letter"
         }
-        if rawName.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            .contains(where: { $0.elementsEqual("..".utf8) }) {
-            return "member name contains a .. component"
+        var componentStart = 0
+        for index in 0...rawName.count where index == rawName.count || rawName[index] == UInt8(ascii: "/") {
+            if index - componentStart == 2, rawName[componentStart] == UInt8(ascii: "."),
+               rawName[componentStart + 1] == UInt8(ascii: ".") {
+                return "member name contains a .. component"
+            }
+            componentStart = index + 1
         }
         return nil
     }
