@@ -106,6 +106,7 @@ let package = Package(
                 "VesselServer", "VesselClient", "VesselMetadata", "VesselCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Webhook benchmark (release build, loopback only; nothing leaves 127.0.0.1):
-#  - events delivered per second to a local receiver, one ordered stream and many streams;
+#  - events delivered per second to a local receiver (a child process in the idle scheduling
+#    class, standing in for another machine; --receiver-in-process for the old setup), one
+#    ordered stream and many streams;
 #  - promotion latency (p50/p99) over 500 promotions through the HTTP API with no
 #    subscriptions, then with 10 subscriptions of which one never answers.
 #
@@ -12,4 +14,4 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 echo "== building WebhookBench (release)"
 (cd "$ROOT" && swift build -c release --product WebhookBench >/dev/null)
 BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/WebhookBench"
-"$BIN" "${1:-5000}" "${2:-500}"
+"$BIN" "${1:-5000}" "${2:-500}" "${@:3}"

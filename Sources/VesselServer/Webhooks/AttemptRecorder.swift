@@ -30,7 +30,10 @@ actor AttemptRecorder {
             let batch = queued
             queued = []
             do {
-                try await store.recordAttempts(batch.flatMap(\.records))
+                // At normal priority, like every database call of the delivery loop: a
+                // transaction must not wait for the CPU behind the API (`WebhookDelivery.normal`).
+                let store = store, records = batch.flatMap(\.records)
+                try await withTaskExecutorPreference(globalConcurrentExecutor) { try await store.recordAttempts(records) }
                 for entry in batch { entry.waiter.resume() }
             } catch {
                 for entry in batch { entry.waiter.resume(throwing: error) }
