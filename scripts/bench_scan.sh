@@ -17,14 +17,19 @@ trap 'rm -rf "$WORK"' EXIT
 swift build -c release --product vessel-scan >&2
 BIN=.build/release/vessel-scan
 
+# Both tools' in-process loops run pinned to the same CPU: on a 2-vCPU VM a process that
+# migrates between the two runs the same loop markedly slower, at random.
+PIN=()
+if command -v taskset >/dev/null; then PIN=(taskset -c "${BENCH_CPU:-0}"); fi
+
 # All corpus files, and the same without the zip-bomb fixture (picklescan inflates all 64 MiB of it).
 find "$CORPUS" -maxdepth 1 -type f | LC_ALL=C sort > "$WORK/all.txt"
 grep -v torch_zip_bomb "$WORK/all.txt" > "$WORK/nobomb.txt"
 
 for set in all nobomb; do
   mapfile -t files < "$WORK/$set.txt"
-  "$BIN" --bench "$ROUNDS" "${files[@]}" > "$WORK/vessel-$set.json"
-  "$PYTHON" - "$WORK/$set.txt" "$ROUNDS" > "$WORK/picklescan-$set.json" <<'PY'
+  "${PIN[@]}" "$BIN" --bench "$ROUNDS" "${files[@]}" > "$WORK/vessel-$set.json"
+  "${PIN[@]}" "$PYTHON" - "$WORK/$set.txt" "$ROUNDS" > "$WORK/picklescan-$set.json" <<'PY'
 import json, logging, os, sys, time
 logging.disable(logging.CRITICAL)
 from picklescan.scanner import scan_file_path

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Webhook benchmark (release build, loopback only; nothing leaves 127.0.0.1):
-#  - events delivered per second to a local receiver (a child process in the idle scheduling
-#    class, standing in for another machine; --receiver-in-process for the old setup), one
+#  - events delivered per second to a local receiver (a child process at nice 10, standing
+#    in for another machine; --receiver-in-process for the old setup), one
 #    ordered stream and many streams;
 #  - promotion latency (p50/p99) over 500 promotions through the HTTP API with no
 #    subscriptions, then with 10 subscriptions of which one never answers.

@@ -6,9 +6,8 @@
 //     versions) with no subscription, then with 10 subscriptions of which one hangs.
 //
 // The receiver stands in for Slack or a CI server on another machine: it runs as a child
-// process (`WebhookBench receiver PORT`) in Linux's idle scheduling class (`chrt --idle`,
-// like Vessel's own delivery threads), so on a 2-core box it takes only CPU that the API
-// leaves idle. `--receiver-in-process` puts it back in this process at normal priority (the
+// process (`WebhookBench receiver PORT`) at `nice` 10, like Vessel's own delivery threads,
+// so on a 2-core box the API's threads get the CPU first. `--receiver-in-process` puts it back in this process at normal priority (the
 // harsher setup of earlier runs).
 import AsyncHTTPClient
 import Foundation
@@ -194,8 +193,8 @@ if inProcess {
     child = nil
 } else {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/chrt")
-    process.arguments = ["--idle", "0", CommandLine.arguments[0], "receiver", String(receiverPort)]
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+    process.arguments = ["-n", "10", CommandLine.arguments[0], "receiver", String(receiverPort)]
     // Its output would hold this script's pipe open after we exit.
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
@@ -209,7 +208,7 @@ if inProcess {
     }
     guard ready else { fatalError("the receiver process did not start") }
 }
-print("receiver: \(inProcess ? "in this process, normal priority" : "child process, idle scheduling class (stands in for another machine)")")
+print("receiver: \(inProcess ? "in this process, normal priority" : "child process at nice 10 (stands in for another machine)")")
 
 func measure() async throws {
     try await throughput(receiver: receiver, accepted: accepted)

@@ -7,19 +7,16 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs background work (webhook delivery) on its own threads at the lowest scheduling class
-/// (Linux `SCHED_IDLE`), so the kernel gives API requests the CPU first — a request thread
-/// that wakes up takes the core at once instead of waiting out the background thread's slice,
-/// which `nice` alone does not ensure — and deliveries catch up in the gaps: a promotion's
-/// latency does not depend on how many webhooks it sets off. `SCHED_IDLE` threads still get
-/// a small share of a saturated CPU, so deliveries slow down under load but never stop.
+/// Runs background work (webhook delivery) on its own threads at a lower scheduling priority
+/// (`nice` 10) than the threads that answer API requests, so on a busy machine the kernel
+/// gives requests the CPU first and deliveries catch up in the gaps: a promotion's latency
+/// does not depend on how many webhooks it sets off.
 ///
 /// Two parts: a task executor (one thread) for the delivery loop's own code, handed to
 /// `withTaskExecutorPreference`, and an event loop group (one thread) for its HTTP client's
 /// I/O. Database calls do not belong here: see `WebhookDelivery.normal`.
 final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
-    /// The niceness given to the threads when `SCHED_IDLE` cannot be set (0 is normal;
-    /// higher runs later).
+    /// The niceness given to the threads (0 is normal; higher runs later).
     static let niceness: Int32 = 10
 
     let eventLoopGroup: MultiThreadedEventLoopGroup
@@ -82,17 +79,12 @@ final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Lowers the calling thread's priority: on Linux the scheduling policy and the nice
-    /// value belong to each thread, and pid 0 means the caller. Lowering needs no privilege;
-    /// failure leaves the normal priority: slower promotions under load, not wrong ones.
+    /// Lowers the calling thread's priority: on Linux the nice value belongs to each thread,
+    /// and `setpriority(PRIO_PROCESS, 0, …)` sets the caller's. Failure leaves the normal
+    /// priority: slower promotions under load, not wrong ones.
     private static func lowerPriority() {
         #if os(Linux)
-        var parameters = sched_param()
-        parameters.sched_priority = 0
-        // SCHED_IDLE is 5 on Linux (glibc declares it only under _GNU_SOURCE).
-        if sched_setscheduler(0, 5, &parameters) != 0 {
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
-        }
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
         #endif
     }
 }
