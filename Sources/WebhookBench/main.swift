@@ -7,8 +7,8 @@
 //
 // The receiver stands in for Slack or a CI server on another machine: it runs as a child
 // process (`WebhookBench receiver PORT`) at `nice` 10, like Vessel's own delivery threads,
-// so on a 2-core box the API's threads get the CPU first. `--receiver-in-process` puts it back in this process at normal priority (the
-// harsher setup of earlier runs).
+// so on a 2-core box the API's threads get the CPU first. `--receiver-in-process` puts it
+// back in this process at normal priority (the harsher setup of earlier runs).
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
