@@ -120,14 +120,6 @@ enum SafetensorsHeaderFastPath {
     static let offsetsHead: UInt64 = 0x666F_5F61_7461_6422
     static let offsetsTail: UInt64 = 0x3A22_7374_6573_6666
 
-    /// Eight bytes of text as a little-endian word, the way `loadUnaligned` reads them.
-    static func word(_ text: StaticString) -> UInt64 {
-        precondition(text.utf8CodeUnitCount == 8)
-        var value: UInt64 = 0
-        for offset in (0..<8).reversed() { value = value << 8 | UInt64(text.utf8Start[offset]) }
-        return value
-    }
-
     /// dtype names as bytes, for matching without building a String.
     private static let dtypeNames: [([UInt8], SafetensorsDType)] = SafetensorsDType.allCases.map { (Array($0.rawValue.utf8), $0) }
 

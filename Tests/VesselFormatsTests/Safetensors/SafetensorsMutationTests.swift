@@ -82,10 +82,15 @@ import Testing
     }
 
     @Test func fastPathFieldWordsSpellTheFieldNames() {
-        #expect(SafetensorsHeaderFastPath.dtypeWord == SafetensorsHeaderFastPath.word("\"dtype\":"))
-        #expect(SafetensorsHeaderFastPath.shapeWord == SafetensorsHeaderFastPath.word("\"shape\":"))
-        #expect(SafetensorsHeaderFastPath.offsetsHead == SafetensorsHeaderFastPath.word("\"data_of"))
-        #expect(SafetensorsHeaderFastPath.offsetsTail == SafetensorsHeaderFastPath.word("ffsets\":"))
+        // Eight bytes of text as a little-endian word, the way `loadUnaligned` reads them.
+        func word(_ text: String) -> UInt64 {
+            #expect(text.utf8.count == 8)
+            return text.utf8.reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        #expect(SafetensorsHeaderFastPath.dtypeWord == word("\"dtype\":"))
+        #expect(SafetensorsHeaderFastPath.shapeWord == word("\"shape\":"))
+        #expect(SafetensorsHeaderFastPath.offsetsHead == word("\"data_of"))
+        #expect(SafetensorsHeaderFastPath.offsetsTail == word("ffsets\":"))
     }
 
     @Test func mutatedInputsNeverTrap() throws {
