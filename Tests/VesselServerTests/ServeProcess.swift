@@ -72,6 +72,39 @@ final class ServeProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    struct CLIResult: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `vessel ARGS` against `server` as the admin, with no user configuration; the wait
+    /// happens on a thread of its own, off Swift's cooperative pool.
+    static func runCLI(_ arguments: [String], server: ServeProcess) async throws -> CLIResult {
+        guard let executable else { throw VesselError.notFound("the vessel executable is not built next to the tests") }
+        let port = server.port
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result<CLIResult, any Error> {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: executable)
+                    process.arguments = arguments
+                    process.environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "XDG_CONFIG_HOME": "/nonexistent-vessel-config",
+                                           "VESSEL_SERVER": "http://127.0.0.1:\(port)", "VESSEL_TOKEN": APIHarness.adminToken]
+                    let out = Pipe(), err = Pipe()
+                    process.standardOutput = out
+                    process.standardError = err
+                    process.standardInput = FileHandle.nullDevice
+                    try process.run()
+                    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+                    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+                })
+            }.start()
+        }
+    }
+
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw VesselError.internalError("socket failed") }

@@ -75,4 +75,83 @@ import Glibc
         }
         await probe.shutdown()
     }
+
+    /// The issue's scenario on one database and one bucket: a model pushed through replica A
+    /// is pulled through replica B, then 50 `vessel alias set --expect-current 1` processes,
+    /// spread over both replicas and each aiming at a different version, race for `prod`:
+    /// exactly one exits 0, the other 49 exit 5, and the audit chain verifies with one move.
+    @Test(.enabled(if: ServeProcess.executable != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
+                   "needs the vessel executable, VESSEL_TEST_POSTGRES_URL and a real S3 server"))
+    func sharedBucketPushPullAndFiftyRacingMoves() async throws {
+        guard let pg = TwoReplicaTests.postgresURL, let s3 = S3ServeTests.s3 else { return }
+        let storage = try S3ServeTests.isolatedURL(s3.url)
+        let location = try S3Location(parsing: storage)
+        let env = ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": s3.secret]
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-s3race-\(UUID().uuidString)").path
+        defer {
+            for path in ["\(base)-a", "\(base)-b", "\(base)-a.log", "\(base)-b.log", "\(base)-src", "\(base)-cache", "\(base)-out"] {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
+        let (probe, _) = try await S3BlobStore.open(location, credentials: S3Credentials(accessKey: s3.access, secretKey: s3.secret))
+        try await TwoReplicaTests.withDatabase(pg) { url in
+            let arguments = ["--database", url, "--storage", storage]
+            async let startA = ServeProcess(dataDir: "\(base)-a", arguments: arguments, log: "\(base)-a.log", environment: env)
+            async let startB = ServeProcess(dataDir: "\(base)-b", arguments: arguments, log: "\(base)-b.log", environment: env)
+            let (a, b) = try await (startA, startB)
+            defer { a.stop(); b.stop() }
+            let apiA = a.client(), apiB = b.client()
+            let model = try ModelName("acme/race")
+            let prod = try AliasName("prod")
+            let racers = 50
+            do {
+                // Version 1 (3 MiB, pulled back through B) and versions 2...51, one per racer.
+                try FileManager.default.createDirectory(atPath: "\(base)-src", withIntermediateDirectories: true)
+                let first = UploadSessionAPITests.payload(mebibytes: 3)
+                _ = FileManager.default.createFile(atPath: "\(base)-src/w.bin", contents: Data(first))
+                let pushed = try await Pusher(api: apiA).push(folder: "\(base)-src", model: model, alias: prod, description: nil)
+                #expect(pushed.version == 1)
+                let cache = try BlobCache(root: "\(base)-cache")
+                _ = try await Puller(api: apiB, cache: cache).pull(try Reference("acme/race@prod"), into: "\(base)-out", verifyCache: false, allowQuarantined: false)
+                #expect(FileManager.default.contents(atPath: "\(base)-out/w.bin") == Data(first))
+                for index in 0..<racers {
+                    _ = FileManager.default.createFile(atPath: "\(base)-src/w.bin", contents: Data("candidate \(index)".utf8))
+                    let api = index % 2 == 0 ? apiA : apiB
+                    let result = try await Pusher(api: api).push(folder: "\(base)-src", model: model, alias: nil, description: nil)
+                    #expect(result.version == index + 2)
+                }
+            } catch {
+                await apiA.shutdown()
+                await apiB.shutdown()
+                throw error
+            }
+            await apiA.shutdown()
+            await apiB.shutdown()
+
+            let statuses = try await withThrowingTaskGroup(of: ServeProcess.CLIResult.self) { group in
+                for index in 0..<racers {
+                    let server = index % 2 == 0 ? a : b
+                    group.addTask {
+                        try await ServeProcess.runCLI(["alias", "set", "acme/race", "prod", String(index + 2), "--expect-current", "1"], server: server)
+                    }
+                }
+                return try await group.reduce(into: [ServeProcess.CLIResult]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0.status == 0 }.count == 1)
+            let losers = statuses.filter { $0.status == 5 }
+            #expect(losers.count == racers - 1, "exit statuses: \(statuses.map(\.status))")
+            #expect(losers.allSatisfy { $0.stderr.contains("precondition_failed") || $0.stderr.contains("expect") }, "\(losers.first?.stderr ?? "")")
+
+            let verify = try await ServeProcess.runCLI(["audit", "verify"], server: b)
+            #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+            let audit = try await ServeProcess.runCLI(["audit", "--model", "acme/race", "--json"], server: a)
+            let object = try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any]
+            let moves = (object?["items"] as? [[String: Any]] ?? []).filter { ($0["action"] as? String) == "alias.set" && ($0["before"] as? String) == "1" }
+            #expect(moves.count == 1, "\(audit.stdout.prefix(2000))")
+        }
+        for version in try await probe.client.listObjectVersions(prefix: location.key("")) {
+            try? await probe.client.deleteObject(version.key, versionID: version.versionID)
+        }
+        await probe.shutdown()
+    }
 }
