@@ -23,15 +23,22 @@ import VesselCore
         try await body(S3UploadSpool(dir: dir, threadPool: .singleton))
     }
 
+    /// Writes one chunk as `S3ChunkWriter` does: staged, around the page cache where possible.
+    static func write(_ bytes: [UInt8], to session: S3UploadSpool.Session, at offset: UInt64, spool: S3UploadSpool) async throws {
+        let writer = StagedFileWriter(fd: session.fd, path: session.path, at: offset, threadPool: spool.threadPool, doing: "keep a test chunk")
+        try await writer.write(ByteBuffer(bytes: bytes))
+        try writer.flushNow()
+    }
+
     @Test func chunksRecordedInAnyOrderHashToTheWholeFile() async throws {
         try await withSpool { spool in
             let chunks = Self.chunks()
             let whole = chunks.flatMap { $0 }
-            let fd = try #require(spool.file(for: "s1"))
+            let file = try #require(spool.file(for: "s1"))
             var offsets: [UInt64] = [0]
             for chunk in chunks { offsets.append(offsets.last! + UInt64(chunk.count)) }
             for index in [3, 0, 4, 1, 2] {
-                try await spool.write(ByteBuffer(bytes: chunks[index]), fd: fd, at: offsets[index])
+                try await Self.write(chunks[index], to: file, at: offsets[index], spool: spool)
                 spool.recorded("s1", chunk: index, md5: Self.md5(chunks[index]), range: offsets[index]..<offsets[index + 1])
             }
             let digest = try await spool.digest("s1", chunks: chunks.count)
@@ -44,17 +51,17 @@ import VesselCore
     @Test func aHashedChunkSentAgainWithOtherBytesVoidsTheDigest() async throws {
         try await withSpool { spool in
             let chunks = Self.chunks()
-            let fd = try #require(spool.file(for: "s2"))
+            let file = try #require(spool.file(for: "s2"))
             var offset: UInt64 = 0
             for (index, chunk) in chunks.enumerated() {
-                try await spool.write(ByteBuffer(bytes: chunk), fd: fd, at: offset)
+                try await Self.write(chunk, to: file, at: offset, spool: spool)
                 spool.recorded("s2", chunk: index, md5: Self.md5(chunk), range: offset..<offset + UInt64(chunk.count))
                 offset += UInt64(chunk.count)
             }
             #expect(try await spool.digest("s2", chunks: chunks.count) != nil)
             // Chunk 0 arrives again with different bytes after it was hashed.
             let other = chunks[0].map { $0 ^ 0xFF }
-            try await spool.write(ByteBuffer(bytes: other), fd: fd, at: 0)
+            try await Self.write(other, to: file, at: 0, spool: spool)
             spool.recorded("s2", chunk: 0, md5: Self.md5(other), range: 0..<UInt64(other.count))
             #expect(try await spool.digest("s2", chunks: chunks.count) == nil)
             spool.remove("s2")

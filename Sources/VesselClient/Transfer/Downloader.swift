@@ -54,19 +54,22 @@ struct Downloader: Sendable {
         let fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VesselError.internalError("cannot create \(partial): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        // Blob bytes bypass the page cache where they can (decision 0008).
+        let file = PartialFile(fd: fd, direct: DirectIO.open(partial, flags: O_RDWR))
+        defer { if let direct = file.direct { close(direct) } }
         let journal = PartJournal(path: partial + ".parts")
         var hasher: SHA256
         if journal.exists || (streams > 1 && size >= 2 * partSize) {
             do {
-                hasher = try await fetchInParts(model: model, digest: digest, size: size, fd: fd, journal: journal, transferred: transferred)
+                hasher = try await fetchInParts(model: model, digest: digest, size: size, file: file, journal: journal, transferred: transferred)
             } catch is RangeIgnored {
                 // The server sends whole blobs only: start over on one stream.
                 journal.remove()
                 ftruncate(fd, 0)
-                hasher = try await fetchSequentially(model: model, digest: digest, size: size, fd: fd, transferred: transferred)
+                hasher = try await fetchSequentially(model: model, digest: digest, size: size, file: file, transferred: transferred)
             }
         } else {
-            hasher = try await fetchSequentially(model: model, digest: digest, size: size, fd: fd, transferred: transferred)
+            hasher = try await fetchSequentially(model: model, digest: digest, size: size, file: file, transferred: transferred)
         }
         let actual = Digest(bytes: hasher.finalize())
         guard actual == digest else {
@@ -81,7 +84,8 @@ struct Downloader: Sendable {
     }
 
     /// One connection, appending to the prefix already in the partial file.
-    private func fetchSequentially(model: ModelName, digest: Digest, size: UInt64, fd: Int32, transferred: Tally) async throws -> SHA256 {
+    private func fetchSequentially(model: ModelName, digest: Digest, size: UInt64, file: PartialFile, transferred: Tally) async throws -> SHA256 {
+        let fd = file.fd
         var info = stat()
         fstat(fd, &info)
         var have = UInt64(info.st_size)
@@ -91,7 +95,7 @@ struct Downloader: Sendable {
         }
         // Re-hash the durable prefix so the final digest covers every byte.
         var prefix = SHA256()
-        have = try Self.hash(fd: fd, 0..<have, into: &prefix)
+        have = try Self.hash(file, 0..<have, into: &prefix)
         var hasher: SHA256? = prefix
         progress?.add(have)
         if have < size {
@@ -105,7 +109,7 @@ struct Downloader: Sendable {
             var position = have
             let start = have
             defer { transferred.add(position - start) }
-            try await receive(response, digest: digest, into: fd, at: &position, end: size, hasher: &hasher)
+            try await receive(response, digest: digest, into: file, at: &position, end: size, hasher: &hasher)
             have = position
         }
         guard have == size, let hasher else {
@@ -115,7 +119,8 @@ struct Downloader: Sendable {
     }
 
     /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
-    private func fetchInParts(model: ModelName, digest: Digest, size: UInt64, fd: Int32, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
+    private func fetchInParts(model: ModelName, digest: Digest, size: UInt64, file: PartialFile, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
+        let fd = file.fd
         var received: [Range<UInt64>]
         if journal.exists {
             // A journal that cannot be read vouches for nothing: the file may have holes.
@@ -142,15 +147,17 @@ struct Downloader: Sendable {
         }
         let state = Parts(received: received, queue: queue)
         let (arrivals, arrived) = AsyncStream<Void>.makeStream()
-        // Hash in file order as the received prefix grows (the bytes are still in the page cache).
+        // Hash in file order as the received prefix grows.
         let hashing = Task { () throws -> (SHA256, UInt64) in
             var hasher = SHA256()
             var hashed: UInt64 = 0
+            let scratch = DirectIO.allocate(FileHasher.chunkSize)
+            defer { scratch.deallocate() }
             var signals = arrivals.makeAsyncIterator()
             repeat {
                 let end = state.prefixEnd
                 if end > hashed {
-                    hashed = try Self.hash(fd: fd, hashed..<end, into: &hasher)
+                    hashed = try Self.hash(file, hashed..<end, into: &hasher, scratch: scratch)
                     guard hashed == end else { throw VesselError(.unavailable, "the partial download of \(digest) became shorter") }
                 }
             } while await signals.next() != nil
@@ -174,7 +181,7 @@ struct Downloader: Sendable {
                             let response = try await get(model: model, digest: digest, range: part)
                             guard response.status.code == 206 || (response.status.code == 200 && part == 0..<size) else { throw RangeIgnored() }
                             var none: SHA256?
-                            try await receive(response, digest: digest, into: fd, at: &position, end: part.upperBound, hasher: &none)
+                            try await receive(response, digest: digest, into: file, at: &position, end: part.upperBound, hasher: &none)
                             guard position == part.upperBound else {
                                 throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position)")
                             }
@@ -210,28 +217,31 @@ struct Downloader: Sendable {
     }
 
     /// Writes the response body at `position` (advanced as bytes land), never past `end`,
-    /// feeding `hasher` when given.
-    private func receive(_ response: HTTPClientResponse, digest: Digest, into fd: Int32, at position: inout UInt64, end: UInt64, hasher: inout SHA256?) async throws {
+    /// feeding `hasher` when given. Bytes received before a failure are written too.
+    private func receive(_ response: HTTPClientResponse, digest: Digest, into file: PartialFile, at position: inout UInt64, end: UInt64, hasher: inout SHA256?) async throws {
+        let writer = DirectFileWriter(fd: file.fd, direct: file.direct, at: position)
         do {
-            for try await var chunk in response.body {
-                let count = UInt64(chunk.readableBytes)
-                guard position + count <= end else {
-                    throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
-                }
-                try chunk.withUnsafeReadableBytes { bytes in
-                    hasher?.update(bufferPointer: bytes)
-                    var done = 0
-                    while done < bytes.count {
-                        let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(position) + off_t(done))
-                        if n < 0 && errno == EINTR { continue }
-                        guard n > 0 else { throw VesselError(.insufficientStorage, "cannot write the download: \(String(cString: strerror(errno)))") }
-                        done += n
+            defer { position = writer.written }
+            do {
+                for try await var chunk in response.body {
+                    let count = UInt64(chunk.readableBytes)
+                    guard writer.position + count <= end else {
+                        throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
                     }
+                    try chunk.withUnsafeReadableBytes { bytes in
+                        hasher?.update(bufferPointer: bytes)
+                        try writer.write(bytes)
+                    }
+                    chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
+                    progress?.add(count)
                 }
-                chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
-                position += count
-                progress?.add(count)
+            } catch {
+                try? writer.flush()
+                throw error
             }
+            try writer.flush()
+        } catch let failure as DirectIO.Failure {
+            throw VesselError(.insufficientStorage, "cannot write the download: \(String(cString: strerror(failure.code)))")
         } catch let error as VesselError {
             throw error
         } catch {
@@ -239,12 +249,19 @@ struct Downloader: Sendable {
         }
     }
 
-    /// Feeds `range` of the file into `hasher`; returns where it stopped (short at end of file).
-    static func hash(fd: Int32, _ range: Range<UInt64>, into hasher: inout SHA256) throws -> UInt64 {
-        do { return try FileHasher.update(&hasher, fd: fd, range: range) } catch {
+    /// Feeds `range` of the partial file into `hasher`; returns where it stopped (short at end of file).
+    static func hash(_ file: PartialFile, _ range: Range<UInt64>, into hasher: inout SHA256, scratch: UnsafeMutableRawBufferPointer? = nil) throws -> UInt64 {
+        do { return try FileHasher.update(&hasher, fd: file.fd, direct: file.direct, range: range, scratch: scratch) } catch {
             throw VesselError.internalError("cannot read the partial download: \(String(cString: strerror(error.code)))")
         }
     }
+}
+
+/// The partial file of a download: its descriptor, and a direct one when the file system
+/// allows it (decision 0008).
+struct PartialFile: Sendable {
+    let fd: Int32
+    let direct: Int32?
 }
 
 /// Bytes transferred over all attempts of one download.

@@ -9,7 +9,7 @@ import Glibc
 /// SHA-256 of files, read in large chunks with `pread`, several files (or parts of the work
 /// list) at once.
 public enum FileHasher {
-    static let chunkSize = 4 << 20
+    public static let chunkSize = 4 << 20
 
     /// Hashes one file. `progress` is called with byte counts as they are read.
     /// - Throws: `invalid_argument` when the file cannot be read or changes size while read.
@@ -29,25 +29,23 @@ public enum FileHasher {
         return (Digest(bytes: hasher.finalize()), total)
     }
 
-    /// Feeds `range` of the open file `fd` into `hasher`, in large `pread`s, calling
-    /// `progress` with each count read; returns where it stopped (before `range.upperBound` at
-    /// the end of the file). - Throws: the `errno` of a failed read.
-    public static func update(_ hasher: inout SHA256, fd: Int32, range: Range<UInt64>, progress: (@Sendable (UInt64) -> Void)? = nil) throws(ReadError) -> UInt64 {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
-        defer { buffer.deallocate() }
-        var offset = range.lowerBound
-        while offset < range.upperBound {
-            let n = pread(fd, buffer.baseAddress, Int(min(UInt64(chunkSize), range.upperBound - offset)), off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ReadError(code: errno)
+    /// Feeds `range` of the open file `fd` into `hasher`, in large `pread`s (through `direct`,
+    /// a second descriptor from `DirectIO.open`, when given), calling `progress` with each count
+    /// read; returns where it stopped (before `range.upperBound` at the end of the file).
+    /// `scratch` (from `DirectIO.allocate`) is reused when given. - Throws: the `errno` of a
+    /// failed read.
+    public static func update(_ hasher: inout SHA256, fd: Int32, direct: Int32? = nil, range: Range<UInt64>,
+                              scratch: UnsafeMutableRawBufferPointer? = nil, progress: (@Sendable (UInt64) -> Void)? = nil) throws(ReadError) -> UInt64 {
+        let buffer = scratch ?? DirectIO.allocate(chunkSize)
+        defer { if scratch == nil { buffer.deallocate() } }
+        do {
+            return try DirectIO.read(fd: fd, direct: direct, range: range, scratch: buffer) { bytes in
+                hasher.update(bufferPointer: bytes)
+                progress?(UInt64(bytes.count))
             }
-            if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            offset += UInt64(n)
-            progress?(UInt64(n))
+        } catch {
+            throw ReadError(code: error.code)
         }
-        return offset
     }
 
     /// A failed `pread`.

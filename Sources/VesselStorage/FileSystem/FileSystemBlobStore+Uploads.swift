@@ -153,9 +153,13 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         try checkSize(path, size: size)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError.map(errno, doing: "read an upload") }
-        defer { close(fd) }
+        let direct = DirectIO.open(path, flags: O_RDONLY)
+        defer {
+            close(fd)
+            if let direct { close(direct) }
+        }
         var hasher = SHA256()
-        try PrefixHasher.hash(fd: fd, ranges: [0..<size], into: &hasher)
+        try PrefixHasher.hash(fd: fd, direct: direct, ranges: [0..<size], into: &hasher)
         return Digest(bytes: hasher.finalize())
     }
 

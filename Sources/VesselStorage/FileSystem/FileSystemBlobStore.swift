@@ -81,7 +81,7 @@ public final class FileSystemBlobStore: BlobStore {
             close(fd)
             throw error
         }
-        let reader = FileChunkReader(fd: fd, range: span, threadPool: threadPool)
+        let reader = FileChunkReader(fd: fd, direct: DirectIO.open(path(of: digest), flags: O_RDONLY), range: span, threadPool: threadPool)
         return BlobChunks(length: UInt64(span.count)) { try await reader.next() }
     }
 

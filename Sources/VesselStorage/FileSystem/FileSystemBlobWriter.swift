@@ -20,26 +20,28 @@ final class FileSystemBlobWriter: BlobWriter {
     private let tempPath: String
     private let finalPath: String
     private let state: Mutex<State>
+    private let file: StagedFileWriter
 
     init(store: FileSystemBlobStore, fd: Int32, tempPath: String, finalPath: String, counter: DigestingCounter) {
         self.store = store
         self.tempPath = tempPath
         self.finalPath = finalPath
         self.state = Mutex(State(fd: fd, counter: counter))
+        self.file = StagedFileWriter(fd: fd, path: tempPath, at: 0, threadPool: store.threadPool, doing: "write an upload")
     }
 
     func write(_ buffer: ByteBuffer) async throws {
-        let (fd, written) = try state.withLock { state throws(VesselError) -> (Int32, UInt64) in
+        let written = try state.withLock { state throws(VesselError) -> UInt64 in
             guard !state.finished else { throw VesselError.internalError("write after the upload finished") }
             let before = state.counter.count
             try state.counter.update(buffer)
-            return (state.fd, before)
+            return before
         }
-        let faults = store.faults
+        let faults = store.faults, file = file
         do {
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
-                try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: written, doing: "write an upload") }
+                try file.writeNow(buffer)
             }
         } catch {
             await abort()
@@ -55,8 +57,9 @@ final class FileSystemBlobWriter: BlobWriter {
         }
         do {
             try counter.verify()
-            let finalPath = finalPath, tempPath = tempPath
+            let finalPath = finalPath, tempPath = tempPath, file = file
             try await store.threadPool.runIfActive {
+                try file.flushNow()
                 guard fsync(fd) == 0 else { throw FileIOError.map(errno, doing: "flush an upload") }
                 fchmod(fd, 0o444)
                 close(fd)
@@ -96,16 +99,20 @@ final class FileSystemBlobWriter: BlobWriter {
     }
 }
 
-/// Reads a file range in 1 MiB chunks on the thread pool, one chunk per `next()`.
+/// Reads a file range in 1 MiB chunks on the thread pool, one chunk per `next()`; through a
+/// direct descriptor when there is one (decision 0008), into an aligned stretch of the buffer.
 final class FileChunkReader: Sendable {
     static let chunkSize = 1 << 20
     private let fd: Int32
+    private let direct: Int32?
     private let end: UInt64
     private let position: Mutex<UInt64?>
     private let threadPool: NIOThreadPool
 
-    init(fd: Int32, range: Range<UInt64>, threadPool: NIOThreadPool) {
+    /// Takes ownership of `fd` and `direct` (a second descriptor of the same file).
+    init(fd: Int32, direct: Int32?, range: Range<UInt64>, threadPool: NIOThreadPool) {
         self.fd = fd
+        self.direct = direct
         self.end = range.upperBound
         self.position = Mutex(range.lowerBound)
         self.threadPool = threadPool
@@ -117,8 +124,9 @@ final class FileChunkReader: Sendable {
             return nil
         }
         let count = Int(min(UInt64(Self.chunkSize), end - offset))
-        let fd = fd
+        let fd = fd, direct = direct
         let buffer = try await threadPool.runIfActive { () throws -> ByteBuffer in
+            if let direct, let buffer = try Self.readDirect(direct, offset: offset, count: count) { return buffer }
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw -> Int in
                 var done = 0
@@ -140,12 +148,50 @@ final class FileChunkReader: Sendable {
         return buffer
     }
 
+    /// `count` bytes at `offset`, read from the aligned block below it; nil when the file
+    /// system refuses the direct read.
+    private static func readDirect(_ fd: Int32, offset: UInt64, count: Int) throws -> ByteBuffer? {
+        let alignment = DirectIO.alignment
+        let start = offset & ~UInt64(alignment - 1)
+        let skip = Int(offset - start)
+        let length = (skip + count + alignment - 1) & ~(alignment - 1)
+        var buffer = ByteBufferAllocator().buffer(capacity: length + alignment)
+        var lead = 0
+        var refused = false
+        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length + alignment) { raw -> Int in
+            let address = Int(bitPattern: raw.baseAddress!)
+            lead = (alignment - address % alignment) % alignment
+            var done = 0
+            while done < skip + count {
+                let r = pread(fd, raw.baseAddress! + lead + done, length - done, off_t(start) + off_t(done))
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    if errno == EINVAL && done == 0 {
+                        refused = true
+                        return 0
+                    }
+                    throw FileIOError.map(errno, doing: "read a blob")
+                }
+                if r == 0 { break }
+                done += r
+            }
+            guard done >= skip + count else { throw VesselError.internalError("a blob was shorter than recorded") }
+            return lead + skip + count
+        }
+        if refused { return nil }
+        buffer.moveReaderIndex(forwardBy: lead + skip)
+        return buffer
+    }
+
     private func closeOnce() {
         let open = position.withLock { current -> Bool in
             defer { current = nil }
             return current != nil
         }
-        if open { close(fd) }
+        if open {
+            close(fd)
+            if let direct { close(direct) }
+        }
     }
 
     deinit { closeOnce() }

@@ -28,6 +28,8 @@ final class FileSystemChunkWriter: ChunkWriter {
     private let fd: Int32
     private let stored: Bool
     private let state = Mutex(State())
+    /// Writes the chunk (nil when it is already stored).
+    private let file: StagedFileWriter?
 
     init(store: FileSystemBlobStore, session: String, dir: String, index: Int, range: Range<UInt64>, fd: Int32, stored: Bool) {
         self.store = store
@@ -37,6 +39,7 @@ final class FileSystemChunkWriter: ChunkWriter {
         self.range = range
         self.fd = fd
         self.stored = stored
+        self.file = stored ? nil : StagedFileWriter(fd: fd, path: "\(dir)/data", at: range.lowerBound, threadPool: store.threadPool, doing: "write a chunk")
     }
 
     private var expected: UInt64 { UInt64(range.count) }
@@ -59,9 +62,10 @@ final class FileSystemChunkWriter: ChunkWriter {
                 if !same { state.withLock { $0.differs = true } }
                 return
             }
+            guard let file else { return }
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
-                try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: offset, doing: "write a chunk") }
+                try file.writeNow(buffer)
             }
         } catch {
             await abort()
@@ -104,8 +108,9 @@ final class FileSystemChunkWriter: ChunkWriter {
             }
             return false
         }
-        let fd = fd, dir = dir, index = index
+        let fd = fd, dir = dir, index = index, file = file
         try await store.threadPool.runIfActive {
+            try file?.flushNow()
             guard fdatasync(fd) == 0 else { throw FileIOError.map(errno, doing: "flush a chunk") }
             let temp = "\(dir)/.\(index).tmp"
             let marker = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -64,7 +64,7 @@ extension S3BlobStore: ChunkedUploadStore {
         do {
             let stored = try await client.listParts(sessionKey(id), uploadID: upload).first { $0.number == index + 1 }
             let local = stored == nil ? spool.file(for: id) : nil
-            return S3ChunkWriter(store: self, session: id, key: sessionKey(id), uploadID: upload, index: index, range: range, stored: stored, spoolFD: local)
+            return S3ChunkWriter(store: self, session: id, key: sessionKey(id), uploadID: upload, index: index, range: range, stored: stored, spool: local)
         } catch {
             locks.unlockChunk(id, index)
             throw error

@@ -24,12 +24,14 @@ final class S3ChunkWriter: ChunkWriter {
     private let upload: Task<String, any Error>?
     private let state = Mutex(State())
     private let released = Atomic<Bool>(false)
-    /// The session's local spool file (nil: not kept locally), and this chunk's offset in it.
-    private let spoolFD: Int32?
+    /// Writes the chunk into the session's local spool file (nil: not kept locally).
+    private let spoolFile: StagedFileWriter?
     private let offset: UInt64
 
-    init(store: S3BlobStore, session: String, key: String, uploadID: String, index: Int, range: Range<UInt64>, stored: S3Client.Part?, spoolFD: Int32?) {
-        self.spoolFD = spoolFD
+    init(store: S3BlobStore, session: String, key: String, uploadID: String, index: Int, range: Range<UInt64>, stored: S3Client.Part?, spool: S3UploadSpool.Session?) {
+        self.spoolFile = spool.map {
+            StagedFileWriter(fd: $0.fd, path: $0.path, at: range.lowerBound, threadPool: store.spool.threadPool, doing: "keep a local copy of a chunk")
+        }
         self.offset = range.lowerBound
         self.store = store
         self.session = session
@@ -53,19 +55,18 @@ final class S3ChunkWriter: ChunkWriter {
 
     func write(_ buffer: ByteBuffer) async throws {
         let expected = expected, index = index
-        let position = try state.withLock { state throws(VesselError) -> UInt64 in
+        try state.withLock { state throws(VesselError) in
             guard !state.finished else { throw VesselError.internalError("write after the chunk finished") }
             let (total, overflow) = state.count.addingReportingOverflow(UInt64(buffer.readableBytes))
             guard !overflow, total <= expected else {
                 throw VesselError(.sizeMismatch, "chunk \(index) must be \(expected) bytes; more arrived")
             }
             buffer.withUnsafeReadableBytes { state.md5.update(bufferPointer: $0) }
-            defer { state.count = total }
-            return state.count
+            state.count = total
         }
         guard let upload else { return }
         do {
-            if let spoolFD { try await store.spool.write(buffer, fd: spoolFD, at: offset + position) }
+            try await spoolFile?.write(buffer)
             try await pipe.send(buffer)
         } catch {
             // The upload ended first: report its error.
@@ -94,12 +95,13 @@ final class S3ChunkWriter: ChunkWriter {
             return false
         }
         pipe.finish()
+        if let spoolFile { try await store.spool.threadPool.runIfActive { try spoolFile.flushNow() } }
         let etag = try await upload.value
         guard etag.count != 32 || etag.lowercased() == md5 else {
             store.spool.forget(session, chunk: index)
             throw VesselError(.unavailable, "object storage stored chunk \(index) with a different checksum than was sent; send it again")
         }
-        if spoolFD != nil { store.spool.recorded(session, chunk: index, md5: md5, range: offset..<offset + expected) } else { store.spool.forget(session, chunk: index) }
+        if spoolFile != nil { store.spool.recorded(session, chunk: index, md5: md5, range: offset..<offset + expected) } else { store.spool.forget(session, chunk: index) }
         return true
     }
 

@@ -19,6 +19,8 @@ import Glibc
 /// written here; completion uses the spool only when every part S3 lists carries the MD5
 /// recorded for that chunk, so the local bytes and the stored parts are the same bytes. A
 /// session with any chunk from elsewhere (another replica, before a restart) is re-read from S3.
+/// Chunks are written, and hashed back, around the page cache where the file system allows it
+/// (decision 0008).
 ///
 /// The SHA-256 of the blob is computed while the upload goes on (``PrefixHasher``, with each
 /// chunk's MD5 as its tag), so completion only hashes what arrived last. A chunk sent again
@@ -43,21 +45,16 @@ final class S3UploadSpool: Sendable {
 
     /// The spool file of a session, opened on first use. Nil when it cannot be created (the
     /// session then simply falls back to re-reading).
-    func file(for id: String) -> Int32? {
-        sessions.withLock { sessions -> Int32? in
-            if let existing = sessions[id] { return existing.fd }
+    func file(for id: String) -> Session? {
+        sessions.withLock { sessions -> Session? in
+            if let existing = sessions[id] { return existing }
             let path = "\(dir)/.upload-\(id)"
             let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return nil }
-            sessions[id] = Session(fd: fd, path: path)
+            let session = Session(fd: fd, path: path)
+            sessions[id] = session
             hasher.track(id, path: path)
-            return fd
-        }
-    }
-
-    func write(_ buffer: ByteBuffer, fd: Int32, at offset: UInt64) async throws {
-        try await threadPool.runIfActive {
-            try buffer.withUnsafeReadableBytes { try FileIOError.writeAll(fd, $0, at: offset, doing: "keep a local copy of a chunk") }
+            return session
         }
     }
 

@@ -11,7 +11,8 @@ import Glibc
 /// The SHA-256 of a file that an upload session fills chunk by chunk, computed while it fills.
 ///
 /// As soon as the chunks from the start of the file are recorded without a gap, a background
-/// pass hashes them from the file (usually still in the page cache), so completing the session
+/// pass hashes them from the file (read around the page cache where the file system allows
+/// it, as the chunks were written: decision 0008), so completing the session
 /// only hashes the chunks that arrived last, and no pass ever runs on the request's thread.
 ///
 /// Each recorded chunk carries a tag that names its bytes (the S3 store records the part's MD5;
@@ -26,6 +27,8 @@ final class PrefixHasher: Sendable {
         /// Read-only descriptor, closed by ``stop(_:)``. Every read works on its own `dup` of
         /// it, so stopping never pulls a descriptor from under a running read.
         var fd: Int32
+        /// A second, direct descriptor (nil: the file system refuses one), closed with `fd`.
+        var direct: Int32?
         /// Tells a finishing pass whether its session was stopped (and maybe tracked anew).
         let generation = UUID()
         var tags: [Int: String] = [:]
@@ -53,7 +56,7 @@ final class PrefixHasher: Sendable {
             guard files[id] == nil else { return false }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return false }
-            files[id] = File(fd: fd)
+            files[id] = File(fd: fd, direct: DirectIO.open(path, flags: O_RDONLY))
             return true
         }
     }
@@ -94,16 +97,16 @@ final class PrefixHasher: Sendable {
                 next += 1
             }
             guard !ranges.isEmpty else { return }
-            let fd = dup(file.fd)
-            guard fd >= 0 else { return }
+            guard let (fd, direct) = Self.dup(file) else { return }
             let generation = file.generation, start = file.hasher, work = ranges, done = tags
             file.pass = Task {
                 let hashed = try? await self.threadPool.runIfActive {
                     var hasher = start
-                    try Self.hash(fd: fd, ranges: work, into: &hasher)
+                    try Self.hash(fd: fd, direct: direct, ranges: work, into: &hasher)
                     return hasher
                 }
                 close(fd)
+                if let direct { close(direct) }
                 let advanced = self.files.withLock { files -> Bool in
                     guard files[id]?.generation == generation else { return false }
                     files[id]?.pass = nil
@@ -123,7 +126,7 @@ final class PrefixHasher: Sendable {
     /// hashed chunk was recorded again with another tag.
     func digest(_ id: String, chunks: Int) async throws -> Digest? {
         while let pass = files.withLock({ $0[id]?.pass }) { await pass.value }
-        guard let (fd, hasher, rest) = files.withLock({ files -> (Int32, SHA256, [Range<UInt64>])? in
+        guard let (fd, direct, hasher, rest) = files.withLock({ files -> (Int32, Int32?, SHA256, [Range<UInt64>])? in
             guard let file = files[id], file.tags.count == chunks, file.hashed.count <= chunks,
                   file.hashed.indices.allSatisfy({ file.tags[$0] == file.hashed[$0] }) else { return nil }
             var rest: [Range<UInt64>] = []
@@ -131,13 +134,15 @@ final class PrefixHasher: Sendable {
                 guard let range = file.ranges[chunk] else { return nil }
                 rest.append(range)
             }
-            let fd = dup(file.fd)
-            return fd >= 0 ? (fd, file.hasher, rest) : nil
+            return Self.dup(file).map { ($0.fd, $0.direct, file.hasher, rest) }
         }) else { return nil }
-        defer { close(fd) }
+        defer {
+            close(fd)
+            if let direct { close(direct) }
+        }
         let final = try await threadPool.runIfActive {
             var hasher = hasher
-            try Self.hash(fd: fd, ranges: rest, into: &hasher)
+            try Self.hash(fd: fd, direct: direct, ranges: rest, into: &hasher)
             return hasher.finalize()
         }
         return Digest(bytes: final)
@@ -149,21 +154,29 @@ final class PrefixHasher: Sendable {
         guard let file = files.withLock({ $0.removeValue(forKey: id) }) else { return }
         file.pass?.cancel()
         close(file.fd)
+        if let direct = file.direct { close(direct) }
     }
 
-    /// Feeds `ranges` of the file `fd` into `hasher`.
-    static func hash(fd: Int32, ranges: [Range<UInt64>], into hasher: inout SHA256) throws {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    /// Copies of a file's descriptors for one read (nil when `dup` fails).
+    private static func dup(_ file: File) -> (fd: Int32, direct: Int32?)? {
+        let fd = Glibc.dup(file.fd)
+        guard fd >= 0 else { return nil }
+        let direct = file.direct.map { Glibc.dup($0) }
+        return (fd, direct.flatMap { $0 >= 0 ? $0 : nil })
+    }
+
+    /// Feeds `ranges` of the file into `hasher`, through `direct` when given.
+    static func hash(fd: Int32, direct: Int32?, ranges: [Range<UInt64>], into hasher: inout SHA256) throws {
+        let scratch = DirectIO.allocate(1 << 20)
+        defer { scratch.deallocate() }
         for range in ranges {
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let wanted = Int(min(UInt64(buffer.count), range.upperBound - offset))
-                let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, wanted, off_t(offset)) }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw FileIOError.map(n < 0 ? errno : EIO, doing: "hash an upload") }
-                buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-                offset += UInt64(n)
+            let end: UInt64
+            do {
+                end = try DirectIO.read(fd: fd, direct: direct, range: range, scratch: scratch) { hasher.update(bufferPointer: $0) }
+            } catch {
+                throw FileIOError.map(error.code, doing: "hash an upload")
             }
+            guard end == range.upperBound else { throw FileIOError.map(EIO, doing: "hash an upload") }
         }
     }
 }

@@ -1,0 +1,60 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import VesselCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Received bytes on their way into a local file at consecutive offsets, written around the
+/// page cache where the file system allows it (`DirectFileWriter`, decision 0008). Writes
+/// run on the thread pool, one at a time; `flush` before syncing or reading the file back.
+final class StagedFileWriter: Sendable {
+    private let writer: Mutex<DirectFileWriter>
+    private let direct: Int32?
+    private let threadPool: NIOThreadPool
+    private let action: String
+
+    /// - Parameters:
+    ///   - fd: the file, open for writing; the caller keeps and closes it.
+    ///   - path: the same file, opened again here for direct writes.
+    ///   - action: what a failure says the server could not do ("write a chunk").
+    init(fd: Int32, path: String, at start: UInt64, threadPool: NIOThreadPool, doing action: String) {
+        let direct = DirectIO.open(path, flags: O_WRONLY)
+        self.direct = direct
+        self.writer = Mutex(DirectFileWriter(fd: fd, direct: direct, at: start))
+        self.threadPool = threadPool
+        self.action = action
+    }
+
+    deinit {
+        if let direct { close(direct) }
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        try await threadPool.runIfActive { try self.writeNow(buffer) }
+    }
+
+    /// `write` on the calling thread.
+    func writeNow(_ buffer: ByteBuffer) throws(VesselError) {
+        try writer.withLock { writer throws(VesselError) in
+            do {
+                try buffer.withUnsafeReadableBytes { try writer.write($0) }
+            } catch let failure as DirectIO.Failure {
+                throw FileIOError.map(failure.code, doing: action)
+            } catch {
+                throw .internalError("could not \(action): \(error)")
+            }
+        }
+    }
+
+    /// Writes what is staged, on the calling thread.
+    func flushNow() throws(VesselError) {
+        try writer.withLock { writer throws(VesselError) in
+            do { try writer.flush() } catch let failure as DirectIO.Failure { throw FileIOError.map(failure.code, doing: action) } catch {
+                throw .internalError("could not \(action): \(error)")
+            }
+        }
+    }
+}
