@@ -99,14 +99,22 @@ final class FileSystemBlobWriter: BlobWriter {
     }
 }
 
-/// Reads a file range in 1 MiB chunks on the thread pool, one chunk per `next()`; through a
-/// direct descriptor when there is one (decision 0008), into an aligned stretch of the buffer.
+/// Reads a file range in 1 MiB chunks on the thread pool, one chunk per `next()`, with the
+/// following chunk read while the current one is sent. Through a direct descriptor when there
+/// is one (decision 0008: no page cache, so no kernel read-ahead either), into an aligned
+/// stretch of the buffer.
 final class FileChunkReader: Sendable {
     static let chunkSize = 1 << 20
+    private struct State {
+        /// Where the next chunk handed out starts; nil once closed.
+        var position: UInt64?
+        /// The read of that chunk, started ahead.
+        var ahead: Task<ByteBuffer, any Error>?
+    }
     private let fd: Int32
     private let direct: Int32?
     private let end: UInt64
-    private let position: Mutex<UInt64?>
+    private let state: Mutex<State>
     private let threadPool: NIOThreadPool
 
     /// Takes ownership of `fd` and `direct` (a second descriptor of the same file).
@@ -114,37 +122,61 @@ final class FileChunkReader: Sendable {
         self.fd = fd
         self.direct = direct
         self.end = range.upperBound
-        self.position = Mutex(range.lowerBound)
+        self.state = Mutex(State(position: range.lowerBound))
         self.threadPool = threadPool
     }
 
     func next() async throws -> ByteBuffer? {
-        guard let offset = position.withLock({ $0 }), offset < end else {
+        let read = state.withLock { state -> Task<ByteBuffer, any Error>? in
+            guard let offset = state.position, offset < end else { return nil }
+            let current = state.ahead ?? startRead(at: offset)
+            let following = offset + UInt64(count(at: offset))
+            state.position = following
+            state.ahead = following < end ? startRead(at: following) : nil
+            return current
+        }
+        guard let read else {
             closeOnce()
             return nil
         }
-        let count = Int(min(UInt64(Self.chunkSize), end - offset))
-        let fd = fd, direct = direct
-        let buffer = try await threadPool.runIfActive { () throws -> ByteBuffer in
-            if let direct, let buffer = try Self.readDirect(direct, offset: offset, count: count) { return buffer }
-            var buffer = ByteBufferAllocator().buffer(capacity: count)
-            let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw -> Int in
-                var done = 0
-                while done < count {
-                    let r = pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-                    if r < 0 {
-                        if errno == EINTR { continue }
-                        throw FileIOError.map(errno, doing: "read a blob")
-                    }
-                    if r == 0 { break }
-                    done += r
-                }
-                return done
+        return try await read.value
+    }
+
+    /// Bytes in the chunk at `offset`: a direct read spans whole blocks plus an aligned start
+    /// inside the buffer, so it takes a little less than 1 MiB to keep the buffer at 1 MiB.
+    private func count(at offset: UInt64) -> Int {
+        Int(min(UInt64(direct == nil ? Self.chunkSize : Self.chunkSize - 2 * DirectIO.alignment), end - offset))
+    }
+
+    /// Reads the chunk at `offset` in the background; the task keeps the reader (and so its
+    /// descriptors) alive until it is done.
+    private func startRead(at offset: UInt64) -> Task<ByteBuffer, any Error> {
+        let count = count(at: offset)
+        return Task {
+            try await self.threadPool.runIfActive { () throws -> ByteBuffer in
+                if let direct = self.direct, let buffer = try Self.readDirect(direct, offset: offset, count: count) { return buffer }
+                return try Self.read(self.fd, offset: offset, count: count)
             }
-            guard n == count else { throw VesselError.internalError("a blob was shorter than recorded") }
-            return buffer
         }
-        position.withLock { $0 = offset + UInt64(count) }
+    }
+
+    /// `count` bytes at `offset` through the page cache.
+    private static func read(_ fd: Int32, offset: UInt64, count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        let n = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw -> Int in
+            var done = 0
+            while done < count {
+                let r = pread(fd, raw.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw FileIOError.map(errno, doing: "read a blob")
+                }
+                if r == 0 { break }
+                done += r
+            }
+            return done
+        }
+        guard n == count else { throw VesselError.internalError("a blob was shorter than recorded") }
         return buffer
     }
 
@@ -184,9 +216,9 @@ final class FileChunkReader: Sendable {
     }
 
     private func closeOnce() {
-        let open = position.withLock { current -> Bool in
-            defer { current = nil }
-            return current != nil
+        let open = state.withLock { state -> Bool in
+            defer { state.position = nil }
+            return state.position != nil
         }
         if open {
             close(fd)
