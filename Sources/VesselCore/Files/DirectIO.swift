@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +40,40 @@ public enum DirectIO {
         UnsafeMutableRawBufferPointer.allocate(byteCount: roundUp(byteCount), alignment: alignment)
     }
 
+    /// The size of the buffers `borrow` keeps for reuse.
+    public static let pooledSize = 1 << 20
+
+    /// Buffers of `pooledSize` handed back, for the next `borrow`. A server writes and hashes
+    /// thousands of chunks; allocating an aligned megabyte for each left the heap fragmented
+    /// (the server's peak memory grew with the size of the blob) and faulted in fresh pages.
+    private static let pool = Mutex<[PooledBuffer]>([])
+    private static let poolLimit = 16
+
+    private struct PooledBuffer: @unchecked Sendable {
+        let buffer: UnsafeMutableRawBufferPointer
+    }
+
+    /// An aligned buffer of `byteCount` bytes (rounded up), from the pool when it is
+    /// `pooledSize`; hand it to `giveBack` when done.
+    public static func borrow(_ byteCount: Int) -> UnsafeMutableRawBufferPointer {
+        if roundUp(byteCount) == pooledSize, let reused = pool.withLock({ $0.popLast() }) { return reused.buffer }
+        return allocate(byteCount)
+    }
+
+    /// Returns a buffer from `borrow`: kept for reuse when it is `pooledSize` and the pool has
+    /// room, deallocated otherwise.
+    public static func giveBack(_ buffer: UnsafeMutableRawBufferPointer) {
+        if buffer.count == pooledSize {
+            let kept = pool.withLock { pool -> Bool in
+                guard pool.count < poolLimit else { return false }
+                pool.append(PooledBuffer(buffer: buffer))
+                return true
+            }
+            if kept { return }
+        }
+        buffer.deallocate()
+    }
+
     #if os(Linux)
     /// `O_DIRECT`, which Glibc's Swift overlay does not export (it needs `_GNU_SOURCE`).
     #if arch(arm64)
@@ -72,7 +108,7 @@ public enum DirectIO {
     /// `body`; returns where it stopped (short of `range.upperBound` at the end of the file).
     /// Reads go through `direct` when given (from the aligned block below `range`, with the
     /// head skipped), and through `fd` otherwise or when the file system refuses one.
-    /// `scratch` must come from `allocate`.
+    /// `scratch` must come from `allocate` or `borrow`.
     public static func read(fd: Int32, direct: Int32?, range: Range<UInt64>, scratch: UnsafeMutableRawBufferPointer,
                             _ body: (UnsafeRawBufferPointer) -> Void) throws(Failure) -> UInt64 {
         var offset = range.lowerBound
@@ -124,10 +160,10 @@ public final class DirectFileWriter {
         self.fd = fd
         self.direct = direct
         self.written = start
-        self.staging = DirectIO.allocate(max(capacity, DirectIO.alignment))
+        self.staging = DirectIO.borrow(max(capacity, DirectIO.alignment))
     }
 
-    deinit { staging.deallocate() }
+    deinit { DirectIO.giveBack(staging) }
 
     /// The end of the bytes handed in so far (written or staged).
     public var position: UInt64 { written + UInt64(staged) }

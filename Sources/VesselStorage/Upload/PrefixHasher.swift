@@ -167,8 +167,8 @@ final class PrefixHasher: Sendable {
 
     /// Feeds `ranges` of the file into `hasher`, through `direct` when given.
     static func hash(fd: Int32, direct: Int32?, ranges: [Range<UInt64>], into hasher: inout SHA256) throws {
-        let scratch = DirectIO.allocate(1 << 20)
-        defer { scratch.deallocate() }
+        let scratch = DirectIO.borrow(DirectIO.pooledSize)
+        defer { DirectIO.giveBack(scratch) }
         for range in ranges {
             let end: UInt64
             do {
