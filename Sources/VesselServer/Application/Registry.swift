@@ -75,7 +75,7 @@ public struct Registry: Sendable {
     /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
     static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
         guard let text = options.storageURL, let credentials = options.storageCredentials else {
-            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: NIOThreadPool.singleton, faults: faults)
+            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults)
             try blobs.sweepTemporary()
             return (blobs, blobs, nil)
         }

@@ -64,7 +64,7 @@ public final class S3BlobStore: BlobStore {
     /// - Throws: `not_found` (no such bucket and `createBucket` is false), `unavailable`
     ///   (credentials refused, endpoint unreachable) — each with a message saying what to fix.
     public static func open(_ location: S3Location, credentials: S3Credentials, createBucket: Bool = false,
-                            threadPool: NIOThreadPool = .singleton, cacheRoot: String? = nil, cacheLimit: UInt64 = 8 << 30,
+                            threadPool: NIOThreadPool = .blobIO, cacheRoot: String? = nil, cacheLimit: UInt64 = 8 << 30,
                             logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
         let client = S3Client(location: location, credentials: credentials, logger: logger)
         do {
