@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import struct Crypto.SHA256
 import Foundation
 import NIOCore
+import NIOPosix
 import Synchronization
 import VesselCore
 import VesselSigning
@@ -30,6 +31,9 @@ struct Downloader: Sendable {
     var streams = 1
     /// Bytes per ranged request when `streams` > 1; blobs smaller than two parts use one stream.
     var partSize: UInt64 = 32 << 20
+    /// Bytes a stream stages before a direct write: large writes keep the disk busy with
+    /// fewer, longer requests (4 streams × 1 MiB pulled 2 GiB in 4.7–5.0 s, × 8 MiB in 3.7–4.2 s).
+    static let stagingSize = 8 << 20
 
     /// Returns the cached path and the number of bytes transferred.
     func fetch(model: ModelName, digest: Digest, size: UInt64) async throws -> (path: String, transferred: UInt64) {
@@ -219,7 +223,7 @@ struct Downloader: Sendable {
     /// Writes the response body at `position` (advanced as bytes land), never past `end`,
     /// feeding `hasher` when given. Bytes received before a failure are written too.
     private func receive(_ response: HTTPClientResponse, digest: Digest, into file: PartialFile, at position: inout UInt64, end: UInt64, hasher: inout SHA256?) async throws {
-        let writer = DirectFileWriter(fd: file.fd, direct: file.direct, at: position)
+        let writer = DirectFileWriter(fd: file.fd, direct: file.direct, at: position, capacity: Self.stagingSize)
         do {
             defer { position = writer.written }
             do {
@@ -228,9 +232,16 @@ struct Downloader: Sendable {
                     guard writer.position + count <= end else {
                         throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
                     }
-                    try chunk.withUnsafeReadableBytes { bytes in
-                        hasher?.update(bufferPointer: bytes)
-                        try writer.write(bytes)
+                    chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
+                    if writer.writesDirectly(chunk.readableBytes) {
+                        // The disk write waits on a thread of NIO's blocking pool, not on one
+                        // of the few threads every download's receiving and hashing share.
+                        let unchecked = UncheckedWriter(writer: writer)
+                        try await NIOThreadPool.singleton.runIfActive { [chunk] in
+                            try chunk.withUnsafeReadableBytes { try unchecked.writer.write($0) }
+                        }
+                    } else {
+                        try chunk.withUnsafeReadableBytes { try writer.write($0) }
                     }
                     chunk.moveReaderIndex(forwardBy: chunk.readableBytes)
                     progress?.add(count)
@@ -255,6 +266,11 @@ struct Downloader: Sendable {
             throw VesselError.internalError("cannot read the partial download: \(String(cString: strerror(error.code)))")
         }
     }
+}
+
+/// A download's writer handed to a blocking-pool thread for one write, while its task waits.
+private struct UncheckedWriter: @unchecked Sendable {
+    let writer: DirectFileWriter
 }
 
 /// The partial file of a download: its descriptor, and a direct one when the file system

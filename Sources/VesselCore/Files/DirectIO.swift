@@ -168,6 +168,14 @@ public final class DirectFileWriter {
     /// The end of the bytes handed in so far (written or staged).
     public var position: UInt64 { written + UInt64(staged) }
 
+    /// Whether `write` of `count` bytes would write to the disk directly (and wait for it),
+    /// rather than only stage them or write through the page cache.
+    public func writesDirectly(_ count: Int) -> Bool {
+        guard direct != nil else { return false }
+        let misalignment = Int(written % UInt64(DirectIO.alignment))
+        return count >= (misalignment == 0 ? staging.count : DirectIO.alignment - misalignment) - staged
+    }
+
     /// Stages `bytes`, writing every block that fills up.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(DirectIO.Failure) {
         guard let base = bytes.baseAddress else { return }
