@@ -76,13 +76,13 @@ import Glibc
                 var got = [UInt8]()
                 let end = try DirectIO.read(fd: fd, direct: directFD, range: range, scratch: scratch) { got += $0 }
                 #expect(end == range.upperBound)
-                #expect(got == Array(content[Int(range.lowerBound)..<Int(range.upperBound)]), "range \(range)")
+                #expect(Data(got) == Data(content[Int(range.lowerBound)..<Int(range.upperBound)]), "range \(range)")
             }
             // Past the end of the file: stops short, and says where.
             var got = [UInt8]()
             let end = try DirectIO.read(fd: fd, direct: directFD, range: size - 10..<size + 100_000, scratch: scratch) { got += $0 }
             #expect(end == size)
-            #expect(got == Array(content.suffix(10)))
+            #expect(Data(got) == Data(content.suffix(10)))
         }
     }
 }
