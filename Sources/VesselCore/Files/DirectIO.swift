@@ -91,7 +91,7 @@ public enum DirectIO {
     }
 
     /// `pwrite` of all of `bytes` at `offset`, retrying short writes and EINTR.
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Failure) {
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(Failure) {
         guard let base = bytes.baseAddress else { return }
         var done = 0
         while done < bytes.count {

@@ -125,15 +125,12 @@ enum FileIOError {
     /// Writes all of `bytes` at `offset` (retrying short writes and EINTR), on the calling
     /// thread. - Throws: the mapped error of a failed `pwrite`.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, doing action: String) throws(VesselError) {
-        guard let base = bytes.baseAddress else { return }
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw map(errno, doing: action)
-            }
-            done += n
+        do {
+            try DirectIO.writeAll(fd, bytes, at: offset)
+        } catch let failure as DirectIO.Failure {
+            throw map(failure.code, doing: action)
+        } catch {
+            throw map(EIO, doing: action)
         }
     }
 }
