@@ -125,12 +125,6 @@ enum FileIOError {
     /// Writes all of `bytes` at `offset` (retrying short writes and EINTR), on the calling
     /// thread. - Throws: the mapped error of a failed `pwrite`.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, doing action: String) throws(VesselError) {
-        do {
-            try DirectIO.writeAll(fd, bytes, at: offset)
-        } catch let failure as DirectIO.Failure {
-            throw map(failure.code, doing: action)
-        } catch {
-            throw map(EIO, doing: action)
-        }
+        do { try DirectIO.writeAll(fd, bytes, at: offset) } catch { throw map(error.code, doing: action) }
     }
 }
