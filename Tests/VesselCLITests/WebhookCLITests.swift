@@ -1,13 +1,20 @@
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `vessel webhook …` against a real `vessel serve` that allows 127.0.0.0/8. The receiver
-/// URL points at a closed loopback port: attempts fail and are recorded, nothing leaves the host.
+/// URL points at a loopback port held bound but not listening: attempts are refused and
+/// recorded, nothing leaves the host.
 @Suite(.serialized) struct WebhookCLITests {
     @Test func addListTestDeliveriesRemove() async throws {
         let server = try await ServerProcess(arguments: ["--webhook-allow", "127.0.0.0/8"])
         let env = server.env
-        let url = "http://127.0.0.1:\(CLI.freePort())/hook"
+        let receiver = CLI.refusingPort()
+        defer { close(receiver.fd) }
+        let url = "http://127.0.0.1:\(receiver.port)/hook"
 
         let added = try await CLI.run(["webhook", "add", url, "--events", "alias.*,version.ready", "--scope", "acme/*", "--json"], environment: env)
         #expect(added.status == 0, "\(added.stderr)")
@@ -34,7 +41,7 @@ import Testing
         // Newest first; a retry may already have happened under load, so take the first attempt.
         let first = try #require(attempts.first { $0["attempt"] as? Int == 1 })
         #expect(first["event_id"] as? String == eventID && first["event_type"] as? String == "webhook.test")
-        #expect(first["status"] as? String == "failed" && first["response_code"] is NSNull && first["error"] is String)
+        #expect(first["status"] as? String == "failed" && first["response_code"] is NSNull && first["error"] is String, "\(first)")
         #expect(first["attempt"] as? Int == 1 && first["latency_ms"] is Double)
         let table = try await CLI.run(["webhook", "deliveries", id], environment: env)
         #expect(table.status == 0 && table.stdout.contains("webhook.test") && table.stdout.contains("failed"))
