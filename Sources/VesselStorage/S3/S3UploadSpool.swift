@@ -1,6 +1,5 @@
 import struct Crypto.SHA256
 import Foundation
-import NIOCore
 import NIOPosix
 import Synchronization
 import VesselCore
