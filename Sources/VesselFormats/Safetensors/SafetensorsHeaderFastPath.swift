@@ -23,6 +23,8 @@ enum SafetensorsHeaderFastPath {
         tensors.reserveCapacity(body.count / 64 + 1)
         var seen = NameSet(maximumCount: body.count / NameSet.smallestEntryBytes + 1)
         var metadata: [String: String]? = nil
+        // The tensors' names are ranges of one copy of the bytes, shared by every entry.
+        let text = [UInt8](body)
         if !cursor.consume(UInt8(ascii: "}")) {
             while true {
                 guard let key = cursor.plainString(), cursor.consume(UInt8(ascii: ":")) else { return nil }
@@ -37,8 +39,7 @@ enum SafetensorsHeaderFastPath {
                     metadata = strings
                 } else {
                     guard seen.insert(key, of: body) else { return nil }
-                    let name = String(decoding: UnsafeRawBufferPointer(rebasing: body[key]), as: UTF8.self)
-                    guard let tensor = cursor.tensor(named: name) else { return nil }
+                    guard let tensor = cursor.tensor(named: key, in: text) else { return nil }
                     tensors.append(tensor)
                 }
                 if cursor.consume(UInt8(ascii: ",")) { continue }
@@ -48,7 +49,7 @@ enum SafetensorsHeaderFastPath {
         }
         for index in cursor.position..<body.count where body[index] != 0x20 { return nil }
         // Writers list tensors in offset order, so this is usually one pass.
-        if !zip(tensors, tensors.dropFirst()).allSatisfy({ !SafetensorsHeaderValidator.offsetOrder($1, $0) }) {
+        if tensors.indices.dropFirst().contains(where: { SafetensorsHeaderValidator.offsetOrder(tensors[$0], tensors[$0 - 1]) }) {
             tensors.sort(by: SafetensorsHeaderValidator.offsetOrder)
         }
         guard (try? SafetensorsHeaderValidator.checkTiling(tensors, dataLength: dataLength)) != nil else { return nil }
@@ -317,7 +318,7 @@ enum SafetensorsHeaderFastPath {
         }
 
         /// `{"dtype": …, "shape": […], "data_offsets": [b, e]}` in any order, validated.
-        mutating func tensor(named name: String) -> SafetensorsTensorInfo? {
+        mutating func tensor(named name: Range<Int>, in text: [UInt8]) -> SafetensorsTensorInfo? {
             guard consume(UInt8(ascii: "{")) else { return nil }
             var dtype: SafetensorsDType? = nil
             var shape: [UInt64]? = nil
@@ -349,7 +350,7 @@ enum SafetensorsHeaderFastPath {
                 size == offsets.end - offsets.begin
             else { return nil }
             return SafetensorsTensorInfo(
-                name: name, dtype: dtype, shape: shape, dataBegin: offsets.begin, dataEnd: offsets.end, elementCount: elements
+                bytes: text, nameRange: name, dtype: dtype, shape: shape, dataBegin: offsets.begin, dataEnd: offsets.end, elementCount: elements
             )
         }
     }

@@ -26,7 +26,7 @@ enum SafetensorsHeaderValidator {
     static func offsetOrder(_ left: SafetensorsTensorInfo, _ right: SafetensorsTensorInfo) -> Bool {
         if left.dataBegin != right.dataBegin { return left.dataBegin < right.dataBegin }
         if left.dataEnd != right.dataEnd { return left.dataEnd < right.dataEnd }
-        return left.name.utf8.lexicographicallyPrecedes(right.name.utf8)
+        return left.withNameUTF8 { l in right.withNameUTF8 { r in l.lexicographicallyPrecedes(r) } }
     }
 
     static func validateMetadata(_ value: SafetensorsJSONValue) throws(SafetensorsError) -> [String: String] {
@@ -105,19 +105,19 @@ enum SafetensorsHeaderValidator {
     /// overlaps, and end exactly at the end of the data buffer.
     static func checkTiling(_ tensors: [SafetensorsTensorInfo], dataLength: UInt64) throws(SafetensorsError) {
         var covered: UInt64 = 0
-        var previous: String? = nil
-        for tensor in tensors {
-            if tensor.dataBegin < covered {
-                throw .overlappingTensors(tensor: tensor.name, previous: previous ?? "")
+        // Names are made only for an error: a parsed entry makes its name on each access.
+        for index in tensors.indices {
+            let begin = tensors[index].dataBegin, end = tensors[index].dataEnd
+            if begin < covered {
+                throw .overlappingTensors(tensor: tensors[index].name, previous: index > 0 ? tensors[index - 1].name : "")
             }
-            if tensor.dataBegin > covered {
-                throw .holeInBuffer(tensor: tensor.name, offset: covered)
+            if begin > covered {
+                throw .holeInBuffer(tensor: tensors[index].name, offset: covered)
             }
-            if tensor.dataEnd > dataLength {
-                throw .bufferOverrun(tensor: tensor.name, end: tensor.dataEnd, bufferSize: dataLength)
+            if end > dataLength {
+                throw .bufferOverrun(tensor: tensors[index].name, end: end, bufferSize: dataLength)
             }
-            covered = tensor.dataEnd
-            previous = tensor.name
+            covered = end
         }
         if covered < dataLength { throw .trailingBytes(count: dataLength - covered) }
     }

@@ -62,6 +62,22 @@ import Testing
         #expect(parsed.tensors.map(\.name) == ["a", "b", "c"])
     }
 
+    @Test func parsedNamesAreValuesLikeHandMadeOnes() throws {
+        // Parsed entries make their names from the header's bytes on demand (long names, so
+        // no small-string storage), ties of zero-size tensors are ordered by those bytes, and
+        // an entry equals and hashes like one built by hand with the same name.
+        let long = "model.layers.17.self_attn.q_proj.weight"
+        let header = "{\(SafetensorsTestFile.entry(long + ".z", "U8", [0], 0, 0)),\(SafetensorsTestFile.entry(long, "F16", [1], 0, 2)),\(SafetensorsTestFile.entry(long + ".a", "U8", [0], 0, 0))}"
+        let parsed = try SafetensorsHeader.parse(fileBytes: SafetensorsTestFile.make(header, data: [1, 2]))
+        #expect(parsed.tensors.map(\.name) == [long + ".a", long + ".z", long])
+        let made = SafetensorsTensorInfo(name: long, dtype: .f16, shape: [1], dataBegin: 0, dataEnd: 2, elementCount: 1)
+        let tensor = try #require(parsed.tensor(named: long))
+        #expect(tensor == made)
+        #expect(tensor.hashValue == made.hashValue)
+        #expect(Set([tensor, made]).count == 1)
+        #expect(tensor != parsed.tensors[0])
+    }
+
     @Test func trailingSpacePaddingAnyLength() throws {
         #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make("{}      ")) == nil)
         #expect(SafetensorsTestFile.errorCode(SafetensorsTestFile.make("{} ")) == nil)
