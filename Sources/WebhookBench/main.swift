@@ -21,7 +21,14 @@ import VesselMetadata
 import VesselServer
 
 let inProcess = CommandLine.arguments.contains("--receiver-in-process")
-let arguments = CommandLine.arguments.filter { $0 != "--receiver-in-process" }
+/// `--database-url postgres://…`: metadata in PostgreSQL (a fresh database per registry,
+/// created next to the given one and dropped afterwards) instead of embedded SQLite.
+let databaseURL: String? = CommandLine.arguments.firstIndex(of: "--database-url").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+let arguments = CommandLine.arguments.enumerated().filter { index, argument in
+    argument != "--receiver-in-process" && argument != "--database-url" && (index == 0 || CommandLine.arguments[index - 1] != "--database-url")
+}.map(\.element)
 let eventCount = arguments.count > 1 ? Int(arguments[1]) ?? 5000 : 5000
 let promotions = arguments.count > 2 ? Int(arguments[2]) ?? 500 : 500
 let logger: Logger = {
@@ -95,7 +102,29 @@ func openRegistry(port: Int) async throws -> (Registry, String) {
     var options = ServerOptions(dataDir: dir, host: "127.0.0.1", port: port, adminToken: adminToken)
     options.webhooks.allowedNetworks = [try CIDR("127.0.0.0/8")]
     options.jobInterval = .seconds(3600)
+    if let databaseURL { options.databaseURL = try await freshDatabase(databaseURL) }
     return (try await Registry.openEmbedded(options, logger: logger), dir)
+}
+
+/// Creates an empty database on the server of `text` and returns its URL; it is dropped at exit.
+func freshDatabase(_ text: String) async throws -> String {
+    let url = try PostgresURL(text)
+    let name = "vessel_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    let admin = try await PostgresBackend.connect(url: url, maxConnections: 1, logger: logger)
+    try await admin.read { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+    await admin.shutdown()
+    createdDatabases.withLock { $0.append((text, name)) }
+    return "postgres://\(url.username):\(url.password ?? "")@\(url.host):\(url.port)/\(name)"
+}
+
+let createdDatabases = Mutex<[(server: String, name: String)]>([])
+
+func dropDatabases() async {
+    for (server, name) in createdDatabases.withLock({ $0 }) {
+        guard let url = try? PostgresURL(server), let admin = try? await PostgresBackend.connect(url: url, maxConnections: 1, logger: logger) else { continue }
+        try? await admin.read { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        await admin.shutdown()
+    }
 }
 
 /// Runs `body` while `service` runs, then cancels it.
@@ -209,6 +238,7 @@ if inProcess {
     guard ready else { fatalError("the receiver process did not start") }
 }
 print("receiver: \(inProcess ? "in this process, normal priority" : "child process at nice 10 (stands in for another machine)")")
+print("metadata: \(databaseURL == nil ? "embedded SQLite" : "PostgreSQL (a fresh database per registry)")")
 
 func measure() async throws {
     try await throughput(receiver: receiver, accepted: accepted)
@@ -219,6 +249,7 @@ func measure() async throws {
     print(String(format: "promotion latency over %d promotions, no subscriptions:        p50 %.2f ms  p99 %.2f ms", promotions, p50.0, p99.0))
     print(String(format: "promotion latency over %d promotions, 10 subscriptions (1 hangs): p50 %.2f ms  p99 %.2f ms", promotions, p50.1, p99.1))
     print(String(format: "ratio with/without: p50 %.2fx  p99 %.2fx (target <= 1.1x)", p50.1 / p50.0, p99.1 / p99.0))
+    await dropDatabases()
 }
 
 if let child {
