@@ -106,10 +106,12 @@ import Glibc
                 sawUpload = true
                 break
             }
-            usleep(2_000)
+            try await Task.sleep(for: .milliseconds(2))
         }
         server.kill()
-        push.waitUntilExit()
+        // Polled, not `waitUntilExit`: a blocked wait would hold one of the few threads of
+        // Swift's cooperative pool that every other test shares.
+        while push.isRunning { try await Task.sleep(for: .milliseconds(10)) }
         #expect(sawUpload, "the upload finished before the server could be killed")
         #expect(push.terminationStatus != 0)
 
