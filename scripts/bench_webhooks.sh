@@ -6,7 +6,8 @@
 #  - promotion latency (p50/p99) over 500 promotions through the HTTP API with no
 #    subscriptions, then with 10 subscriptions of which one never answers.
 #
-#   scripts/bench_webhooks.sh [EVENTS=5000] [PROMOTIONS=500]
+#   scripts/bench_webhooks.sh [EVENTS=5000] [PROMOTIONS=500] [--database-url postgres://…]
+#   (env ROUNDS=5: alternating latency rounds; the median per-round ratio is the figure)
 #
 # Targets: >= 1,000 events/s; p50 and p99 with subscriptions <= 1.1x without.
 set -euo pipefail
