@@ -7,7 +7,7 @@ public struct SafetensorsTensorInfo: Sendable, Hashable {
     ///
     /// A parsed header does not make a String per tensor: its entries share one copy of the
     /// header's bytes and keep their name's range in it, and the name is made when asked
-    /// for. Parsing a header of 512 tensors took ~35% less time that way; the price is that
+    /// for. Parsing a header of 512 tensors took ~30% less time that way; the price is that
     /// any entry keeps its header's bytes alive.
     public var name: String {
         if nameStart < 0 { return storedName }
