@@ -16,7 +16,9 @@ import Darwin
 /// everything outside `__metadata__` must be ASCII, and the metadata's bytes are validated.
 enum SafetensorsHeaderFastPath {
     static func parse(_ body: UnsafeRawBufferPointer, headerLength: UInt64, dataLength: UInt64) -> SafetensorsHeader? {
-        guard let first = body.first, first == UInt8(ascii: "{") else { return nil }
+        // Entries keep their name's range as Int32 offsets: a longer header (callers cap it at
+        // `SafetensorsLimits.maxHeaderBytes` anyway) goes to the strict parser, never traps.
+        guard body.count <= Int(Int32.max), let first = body.first, first == UInt8(ascii: "{") else { return nil }
         var cursor = Cursor(bytes: body, position: 1)
         // Real entries take ~90 bytes; reserving avoids regrowth (an overestimate is cheap).
         var tensors: [SafetensorsTensorInfo] = []
