@@ -33,7 +33,7 @@ enum PostgresTestDatabase {
             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
         } catch {
             try? await connection.close()
-            throw error
+            throw (error as? PSQLError).map(PostgresFailure.init) ?? error
         }
         try await connection.close()
     }

@@ -28,3 +28,30 @@ import VesselMetadata
         }
     }
 }
+
+@Suite struct PostgresFailureTests {
+    /// A failing statement reaches callers (and logs) with its SQLSTATE and the server's
+    /// message, not PSQLError's deliberately empty description, and a unique violation is
+    /// still recognised as one.
+    @Test(.enabled(if: MetadataHarness.postgresURL != nil, "needs VESSEL_TEST_POSTGRES_URL"))
+    func serverErrorsKeepTheirStateAndMessage() async throws {
+        try await MetadataHarness.withStore("postgresql") { _, sql in
+            try await sql.transaction { db in try await db.raw("CREATE TABLE t (k INTEGER PRIMARY KEY)").run() }
+            try await sql.transaction { db in try await db.raw("INSERT INTO t VALUES (1)").run() }
+            do {
+                try await sql.transaction { db in try await db.raw("INSERT INTO t VALUES (1)").run() }
+                Issue.record("a duplicate key was accepted")
+            } catch {
+                #expect(sql.isUniqueViolation(error))
+                #expect("\(error)".hasPrefix("PostgreSQL error 23505: duplicate key value violates unique constraint"), "\(error)")
+            }
+            do {
+                _ = try await sql.read { db in try await db.raw("SELECT * FROM no_such_table").all() }
+                Issue.record("a missing table was read")
+            } catch {
+                #expect(!sql.isUniqueViolation(error))
+                #expect("\(error)" == "PostgreSQL error 42P01: relation \"no_such_table\" does not exist", "\(error)")
+            }
+        }
+    }
+}

@@ -45,11 +45,13 @@ public final class PostgresBackend: SQLBackend {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await body(connection.sql()) }
+        try await Self.explained {
+            try await client.withConnection { connection in try await body(connection.sql()) }
+        }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await Self.explained { try await client.withConnection { connection in
             let db = connection.sql()
             try await db.raw("BEGIN").run()
             do {
@@ -65,7 +67,7 @@ public final class PostgresBackend: SQLBackend {
                 }
                 throw error
             }
-        }
+        } }
     }
 
     public func withMigrationLock<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -78,7 +80,7 @@ public final class PostgresBackend: SQLBackend {
 
     /// Holds the session-level advisory lock `key` on one leased connection while `body` runs.
     private func withAdvisoryLock<T: Sendable>(_ key: Int64, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await Self.explained { try await client.withConnection { connection in
             let db = connection.sql()
             try await db.raw("SELECT pg_advisory_lock(\(bind: key))").run()
             do {
@@ -89,11 +91,22 @@ public final class PostgresBackend: SQLBackend {
                 do { try await db.raw("SELECT pg_advisory_unlock(\(bind: key))").run() } catch { try? await connection.close() }
                 throw error
             }
-        }
+        } }
     }
 
     public func isUniqueViolation(_ error: any Error) -> Bool {
-        (error as? PSQLError)?.serverInfo?[.sqlState] == "23505"
+        (error as? PostgresFailure)?.sqlState == "23505"
+    }
+
+    /// Runs `body`, replacing a `PSQLError` (whose description hides everything, so logs and
+    /// test reports would say nothing) with a `PostgresFailure` carrying the SQLSTATE and the
+    /// server's message, or the client-side error code when the server never answered.
+    private static func explained<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError {
+            throw PostgresFailure(error)
+        }
     }
 
     public func shutdown() async {
@@ -108,5 +121,23 @@ public final class PostgresBackend: SQLBackend {
             return "\(error.code)"
         }
         return "\(error)"
+    }
+}
+
+/// An error from PostgreSQL, described well enough to act on: the SQLSTATE and the server's
+/// message when the server answered; otherwise the client's error code (connection closed,
+/// query cancelled, …) with its underlying cause. Bind values and SQL text are left out.
+public struct PostgresFailure: Error, CustomStringConvertible {
+    /// The five-character SQLSTATE (`23505` unique violation, `53300` too many connections, …).
+    public let sqlState: String?
+    public let description: String
+
+    public init(_ error: PSQLError) {
+        sqlState = error.serverInfo?[.sqlState]
+        if let message = error.serverInfo?[.message] {
+            description = "PostgreSQL error \(sqlState ?? "?"): \(message)"
+        } else {
+            description = "PostgreSQL client error: \(error.code)" + (error.underlying.map { " (\($0))" } ?? "")
+        }
     }
 }
