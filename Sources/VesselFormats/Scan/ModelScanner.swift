@@ -118,18 +118,20 @@ public struct ModelScanner: Sendable {
     }
 
     /// A plain pickle stream, read the way `joblib.load` reads it and (if a joblib array
-    /// wrapper appears, where the two diverge) also the way `pickle.load` reads it.
+    /// wrapper appears, where the two diverge) also the way `pickle.load` reads it: the second
+    /// reading resumes from the first wrapper instead of walking the shared prefix again.
     /// Returns whether a joblib array wrapper was seen.
     private func scanPlainPickle(_ file: ScanFile, head: [UInt8], into accumulator: inout ScanAccumulator) -> Bool {
         var reader = fileReader(file, head: head)
-        let outcome = streams.scan(&reader, member: nil, pickleCount: nil, joblibArrays: true)
+        let outcome = streams.scan(&reader, member: nil, pickleCount: nil, joblibArrays: true, keepFork: true)
         accumulator.add(outcome.report)
         if let problem = outcome.problem { accumulator.add(problem, member: nil) }
-        if outcome.report.sawArrayWrapper {
-            var plain = fileReader(file, head: head)
-            // pickle.load reads one pickle; where it fails after the wrapper, joblib does not.
-            let second = streams.scan(&plain, member: nil, pickleCount: 1, joblibArrays: false)
-            accumulator.merge(second.report)
+        if let fork = outcome.fork {
+            // pickle.load reads one pickle; where it fails after the wrapper, joblib does not,
+            // so its problem is not reported, only what it imports up to there.
+            var plain = PickleReport(member: nil)
+            try? streams.analyzer.resume(fork, report: &plain)
+            accumulator.merge(plain)
         }
         return outcome.report.sawArrayWrapper
     }

@@ -108,4 +108,24 @@ struct ContainerTests {
         #expect(try scan("x.ckpt", ascii("garbage that is no pickle")).verdict == .invalid)
         #expect(try scan("x.keras", [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A, 0]).findings.map(\.kind) == [.unsupported])
     }
+
+    /// joblib skips the array bytes after a `NumpyArrayWrapper`'s BUILD; `pickle.load` reads
+    /// them as opcodes. Bytes that are harmless array data to one reader and an import to the
+    /// other must be reported: the plain reading resumes from the wrapper and finds it.
+    @Test func importHiddenInJoblibArrayBytesIsFoundByThePlainReading() throws {
+        let benign = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ScanTestSupport.fixturesPath + "/joblib_benign.joblib")))
+        // The fixture: BUILD at 234, then the padding length (4), 4 padding bytes and 48 bytes
+        // of float64 data, then the rest of the pickle at 288.
+        try #require(benign[234] == 0x62 && benign[235] == 4 && benign[288] == 0x95)
+        // Padding length 0x28 ('(' MARK to pickle.load): 40 padding bytes and the 48 data bytes
+        // follow, and joblib lands at the same opcode as before.
+        let hidden = global("os", "system") + [UInt8](repeating: 0x4E, count: 88 - 11)
+        let crafted = Array(benign[..<235]) + [0x28] + hidden + Array(benign[288...])
+        let result = try scan("model.joblib", crafted)
+        #expect(result.verdict == .unsafe)
+        #expect(result.findings.contains { $0.kind == .dangerousImport && $0.offset == 236 && $0.detail.contains("os.system") })
+        #expect(result.imports.contains { $0.module == "os" && $0.name == "system" && $0.opcode == "GLOBAL" && $0.offset == 236 })
+        // The joblib reading alone still finds the file intact: no structural finding.
+        #expect(!result.findings.contains { $0.kind == .malformed || $0.kind == .truncated })
+    }
 }

@@ -31,8 +31,9 @@ enum ScanTestSupport {
     static func analyze(_ bytes: [UInt8], limits: ScanLimits = .default) -> (report: PickleReport, problem: ScanProblem?) {
         let analyzer = PickleAnalyzer(judge: PickleImportJudge(allowlist: .reviewed), limits: limits)
         var reader = ScanByteReader(bytes: bytes)
-        return PickleStreamScanner(analyzer: analyzer, limits: limits)
+        let outcome = PickleStreamScanner(analyzer: analyzer, limits: limits)
             .scan(&reader, member: nil, pickleCount: nil, joblibArrays: true)
+        return (outcome.report, outcome.problem)
     }
 
     /// Writes `bytes` to a fresh temporary file named `name` and returns its path.

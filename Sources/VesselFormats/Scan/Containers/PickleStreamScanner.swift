@@ -6,14 +6,23 @@ struct PickleStreamScanner {
 
     /// Scans from the reader's position: `pickleCount` pickles, or (nil) pickles until the end.
     /// Returns what was found and the problem that ended the scan early, if any.
+    ///
+    /// With `keepFork` (and `joblibArrays`), a first pickle that builds a joblib array wrapper
+    /// returns in `fork` the point where `pickle.load` reads on differently.
     func scan<S: ScanChunkSource>(
-        _ reader: inout ScanByteReader<S>, member: String?, pickleCount: Int?, joblibArrays: Bool
-    ) -> (report: PickleReport, problem: ScanProblem?) {
+        _ reader: inout ScanByteReader<S>, member: String?, pickleCount: Int?, joblibArrays: Bool,
+        keepFork: Bool = false
+    ) -> (report: PickleReport, problem: ScanProblem?, fork: PickleFork<S>?) {
         var report = PickleReport(member: member)
+        var fork: PickleFork<S>?
         var scanned = 0
         do {
             while true {
-                try analyzer.scanOne(&reader, report: &report, joblibArrays: joblibArrays)
+                if scanned == 0 && keepFork && joblibArrays {
+                    try analyzer.scanOne(&reader, report: &report, fork: &fork)
+                } else {
+                    try analyzer.scanOne(&reader, report: &report, joblibArrays: joblibArrays)
+                }
                 scanned += 1
                 if let pickleCount, scanned >= pickleCount { break }
                 if try reader.atEnd() { break }
@@ -21,11 +30,11 @@ struct PickleStreamScanner {
                     throw ScanProblem.limit("more than \(limits.maxPicklesPerStream) pickles in one stream", at: reader.offset)
                 }
             }
-            return (report, nil)
+            return (report, nil, fork)
         } catch let problem as ScanProblem {
-            return (report, problem)
+            return (report, problem, fork)
         } catch {
-            return (report, ScanProblem.malformed("unexpected error: \(error)"))
+            return (report, ScanProblem.malformed("unexpected error: \(error)"), fork)
         }
     }
 }

@@ -12,6 +12,13 @@ struct PickleReport {
     }
 }
 
+/// Where `joblib.load` and `pickle.load` part ways in one pickle: the machine and reader just
+/// after the first joblib `NumpyArrayWrapper` was built, before its array bytes.
+struct PickleFork<S: ScanChunkSource> {
+    var machine: PickleMachine
+    var reader: ScanByteReader<S>
+}
+
 /// Walks the opcodes of one pickle (protocols 0–5) without executing anything.
 ///
 /// It tracks the stack, the mark stack and the memo well enough to resolve `GLOBAL`,
@@ -35,7 +42,32 @@ struct PickleAnalyzer {
     func scanOne<S: ScanChunkSource>(
         _ reader: inout ScanByteReader<S>, report: inout PickleReport, joblibArrays: Bool
     ) throws {
-        var machine = PickleMachine(limits: limits)
+        var unused: PickleFork<S>?
+        try run(PickleMachine(limits: limits), &reader, &report, joblibArrays: joblibArrays, fork: &unused, keepFork: false)
+    }
+
+    /// `scanOne` with joblib arrays, keeping in `fork` the state right after the first array
+    /// wrapper's `BUILD` (if any), so `resume` can finish the pickle as `pickle.load` reads it.
+    func scanOne<S: ScanChunkSource>(
+        _ reader: inout ScanByteReader<S>, report: inout PickleReport, fork: inout PickleFork<S>?
+    ) throws {
+        try run(PickleMachine(limits: limits), &reader, &report, joblibArrays: true, fork: &fork, keepFork: true)
+    }
+
+    /// Finishes a forked pickle as plain opcodes, through its `STOP`: where `joblib.load`
+    /// skips array bytes, `pickle.load` reads on, and whatever it would import is reported.
+    func resume<S: ScanChunkSource>(_ fork: PickleFork<S>, report: inout PickleReport) throws {
+        var reader = fork.reader
+        var unused: PickleFork<S>?
+        try run(fork.machine, &reader, &report, joblibArrays: false, fork: &unused, keepFork: false)
+    }
+
+    private func run<S: ScanChunkSource>(
+        _ start: PickleMachine, _ reader: inout ScanByteReader<S>, _ report: inout PickleReport,
+        joblibArrays: Bool, fork: inout PickleFork<S>?, keepFork: Bool
+    ) throws {
+        var machine = start
+        var wrapper: PickleObject?
         while true {
             let at = reader.offset
             guard let op = try reader.readByte() else {
@@ -45,16 +77,25 @@ struct PickleAnalyzer {
                 _ = try machine.pop(at)
                 return
             }
-            try step(op, at: at, &machine, &reader, &report, joblibArrays: joblibArrays)
+            try step(op, at: at, &machine, &reader, &report, &wrapper)
+            // Only a BUILD can set `wrapper`: testing the opcode first keeps the optional (a
+            // 137-byte copy) out of every other opcode's path.
+            if op == 0x62, let built = wrapper {
+                wrapper = nil
+                guard joblibArrays else { continue }
+                if keepFork && fork == nil { fork = PickleFork(machine: machine, reader: reader) }
+                try readJoblibArray(built, &reader, &report, at)
+            }
         }
     }
 
     // MARK: - Opcodes
 
+    /// Applies one opcode; a `BUILD` (0x62) of a joblib array wrapper sets `wrapper`.
     // swiftlint:disable:next cyclomatic_complexity function_body_length
     private func step<S: ScanChunkSource>(
         _ op: UInt8, at: Int, _ m: inout PickleMachine, _ reader: inout ScanByteReader<S>,
-        _ report: inout PickleReport, joblibArrays: Bool
+        _ report: inout PickleReport, _ wrapper: inout PickleObject?
     ) throws {
         switch op {
         case 0x80: // PROTO
@@ -226,9 +267,9 @@ struct PickleAnalyzer {
             try m.push(m.object(callable, args: args), at)
         case 0x62: // BUILD
             let state = try m.pop(at)
-            if let wrapper = try m.build(state: state, at) {
+            if let built = try m.build(state: state, at) {
                 report.sawArrayWrapper = true
-                if joblibArrays { try readJoblibArray(wrapper, &reader, &report, at) }
+                wrapper = built
             }
         case 0x70: // PUT
             try m.memoize(at: try Self.memoIndex(try reader.readLine(maxLength: limits.maxLineLength, "PUT"), at), at)
