@@ -233,7 +233,7 @@ struct Downloader: Sendable {
                         throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
                     }
                     chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
-                    if writer.writesDirectly(chunk.readableBytes) {
+                    if writer.writesThrough(chunk.readableBytes) {
                         // The disk write waits on a thread of NIO's blocking pool, not on one
                         // of the few threads every download's receiving and hashing share.
                         let unchecked = UncheckedWriter(writer: writer)

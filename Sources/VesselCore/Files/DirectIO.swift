@@ -145,7 +145,8 @@ public enum DirectIO {
 /// Writes a stream of bytes to consecutive offsets of a file from `start` on: bytes are
 /// staged in an aligned buffer and written in whole aligned blocks through the direct
 /// descriptor; an unaligned head (up to the first block boundary) and the tail left at
-/// `flush` go through the ordinary one. One writer per stream; not for concurrent use.
+/// `flush` go through the ordinary one. Without a direct descriptor the staged blocks go
+/// through the ordinary one too. One writer per stream; not for concurrent use.
 public final class DirectFileWriter {
     private let fd: Int32
     private var direct: Int32?
@@ -168,10 +169,9 @@ public final class DirectFileWriter {
     /// The end of the bytes handed in so far (written or staged).
     public var position: UInt64 { written + UInt64(staged) }
 
-    /// Whether `write` of `count` bytes would write to the disk directly (and wait for it),
-    /// rather than only stage them or write through the page cache.
-    public func writesDirectly(_ count: Int) -> Bool {
-        guard direct != nil else { return false }
+    /// Whether `write` of `count` bytes would fill the staging buffer and so write to the file
+    /// (and wait for it), rather than only copy the bytes into the staging buffer.
+    public func writesThrough(_ count: Int) -> Bool {
         let misalignment = Int(written % UInt64(DirectIO.alignment))
         return count >= (misalignment == 0 ? staging.count : DirectIO.alignment - misalignment) - staged
     }
@@ -179,12 +179,6 @@ public final class DirectFileWriter {
     /// Stages `bytes`, writing every block that fills up.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(DirectIO.Failure) {
         guard let base = bytes.baseAddress else { return }
-        guard direct != nil else {
-            // No direct descriptor: nothing to gain from staging.
-            try DirectIO.writeAll(fd, bytes, at: written)
-            written += UInt64(bytes.count)
-            return
-        }
         var done = 0
         while done < bytes.count {
             // An unaligned start stages only up to the first boundary, which then goes out

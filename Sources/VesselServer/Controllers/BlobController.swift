@@ -19,7 +19,13 @@ struct BlobController {
     /// delivers far smaller pieces, and each write costs a hop to the I/O threads). One buffer
     /// is reused: once `write` returned and dropped it, the next batch fills the same memory,
     /// so a large upload allocates (and page-faults) one MiB instead of one per MiB.
-    static func stream(_ body: RequestBody, to write: (ByteBuffer) async throws -> Void) async throws {
+    /// With `batching` false the pieces go to `write` as they arrive: for writers that gather
+    /// them into their own buffer, where batching here would only add a copy of every byte.
+    static func stream(_ body: RequestBody, batching: Bool = true, to write: (ByteBuffer) async throws -> Void) async throws {
+        guard batching else {
+            for try await piece in body { try await write(piece) }
+            return
+        }
         var pending = ByteBufferAllocator().buffer(capacity: writeChunk + (64 << 10))
         for try await var piece in body {
             pending.writeBuffer(&piece)
@@ -56,7 +62,7 @@ struct BlobController {
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
         do {
-            try await Self.stream(request.body) { try await writer.write($0) }
+            try await Self.stream(request.body, batching: !writer.takesPieces) { try await writer.write($0) }
             try await writer.commit()
         } catch {
             await writer.abort()

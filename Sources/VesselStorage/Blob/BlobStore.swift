@@ -29,6 +29,9 @@ public protocol BlobStore: Sendable {
 
 /// An in-progress blob write. Use from one task at a time.
 public protocol BlobWriter: Sendable {
+    /// Whether `write` takes a request body's pieces as they arrive (the writer gathers them
+    /// itself, with no extra copy); false asks callers to gather about a MiB per call.
+    var takesPieces: Bool { get }
     /// Appends bytes. - Throws: `size_mismatch` past the expected size, `insufficient_storage`.
     func write(_ buffer: ByteBuffer) async throws
     /// Verifies size and digest, then makes the blob visible atomically.
@@ -36,6 +39,10 @@ public protocol BlobWriter: Sendable {
     func commit() async throws
     /// Discards everything written. Safe to call after a failure or twice.
     func abort() async
+}
+
+extension BlobWriter {
+    public var takesPieces: Bool { false }
 }
 
 /// A blob's bytes as an async sequence of buffers; the producer reads ahead at most one chunk.

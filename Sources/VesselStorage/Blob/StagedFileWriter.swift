@@ -8,8 +8,10 @@ import Glibc
 #endif
 
 /// Received bytes on their way into a local file at consecutive offsets, written around the
-/// page cache where the file system allows it (`DirectFileWriter`, decision 0008). Writes
-/// run on the thread pool, one at a time; `flush` before syncing or reading the file back.
+/// page cache where the file system allows it (`DirectFileWriter`, decision 0008). Bytes that
+/// only need copying into the staging buffer are staged on the caller's thread (`stage`);
+/// writes to the file run on the thread pool, one at a time; `flush` before syncing or
+/// reading the file back.
 final class StagedFileWriter: Sendable {
     private let writer: Mutex<DirectFileWriter>
     private let direct: Int32?
@@ -34,6 +36,21 @@ final class StagedFileWriter: Sendable {
 
     func write(_ buffer: ByteBuffer) async throws {
         try await threadPool.runIfActive { try self.writeNow(buffer) }
+    }
+
+    /// Copies `buffer` into the staging buffer on the calling thread when that is all it takes;
+    /// returns false, staging nothing, when the bytes would fill the staging buffer and so
+    /// write to the file: that belongs on the thread pool (`writeNow` there).
+    func stage(_ buffer: ByteBuffer) throws(VesselError) -> Bool {
+        try writer.withLock { writer throws(VesselError) -> Bool in
+            guard !writer.writesThrough(buffer.readableBytes) else { return false }
+            do {
+                try buffer.withUnsafeReadableBytes { try writer.write($0) }
+            } catch {
+                throw .internalError("could not \(action): \(error)")
+            }
+            return true
+        }
     }
 
     /// `write` on the calling thread.

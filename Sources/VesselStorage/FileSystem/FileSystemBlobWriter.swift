@@ -30,6 +30,9 @@ final class FileSystemBlobWriter: BlobWriter {
         self.file = StagedFileWriter(fd: fd, path: tempPath, at: 0, threadPool: store.threadPool, doing: "write an upload")
     }
 
+    /// Pieces are hashed and staged as they arrive; only full staging buffers hop to the pool.
+    var takesPieces: Bool { true }
+
     func write(_ buffer: ByteBuffer) async throws {
         let written = try state.withLock { state throws(VesselError) -> UInt64 in
             guard !state.finished else { throw VesselError.internalError("write after the upload finished") }
@@ -39,6 +42,8 @@ final class FileSystemBlobWriter: BlobWriter {
         }
         let faults = store.faults, file = file
         do {
+            if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
+            if try file.stage(buffer) { return }
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
                 try file.writeNow(buffer)

@@ -44,6 +44,9 @@ final class FileSystemChunkWriter: ChunkWriter {
 
     private var expected: UInt64 { UInt64(range.count) }
 
+    /// Pieces are staged as they arrive, except when comparing with an already stored chunk.
+    var takesPieces: Bool { !stored }
+
     func write(_ buffer: ByteBuffer) async throws {
         let expected = expected, index = index
         let position = try state.withLock { state throws(VesselError) -> UInt64 in
@@ -63,6 +66,8 @@ final class FileSystemChunkWriter: ChunkWriter {
                 return
             }
             guard let file else { return }
+            if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
+            if try file.stage(buffer) { return }
             try await store.threadPool.runIfActive {
                 if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
                 try file.writeNow(buffer)

@@ -36,6 +36,8 @@ public protocol ChunkedUploadStore: Sendable {
 
 /// One chunk being written. Use from one task at a time.
 public protocol ChunkWriter: Sendable {
+    /// Whether `write` takes a request body's pieces as they arrive (see `BlobWriter`).
+    var takesPieces: Bool { get }
     /// Appends bytes. - Throws: `size_mismatch` past the chunk's size, `insufficient_storage`.
     func write(_ buffer: ByteBuffer) async throws
     /// Checks the size, makes the chunk durable and records it. Returns false when an identical
@@ -43,4 +45,8 @@ public protocol ChunkWriter: Sendable {
     func commit() async throws -> Bool
     /// Forgets this attempt; a chunk stored before stays stored. Safe to call twice.
     func abort() async
+}
+
+extension ChunkWriter {
+    public var takesPieces: Bool { false }
 }
