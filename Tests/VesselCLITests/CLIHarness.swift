@@ -137,9 +137,20 @@ final class ServerProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
+/// Temporary folders for the CLI tests, all below one folder per test process that is
+/// removed when the process exits: the end-to-end tests write 600 MB models, data dirs and
+/// caches, and leaving them behind filled the disk of a machine that runs the suite often.
 enum TempDir {
+    static let root: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-cli-tests-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TempDir.root) }
+        return path
+    }()
+
     static func make(_ prefix: String) -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))").path
+        let path = (root as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

@@ -12,9 +12,16 @@ enum TestSupport {
         var stderr: String
     }
 
+    /// One folder per test process for every temporary folder, removed when the process exits.
+    static let temporaryRoot: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-signing-tests-\(getpid())", isDirectory: true)
+        try? FileManager.default.removeItem(at: url)
+        atexit { try? FileManager.default.removeItem(at: TestSupport.temporaryRoot) }
+        return url
+    }()
+
     static func makeTemporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("vessel-signing-\(UUID().uuidString)", isDirectory: true)
+        let url = temporaryRoot.appendingPathComponent(UUID().uuidString, isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
