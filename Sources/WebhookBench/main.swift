@@ -110,9 +110,9 @@ func openRegistry(port: Int) async throws -> (Registry, String) {
 /// Creates an empty database on the server of `text` and returns its URL; it is dropped at exit.
 func freshDatabase(_ text: String) async throws -> String {
     let url = try PostgresURL(text)
-    let name = "vessel_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    let name = PostgresBackend.scratchDatabaseName("vessel_bench")
     let admin = try await PostgresBackend.connect(url: url, maxConnections: 1, logger: logger)
-    try await admin.read { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+    try await admin.createScratchDatabase(name)
     await admin.shutdown()
     createdDatabases.withLock { $0.append((text, name)) }
     return "postgres://\(url.username):\(url.password ?? "")@\(url.host):\(url.port)/\(name)"
@@ -123,7 +123,7 @@ let createdDatabases = Mutex<[(server: String, name: String)]>([])
 func dropDatabases() async {
     for (server, name) in createdDatabases.withLock({ $0 }) {
         guard let url = try? PostgresURL(server), let admin = try? await PostgresBackend.connect(url: url, maxConnections: 1, logger: logger) else { continue }
-        try? await admin.read { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+        try? await admin.dropScratchDatabase(name)
         await admin.shutdown()
     }
 }

@@ -76,18 +76,18 @@ import VesselMetadata
     /// A database of its own on the test server, dropped afterwards.
     static func withDatabase(_ text: String, _ body: (String) async throws -> Void) async throws {
         let url = try PostgresURL(text)
-        let name = "vessel_r_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let name = PostgresBackend.scratchDatabaseName("vessel_r")
         let admin = try await PostgresBackend.connect(url: url, maxConnections: 2, logger: Logger(label: "test"))
         do {
-            try await admin.read { db in try await db.raw("CREATE DATABASE \(unsafeRaw: name)").run() }
+            try await admin.createScratchDatabase(name)
             let scoped = "postgres://\(url.username):\(url.password ?? "")@\(url.host):\(url.port)/\(name)"
             do {
                 try await body(scoped)
             } catch {
-                try? await admin.read { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+                try? await admin.dropScratchDatabase(name)
                 throw error
             }
-            try await admin.read { db in try await db.raw("DROP DATABASE IF EXISTS \(unsafeRaw: name) WITH (FORCE)").run() }
+            try await admin.dropScratchDatabase(name)
         } catch {
             await admin.shutdown()
             throw error
