@@ -9,7 +9,7 @@ import Glibc
 
 /// Received bytes on their way into a local file at consecutive offsets, written around the
 /// page cache where the file system allows it (`DirectFileWriter`, decision 0008). Bytes that
-/// only need copying into the staging buffer are staged on the caller's thread (`stage`);
+/// only need copying into the staging buffer are staged on the caller's thread;
 /// writes to the file run on the thread pool, one at a time; `flush` before syncing or
 /// reading the file back.
 final class StagedFileWriter: Sendable {
@@ -34,14 +34,16 @@ final class StagedFileWriter: Sendable {
         if let direct { close(direct) }
     }
 
+    /// Appends `buffer`: on the calling thread when that only copies it into the staging
+    /// buffer, on the thread pool when the staging buffer fills and is written to the file.
     func write(_ buffer: ByteBuffer) async throws {
+        if try stage(buffer) { return }
         try await threadPool.runIfActive { try self.writeNow(buffer) }
     }
 
-    /// Copies `buffer` into the staging buffer on the calling thread when that is all it takes;
-    /// returns false, staging nothing, when the bytes would fill the staging buffer and so
-    /// write to the file: that belongs on the thread pool (`writeNow` there).
-    func stage(_ buffer: ByteBuffer) throws(VesselError) -> Bool {
+    /// Copies `buffer` into the staging buffer when that is all it takes; returns false,
+    /// staging nothing, when the bytes would fill the staging buffer and so write to the file.
+    private func stage(_ buffer: ByteBuffer) throws(VesselError) -> Bool {
         try writer.withLock { writer throws(VesselError) -> Bool in
             guard !writer.writesThrough(buffer.readableBytes) else { return false }
             do {
@@ -54,7 +56,7 @@ final class StagedFileWriter: Sendable {
     }
 
     /// `write` on the calling thread.
-    func writeNow(_ buffer: ByteBuffer) throws(VesselError) {
+    private func writeNow(_ buffer: ByteBuffer) throws(VesselError) {
         try writer.withLock { writer throws(VesselError) in
             do {
                 try buffer.withUnsafeReadableBytes { try writer.write($0) }

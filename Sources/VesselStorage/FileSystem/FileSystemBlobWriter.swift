@@ -43,11 +43,7 @@ final class FileSystemBlobWriter: BlobWriter {
         let faults = store.faults, file = file
         do {
             if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
-            if try file.stage(buffer) { return }
-            try await store.threadPool.runIfActive {
-                if let injected = faults.beforeWrite(written + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write an upload") }
-                try file.writeNow(buffer)
-            }
+            try await file.write(buffer)
         } catch {
             await abort()
             throw error

@@ -67,11 +67,7 @@ final class FileSystemChunkWriter: ChunkWriter {
             }
             guard let file else { return }
             if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
-            if try file.stage(buffer) { return }
-            try await store.threadPool.runIfActive {
-                if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
-                try file.writeNow(buffer)
-            }
+            try await file.write(buffer)
         } catch {
             await abort()
             throw error
