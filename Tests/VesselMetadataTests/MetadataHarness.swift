@@ -24,13 +24,18 @@ enum MetadataHarness {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
+        let deliveries = try await SQLiteBackend.open(path: "\(dir)/deliveries.sqlite", readers: 1, logger: logger)
         do {
             try await Migrations.run(on: sql, logger: logger)
-            try await body(SQLMetadataStore(backend: sql), sql)
+            // As the embedded registry keeps it: webhook delivery state in a file of its own.
+            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
+            try await body(SQLMetadataStore(backend: sql, deliveries: deliveries), sql)
         } catch {
+            await deliveries.shutdown()
             await sql.shutdown()
             throw error
         }
+        await deliveries.shutdown()
         await sql.shutdown()
     }
 

@@ -11,7 +11,7 @@ import VesselCore
 public enum Migrations {
     /// Every migration in order; each lives in its own `Migrations+Name.swift`. Never edit a
     /// released step: add a new one.
-    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks]
+    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors]
 
     /// The schema version this binary writes.
     public static var latest: Int { steps.count }
@@ -19,31 +19,35 @@ public enum Migrations {
     /// Applies missing migrations under the backend's migration lock.
     /// - Throws: `VesselError(.schemaTooNew)` when the database is newer than this binary.
     public static func run(on backend: any SQLBackend, logger: Logger) async throws {
-        try await backend.withMigrationLock { db in
-            try await db.raw("CREATE TABLE IF NOT EXISTS vessel_schema (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)").run()
-            let current = try await db.raw("SELECT version FROM vessel_schema WHERE id = 1").first()
-                .map { try $0.decode(column: "version", as: Int.self) } ?? 0
-            guard current <= latest else {
-                throw VesselError(
-                    .schemaTooNew,
-                    "the metadata database has schema version \(current), but this Vessel only knows up to \(latest); run a newer Vessel (or restore a backup made for this version)"
-                )
-            }
-            for version in (current + 1)..<(latest + 1) where current < latest {
-                logger.info("applying metadata migration", metadata: ["version": "\(version)"])
-                try await db.raw("BEGIN").run()
-                do {
-                    for statement in steps[version - 1] { try await db.raw(SQLQueryString(statement)).run() }
-                    if current == 0 && version == 1 {
-                        try await db.raw("INSERT INTO vessel_schema (id, version) VALUES (1, 1)").run()
-                    } else {
-                        try await db.raw("UPDATE vessel_schema SET version = \(bind: version) WHERE id = 1").run()
-                    }
-                    try await db.raw("COMMIT").run()
-                } catch {
-                    try? await db.raw("ROLLBACK").run()
-                    throw error
+        try await backend.withMigrationLock { db in try await apply(steps, to: db, logger: logger) }
+    }
+
+    /// Applies the missing steps of `steps` to `db`, each in its own transaction.
+    static func apply(_ steps: [[String]], to db: any SQLDatabase, logger: Logger) async throws {
+        let latest = steps.count
+        try await db.raw("CREATE TABLE IF NOT EXISTS vessel_schema (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)").run()
+        let current = try await db.raw("SELECT version FROM vessel_schema WHERE id = 1").first()
+            .map { try $0.decode(column: "version", as: Int.self) } ?? 0
+        guard current <= latest else {
+            throw VesselError(
+                .schemaTooNew,
+                "the metadata database has schema version \(current), but this Vessel only knows up to \(latest); run a newer Vessel (or restore a backup made for this version)"
+            )
+        }
+        for version in (current + 1)..<(latest + 1) where current < latest {
+            logger.info("applying metadata migration", metadata: ["version": "\(version)"])
+            try await db.raw("BEGIN").run()
+            do {
+                for statement in steps[version - 1] { try await db.raw(SQLQueryString(statement)).run() }
+                if current == 0 && version == 1 {
+                    try await db.raw("INSERT INTO vessel_schema (id, version) VALUES (1, 1)").run()
+                } else {
+                    try await db.raw("UPDATE vessel_schema SET version = \(bind: version) WHERE id = 1").run()
                 }
+                try await db.raw("COMMIT").run()
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
             }
         }
     }

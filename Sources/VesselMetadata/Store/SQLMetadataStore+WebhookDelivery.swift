@@ -5,47 +5,77 @@ import VesselCore
 extension SQLMetadataStore: WebhookStore {
     public func enqueueDeliveries(now: Int64, limit: Int) async throws -> Int {
         let limit = Cursor.clamp(limit)
-        let (head, lowest) = try await backend.read { db in
+        let (head, hooks) = try await backend.read { db in
             let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
-            let lowest = try await db.raw("SELECT MIN(cursor) AS c FROM webhooks").first().flatMap { try $0.decode(column: "c", as: Int64?.self) }
-            return (head, lowest)
+            return (head, try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart))
         }
-        guard let lowest, lowest < head else { return 0 }
-        return try await backend.transaction { db in
-            let hooks = try await db.raw("SELECT * FROM webhooks WHERE cursor < \(bind: head)").all()
-            guard !hooks.isEmpty else { return 0 }
-            let from = try hooks.map { try $0.decode(column: "cursor", as: Int64.self) }.min() ?? head
-            let events = try await db.raw("""
+        guard !hooks.isEmpty else { return 0 }
+        let moved = try await cursors()
+        let behind = hooks.map { (subscription: $0.subscription, cursor: max($0.start, moved[$0.subscription.id] ?? $0.start)) }.filter { $0.cursor < head }
+        guard let from = behind.map(\.cursor).min() else { return 0 }
+        let events = try await backend.read { db in
+            try await db.raw("""
                 SELECT seq, type, model, payload FROM events WHERE seq > \(bind: from) ORDER BY seq LIMIT \(bind: limit)
                 """).all().map { row in
                 (seq: try row.decode(column: "seq", as: Int64.self), type: try row.decode(column: "type", as: String.self),
                  model: try row.decode(column: "model", as: String?.self), payload: try row.decode(column: "payload", as: String.self))
             }
-            guard let last = events.last?.seq else { return 0 }
-            var rows: [any SQLExpression] = []
-            for hook in hooks {
-                let subscription = try Self.subscription(hook)
-                let cursor = try hook.decode(column: "cursor", as: Int64.self)
-                for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
-                    rows.append(SQLGroupExpression([
-                        SQLBind(subscription.id), SQLBind(event.seq), SQLBind(event.model ?? ""), SQLLiteral.string("pending"), SQLLiteral.numeric("0"),
-                        SQLBind(now), SQLLiteral.null, SQLBind(now),
-                    ]))
-                }
-                if cursor < last {
-                    try await db.raw("UPDATE webhooks SET cursor = \(bind: last) WHERE id = \(bind: subscription.id)").run()
-                }
+        }
+        guard let last = events.last?.seq else { return 0 }
+        var rows: [any SQLExpression] = []
+        for (subscription, cursor) in behind {
+            for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
+                rows.append(SQLGroupExpression([
+                    SQLBind(subscription.id), SQLBind(event.seq), SQLBind(event.model ?? ""), SQLLiteral.string("pending"), SQLLiteral.numeric("0"),
+                    SQLBind(now), SQLLiteral.null, SQLBind(now),
+                ]))
             }
-            // Many rows per statement: this transaction holds the writer that API requests
-            // wait for, and a statement per row kept it for milliseconds.
-            for start in stride(from: 0, to: rows.count, by: 200) {
+        }
+        let advanced: [any SQLExpression] = behind.map { SQLGroupExpression([SQLBind($0.subscription.id), SQLBind(last)]) }
+        let queued = rows
+        try await deliveries.transaction { db in
+            // Many rows per statement: a statement per row held the writer for milliseconds.
+            for start in stride(from: 0, to: queued.count, by: 200) {
                 try await db.raw("""
                     INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
-                    VALUES \(SQLList(Array(rows[start..<min(start + 200, rows.count)])))
+                    VALUES \(SQLList(Array(queued[start..<min(start + 200, queued.count)])))
                     ON CONFLICT (webhook_id, event_seq) DO NOTHING
                     """).run()
             }
-            return events.count
+            try await db.raw("""
+                INSERT INTO webhook_cursors (webhook_id, cursor) VALUES \(SQLList(advanced))
+                ON CONFLICT (webhook_id) DO UPDATE SET cursor = excluded.cursor WHERE webhook_cursors.cursor < excluded.cursor
+                """).run()
+        }
+        return events.count
+    }
+
+    /// How far the delivery service has moved each subscription's cursor (absent: not yet
+    /// past where the subscription started, `webhooks.cursor`).
+    func cursors() async throws -> [String: Int64] {
+        try await deliveries.read { db in
+            var cursors: [String: Int64] = [:]
+            for row in try await db.raw("SELECT webhook_id, cursor FROM webhook_cursors").all() {
+                cursors[try row.decode(column: "webhook_id", as: String.self)] = try row.decode(column: "cursor", as: Int64.self)
+            }
+            return cursors
+        }
+    }
+
+    static func subscriptionWithStart(_ row: any SQLRow) throws -> (subscription: WebhookSubscription, start: Int64) {
+        (try subscription(row), try row.decode(column: "cursor", as: Int64.self))
+    }
+
+    /// The outbox events with these sequence numbers (those still kept), by number.
+    func events(_ seqs: [Int64]) async throws -> [Int64: (id: String, type: String, at: Int64, payload: String)] {
+        guard !seqs.isEmpty else { return [:] }
+        return try await backend.read { db in
+            var events: [Int64: (id: String, type: String, at: Int64, payload: String)] = [:]
+            for row in try await db.raw("SELECT seq, id, type, at, payload FROM events WHERE seq IN (\(SQLList(seqs.map { SQLBind($0) })))").all() {
+                events[try row.decode(column: "seq", as: Int64.self)] = (try row.decode(column: "id", as: String.self), try row.decode(column: "type", as: String.self),
+                                                                          try row.decode(column: "at", as: Int64.self), try row.decode(column: "payload", as: String.self))
+            }
+            return events
         }
     }
 
@@ -59,7 +89,7 @@ extension SQLMetadataStore: WebhookStore {
 
     public func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)] {
         let limit = Cursor.clamp(limit)
-        return try await backend.read { db in
+        return try await deliveries.read { db in
             try await db.raw("""
                 SELECT d.webhook_id, d.model FROM webhook_deliveries d
                 WHERE d.status = 'pending' AND d.next_attempt_at <= \(bind: now)
@@ -72,26 +102,34 @@ extension SQLMetadataStore: WebhookStore {
 
     public func pendingDeliveries(webhook: String, model: String, limit: Int) async throws -> [PendingDelivery] {
         let limit = Cursor.clamp(limit)
-        return try await backend.read { db in
+        let rows = try await deliveries.read { db in
             try await db.raw("""
-                SELECT d.webhook_id, d.event_seq, d.model, d.attempts, d.first_attempt_at, d.next_attempt_at, e.id, e.type, e.at, e.payload
-                FROM webhook_deliveries d JOIN events e ON e.seq = d.event_seq
-                WHERE d.webhook_id = \(bind: webhook) AND d.model = \(bind: model) AND d.status = 'pending'
-                ORDER BY d.event_seq LIMIT \(bind: limit)
+                SELECT event_seq, attempts, first_attempt_at, next_attempt_at FROM webhook_deliveries
+                WHERE webhook_id = \(bind: webhook) AND model = \(bind: model) AND status = 'pending'
+                ORDER BY event_seq LIMIT \(bind: limit)
                 """).all().map { row in
-                PendingDelivery(
-                    webhookID: try row.decode(column: "webhook_id", as: String.self),
-                    eventSeq: try row.decode(column: "event_seq", as: Int64.self),
-                    eventID: try row.decode(column: "id", as: String.self),
-                    eventType: try row.decode(column: "type", as: String.self),
-                    eventAt: try row.decode(column: "at", as: Int64.self),
-                    model: try row.decode(column: "model", as: String.self),
-                    payload: (try? Self.decodeJSON([String: String].self, try row.decode(column: "payload", as: String.self))) ?? [:],
-                    attempts: try row.decode(column: "attempts", as: Int.self),
-                    firstAttemptAt: try row.decode(column: "first_attempt_at", as: Int64?.self),
-                    nextAttemptAt: try row.decode(column: "next_attempt_at", as: Int64.self)
-                )
+                (seq: try row.decode(column: "event_seq", as: Int64.self), attempts: try row.decode(column: "attempts", as: Int.self),
+                 first: try row.decode(column: "first_attempt_at", as: Int64?.self), next: try row.decode(column: "next_attempt_at", as: Int64.self))
             }
+        }
+        let events = try await events(rows.map(\.seq))
+        // A delivery whose event the retention job removed meanwhile (it was queued again by
+        // `redeliver` just then) cannot be sent; dropping it keeps it from holding back the stream.
+        let gone = rows.map(\.seq).filter { events[$0] == nil }
+        if !gone.isEmpty {
+            try await deliveries.transaction { db in
+                try await db.raw("""
+                    DELETE FROM webhook_deliveries WHERE webhook_id = \(bind: webhook) AND event_seq IN (\(SQLList(gone.map { SQLBind($0) })))
+                    """).run()
+            }
+        }
+        return rows.compactMap { row in
+            guard let event = events[row.seq] else { return nil }
+            return PendingDelivery(
+                webhookID: webhook, eventSeq: row.seq, eventID: event.id, eventType: event.type, eventAt: event.at, model: model,
+                payload: (try? Self.decodeJSON([String: String].self, event.payload)) ?? [:],
+                attempts: row.attempts, firstAttemptAt: row.first, nextAttemptAt: row.next
+            )
         }
     }
 
@@ -109,7 +147,7 @@ extension SQLMetadataStore: WebhookStore {
             grouped[key, default: []].append(record)
         }
         let order = keys, updates = grouped
-        try await backend.transaction { db in
+        try await deliveries.transaction { db in
             var written: [any SQLExpression] = []
             for start in stride(from: 0, to: order.count, by: 200) {
                 let keys = order[start..<min(start + 200, order.count)]
@@ -154,28 +192,31 @@ extension SQLMetadataStore: WebhookStore {
 
     public func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo] {
         let limit = Cursor.clamp(limit)
-        return try await backend.read { db in
+        let rows = try await deliveries.read { db in
             try await db.raw("""
-                SELECT a.attempt, a.at, a.status, a.response_code, a.latency_micros, a.error, e.id, e.type
-                FROM webhook_attempts a JOIN events e ON e.seq = a.event_seq
-                WHERE a.webhook_id = \(bind: webhook) ORDER BY a.at DESC, a.event_seq DESC, a.attempt DESC LIMIT \(bind: limit)
-                """).all().map { row in
-                DeliveryAttemptInfo(
-                    eventId: try row.decode(column: "id", as: String.self),
-                    eventType: try row.decode(column: "type", as: String.self),
-                    attempt: try row.decode(column: "attempt", as: Int.self),
-                    at: Timestamp.rfc3339(micros: try row.decode(column: "at", as: Int64.self)),
-                    status: try row.decode(column: "status", as: String.self),
-                    responseCode: try row.decode(column: "response_code", as: Int?.self),
-                    latencyMs: Double(try row.decode(column: "latency_micros", as: Int64.self)) / 1000,
-                    error: try row.decode(column: "error", as: String?.self)
-                )
-            }
+                SELECT attempt, at, status, response_code, latency_micros, error, event_seq FROM webhook_attempts
+                WHERE webhook_id = \(bind: webhook) ORDER BY at DESC, event_seq DESC, attempt DESC LIMIT \(bind: limit)
+                """).all()
+        }
+        let events = try await events(try rows.map { try $0.decode(column: "event_seq", as: Int64.self) })
+        // Attempts of events the retention job removed are left out, as the events are.
+        return try rows.compactMap { row in
+            guard let event = events[try row.decode(column: "event_seq", as: Int64.self)] else { return nil }
+            return DeliveryAttemptInfo(
+                eventId: event.id,
+                eventType: event.type,
+                attempt: try row.decode(column: "attempt", as: Int.self),
+                at: Timestamp.rfc3339(micros: try row.decode(column: "at", as: Int64.self)),
+                status: try row.decode(column: "status", as: String.self),
+                responseCode: try row.decode(column: "response_code", as: Int?.self),
+                latencyMs: Double(try row.decode(column: "latency_micros", as: Int64.self)) / 1000,
+                error: try row.decode(column: "error", as: String?.self)
+            )
         }
     }
 
     public func pendingDeliveryCount() async throws -> Int {
-        try await backend.read { db in
+        try await deliveries.read { db in
             try await db.raw("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'").first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
         }
     }

@@ -40,12 +40,20 @@ extension SQLMetadataStore {
                 throw VesselError.notFound("webhook '\(id)' does not exist")
             }
             let subscription = try Self.subscription(row)
-            try await db.raw("DELETE FROM webhook_attempts WHERE webhook_id = \(bind: id)").run()
-            try await db.raw("DELETE FROM webhook_deliveries WHERE webhook_id = \(bind: id)").run()
+            if self.sharesDeliveries { try await Self.forgetDeliveries(of: id, db) }
             try await db.raw("DELETE FROM webhooks WHERE id = \(bind: id)").run()
             try await self.audit(db, change, at: now, action: "webhook.delete", target: "webhook/\(id)",
                                  model: Self.model(of: subscription.filter.scope), before: subscription.url)
         }
+        // In a separate delivery database, afterwards: rows the delivery service queues for this
+        // subscription in between are removed by the retention job (`purgeEvents`).
+        if !sharesDeliveries { try await deliveries.transaction { try await Self.forgetDeliveries(of: id, $0) } }
+    }
+
+    static func forgetDeliveries(of webhook: String, _ db: any SQLDatabase) async throws {
+        try await db.raw("DELETE FROM webhook_attempts WHERE webhook_id = \(bind: webhook)").run()
+        try await db.raw("DELETE FROM webhook_deliveries WHERE webhook_id = \(bind: webhook)").run()
+        try await db.raw("DELETE FROM webhook_cursors WHERE webhook_id = \(bind: webhook)").run()
     }
 
     public func queueTestEvent(webhook id: String, change: ChangeContext) async throws -> String {
@@ -62,36 +70,46 @@ extension SQLMetadataStore {
 
     public func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String] {
         let now = clock()
-        return try await write { db in
-            guard let event = try await db.raw("SELECT seq, model FROM events WHERE id = \(bind: eventID)").first() else {
-                throw VesselError.notFound("event '\(eventID)' does not exist (events are kept for the outbox retention window)")
-            }
-            let seq = try event.decode(column: "seq", as: Int64.self)
-            let model = try event.decode(column: "model", as: String?.self) ?? ""
-            var targets: [String]
+        let event = try await backend.read { db in try await db.raw("SELECT seq, model FROM events WHERE id = \(bind: eventID)").first() }
+        guard let event else {
+            throw VesselError.notFound("event '\(eventID)' does not exist (events are kept for the outbox retention window)")
+        }
+        let seq = try event.decode(column: "seq", as: Int64.self)
+        let model = try event.decode(column: "model", as: String?.self) ?? ""
+        let queuedFor = webhook != nil ? [] : try await deliveries.read { db in
+            try await db.raw("SELECT webhook_id FROM webhook_deliveries WHERE event_seq = \(bind: seq) ORDER BY webhook_id").all()
+                .map { try $0.decode(column: "webhook_id", as: String.self) }.filter { among?.contains($0) ?? true }
+        }
+        let targets: [String] = try await write { db in
+            let existing = Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
+            var targets = queuedFor.filter(existing.contains)
             if let webhook {
-                guard try await db.raw("SELECT id FROM webhooks WHERE id = \(bind: webhook)").first() != nil else {
-                    throw VesselError.notFound("webhook '\(webhook)' does not exist")
-                }
+                guard existing.contains(webhook) else { throw VesselError.notFound("webhook '\(webhook)' does not exist") }
                 targets = [webhook]
-            } else {
-                targets = try await db.raw("SELECT webhook_id FROM webhook_deliveries WHERE event_seq = \(bind: seq) ORDER BY webhook_id").all()
-                    .map { try $0.decode(column: "webhook_id", as: String.self) }.filter { among?.contains($0) ?? true }
-                guard !targets.isEmpty else {
-                    throw VesselError.notFound("event '\(eventID)' was not delivered to any webhook; name one with --webhook")
-                }
+            }
+            guard !targets.isEmpty else {
+                throw VesselError.notFound("event '\(eventID)' was not delivered to any webhook; name one with --webhook")
             }
             for target in targets {
-                try await db.raw("""
-                    INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
-                    VALUES (\(bind: target), \(bind: seq), \(bind: model), 'pending', 0, \(bind: now), NULL, \(bind: now))
-                    ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = \(bind: now),
-                      first_attempt_at = NULL, updated_at = \(bind: now)
-                    """).run()
                 try await self.audit(db, change, at: now, action: "webhook.redeliver", target: "webhook/\(target)",
                                      model: try? ModelName(model), after: eventID)
             }
+            if self.sharesDeliveries { try await Self.queueAgain(seq, model: model, for: targets, at: now, db) }
             return targets
+        }
+        // In a separate delivery database, right after the audit entries that announce it.
+        if !sharesDeliveries { try await deliveries.transaction { try await Self.queueAgain(seq, model: model, for: targets, at: now, $0) } }
+        return targets
+    }
+
+    static func queueAgain(_ seq: Int64, model: String, for targets: [String], at now: Int64, _ db: any SQLDatabase) async throws {
+        for target in targets {
+            try await db.raw("""
+                INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                VALUES (\(bind: target), \(bind: seq), \(bind: model), 'pending', 0, \(bind: now), NULL, \(bind: now))
+                ON CONFLICT (webhook_id, event_seq) DO UPDATE SET status = 'pending', next_attempt_at = \(bind: now),
+                  first_attempt_at = NULL, updated_at = \(bind: now)
+                """).run()
         }
     }
 

@@ -7,16 +7,31 @@ import VesselCore
 /// appends its audit entry and outbox events.
 public final class SQLMetadataStore: Sendable {
     let backend: any SQLBackend
+    /// Where webhook delivery state lives (cursors, deliveries, attempts): `backend` itself, or
+    /// on embedded SQLite a database file of its own, so the delivery service's writes never
+    /// queue behind (or hold up) the single writer the API uses.
+    let deliveries: any SQLBackend
+    /// True when `deliveries` is `backend`: a change to both is then one transaction.
+    let sharesDeliveries: Bool
     let clock: @Sendable () -> Int64
     let makeID: @Sendable () -> String
 
     /// - Parameters:
     ///   - clock: now, in microseconds since the epoch (injected so tests are deterministic).
     ///   - makeID: a new unique id.
-    public init(backend: any SQLBackend, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
+    ///   - deliveries: a separate database for webhook delivery state (migrated with
+    ///     `Migrations.runDeliveries`); nil keeps it in `backend`.
+    public init(backend: any SQLBackend, deliveries: (any SQLBackend)? = nil, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
         self.backend = backend
+        self.deliveries = deliveries ?? backend
+        self.sharesDeliveries = deliveries == nil
         self.clock = clock
         self.makeID = makeID
+    }
+
+    /// Closes the separate delivery database, if there is one (`backend` is closed by its owner).
+    public func shutdownDeliveries() async {
+        if !sharesDeliveries { await deliveries.shutdown() }
     }
 
     /// Runs a mutation, mapping unique violations to `already_exists` with `conflictMessage`.

@@ -42,15 +42,17 @@ public struct Registry: Sendable {
             await storage.s3?.shutdown()
             throw error
         }
+        let deliveries: SQLiteBackend?
         do {
             try await Migrations.run(on: backend, logger: logger)
+            deliveries = try await openDeliveries(options, logger: logger)
         } catch {
             await backend.shutdown()
             await storage.s3?.shutdown()
             throw error
         }
         let clock: @Sendable () -> Int64 = clock ?? { Timestamp.micros(Date()) }
-        let store = SQLMetadataStore(backend: backend, clock: clock)
+        let store = SQLMetadataStore(backend: backend, deliveries: deliveries, clock: clock)
         var registry = Registry(
             store: store, blobs: storage.blobs, backend: backend, pipeline: .standard,
             authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: storage.uploads, metrics: ServerMetrics(), options: options
@@ -104,6 +106,20 @@ public struct Registry: Sendable {
             return try await PostgresBackend.connect(url: url, logger: logger)
         }
         return try await SQLiteBackend.open(path: "\(options.dataDir)/metadata.sqlite", logger: logger)
+    }
+
+    /// On SQLite, webhook delivery state in `deliveries.sqlite` beside `metadata.sqlite`, with
+    /// a writer of its own (docs/decisions/0009-delivery-database.md); nil on PostgreSQL.
+    static func openDeliveries(_ options: ServerOptions, logger: Logger) async throws -> SQLiteBackend? {
+        guard options.databaseURL == nil else { return nil }
+        let deliveries = try await SQLiteBackend.open(path: "\(options.dataDir)/deliveries.sqlite", readers: 2, logger: logger)
+        do {
+            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(options.dataDir)/metadata.sqlite", logger: logger)
+        } catch {
+            await deliveries.shutdown()
+            throw error
+        }
+        return deliveries
     }
 
     /// Creates `admin` on first start, writing its token to `DIR/admin-token` (mode 0600);
@@ -194,6 +210,7 @@ public struct Registry: Sendable {
     }
 
     public func shutdown() async {
+        await store.shutdownDeliveries()
         await backend.shutdown()
         await storageShutdown?()
     }

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import SQLKit
+import Testing
+import VesselCore
+@testable import VesselMetadata
+
+/// The embedded registry's webhook delivery state lives in `deliveries.sqlite`, apart from
+/// `metadata.sqlite` (docs/decisions/0009-delivery-database.md).
+@Suite struct DeliveryDatabaseTests {
+    static let admin = MetadataHarness.admin
+
+    static func hook(_ store: SQLMetadataStore) async throws -> WebhookSubscription {
+        try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
+                                      format: .json, secret: "0123456789abcdef", change: admin)
+    }
+
+    @Test func deliveryBookkeepingNeverWaitsForTheRegistryWriter() async throws {
+        try await MetadataHarness.withStore("sqlite") { store, sql in
+            let hook = try await Self.hook(store)
+            _ = try await store.createModel(try ModelName("acme/a"), description: "", tags: [], change: Self.admin)
+            // Hold the registry's only writer until the delivery work is done (or 20 s pass).
+            let (released, release) = AsyncStream<Void>.makeStream()
+            let holder = Task {
+                try await sql.transaction { _ in
+                    for await _ in released { break }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+                    let delivery = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
+                    try await store.recordAttempts([AttemptRecord(delivery, DeliveryAttempt(status: .delivered, at: 20, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 20), id: "a1")])
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(20))
+                    return false
+                }
+                let first = try await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            release.yield()
+            release.finish()
+            try await holder.value
+            #expect(finished, "queueing and recording deliveries waited for a registry write transaction")
+            #expect(try await store.pendingDeliveryCount() == 0)
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["delivered"])
+        }
+    }
+
+    @Test func aRegistryFromBeforeTheSplitBringsItsDeliveryStateAlong() async throws {
+        let logger = Logger(label: "test")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-meta-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // An older registry: delivery rows in metadata.sqlite, and the cursor in `webhooks`.
+        let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
+        try await Migrations.run(on: sql, logger: logger)
+        let old = SQLMetadataStore(backend: sql)
+        let hook = try await Self.hook(old)
+        for name in ["acme/a", "acme/b", "acme/c"] {
+            _ = try await old.createModel(try ModelName(name), description: "", tags: [], change: Self.admin)
+        }
+        try await sql.transaction { db in
+            try await db.raw("""
+                INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                SELECT \(bind: hook.id), seq, model, 'pending', 0, 5, NULL, 5 FROM events WHERE model = 'acme/a'
+                """).run()
+            try await db.raw("""
+                INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
+                SELECT 'old-1', \(bind: hook.id), seq, 1, 4, 'failed', 500, 9, NULL FROM events WHERE model = 'acme/a'
+                """).run()
+            try await db.raw("UPDATE webhooks SET cursor = (SELECT seq FROM events WHERE model = 'acme/b')").run()
+        }
+        let deliveries = try await SQLiteBackend.open(path: "\(dir)/deliveries.sqlite", readers: 1, logger: logger)
+        do {
+            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
+            // A second start finds the file at its version and changes nothing.
+            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
+            let store = SQLMetadataStore(backend: sql, deliveries: deliveries)
+            #expect(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).count == 1)
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["failed"])
+            let left = try await sql.read { db in
+                try await db.raw("SELECT (SELECT COUNT(*) FROM webhook_deliveries) + (SELECT COUNT(*) FROM webhook_attempts) AS n").first()
+                    .map { try $0.decode(column: "n", as: Int.self) }
+            }
+            #expect(left == 0, "the old rows left metadata.sqlite")
+            // The old cursor holds: only the event after acme/b's is queued.
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+            #expect(try await store.dueDeliveryGroups(now: 10, limit: 10).map(\.model).sorted() == ["acme/a", "acme/c"])
+        } catch {
+            await deliveries.shutdown()
+            await sql.shutdown()
+            throw error
+        }
+        await deliveries.shutdown()
+        await sql.shutdown()
+    }
+
+    @Test(arguments: MetadataHarness.backends)
+    func removedSubscriptionsAndPurgedEventsLeaveNoDeliveryBehind(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let hook = try await Self.hook(store)
+            let other = try await Self.hook(store)
+            _ = try await store.createModel(try ModelName("acme/a"), description: "", tags: [], change: Self.admin)
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+            let event = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
+            try await store.recordAttempts([AttemptRecord(event, DeliveryAttempt(status: .delivered, at: 20, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 20), id: "a1")])
+            // Queued again, then the subscription goes: nothing of it is left to deliver.
+            #expect(Set(try await store.redeliver(eventID: event.eventID, webhook: nil, among: nil, change: Self.admin)) == [hook.id, other.id])
+            #expect(try await store.pendingDeliveryCount() == 2)
+            try await store.deleteWebhook(id: hook.id, change: Self.admin)
+            #expect(try await store.pendingDeliveryCount() == 1)
+            #expect(try await store.dueDeliveryGroups(now: .max, limit: 10).map(\.webhook) == [other.id])
+            // Pending rows hold their event back from the retention job; once delivered, it goes.
+            #expect(try await store.purgeEvents(before: Int64.max, limit: 100) == 0)
+            let pending = try #require(try await store.pendingDeliveries(webhook: other.id, model: "acme/a", limit: 10).first)
+            try await store.recordAttempts([AttemptRecord(pending, DeliveryAttempt(status: .delivered, at: 40, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 40), id: "b1")])
+            #expect(try await store.purgeEvents(before: Int64.max, limit: 100) == 1)
+            #expect(try await store.deliveryAttempts(webhook: other.id, limit: 10).isEmpty)
+            await expectCode(.notFound) { _ = try await store.redeliver(eventID: event.eventID, webhook: other.id, among: nil, change: Self.admin) }
+        }
+    }
+}
