@@ -19,6 +19,18 @@ final class AsyncMutex: Sendable {
         return try await body()
     }
 
+    /// Runs `body` holding the lock if it is free right now; nil (and `body` not run) if not.
+    func withLockIfFree<T: Sendable>(_ body: () async throws -> T) async throws -> T? {
+        let free = state.withLock { state -> Bool in
+            if state.locked { return false }
+            state.locked = true
+            return true
+        }
+        guard free else { return nil }
+        defer { release() }
+        return try await body()
+    }
+
     private func acquire() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state -> Bool in

@@ -38,7 +38,13 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        // An idle reader if there is one (a read never queues behind another while one is
+        // free), else the next in turn.
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        for offset in 0..<readers.count {
+            let slot = readers[abs((index &+ offset) % readers.count)]
+            if let result = try await slot.mutex.withLockIfFree({ try await body(slot.connection.sql()) }) { return result }
+        }
         let slot = readers[abs(index % readers.count)]
         return try await slot.mutex.withLock { try await body(slot.connection.sql()) }
     }
