@@ -30,7 +30,7 @@ public final class PostgresBackend: SQLBackend {
             let connection = try await PostgresConnection.connect(configuration: probe, id: 0, logger: logger)
             try? await connection.close()
         } catch {
-            throw VesselError(.unavailable, "cannot connect to PostgreSQL at \(url.redacted): \(Self.describe(error)); check the URL, the password and that the server accepts TCP connections")
+            throw VesselError(.unavailable, "cannot connect to PostgreSQL at \(url.redacted): \((error as? PSQLError).map { PostgresFailure($0).description } ?? "\(error)"); check the URL, the password and that the server accepts TCP connections")
         }
         var configuration = PostgresClient.Configuration(host: url.host, port: url.port, username: url.username, password: url.password, database: url.database, tls: .disable)
         configuration.options.maximumConnections = max(2, maxConnections)
@@ -112,15 +112,6 @@ public final class PostgresBackend: SQLBackend {
     public func shutdown() async {
         runner.cancel()
         await runner.value
-    }
-
-    /// The server's message for a connection error, without SQL or internals.
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? PSQLError {
-            if let message = error.serverInfo?[.message] { return message }
-            return "\(error.code)"
-        }
-        return "\(error)"
     }
 }
 

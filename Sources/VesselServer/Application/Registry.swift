@@ -24,6 +24,8 @@ public struct Registry: Sendable {
     public var storageShutdown: (@Sendable () async -> Void)? = nil
     /// Nudges webhook delivery after writes (shared by the router and the delivery service).
     public let webhookWakeup = WebhookWakeup()
+    /// Requests in flight (counted by the router, waited on by webhook delivery).
+    public let requestActivity = RequestActivity()
 
     /// Opens the registry: metadata in SQLite under `options.dataDir`, or in PostgreSQL when
     /// `options.databaseURL` is set; blobs under `options.dataDir`. Runs migrations and
@@ -160,7 +162,7 @@ public struct Registry: Sendable {
         router.middlewares.add(ErrorMiddleware())
         let cache = HotReadCache(lifetime: options.readCacheLifetime)
         let wakeup = webhookWakeup
-        router.middlewares.add(WriteNotifyMiddleware {
+        router.middlewares.add(WriteNotifyMiddleware(activity: requestActivity) {
             cache.invalidate()
             wakeup.signal()
         })
@@ -206,7 +208,8 @@ public struct Registry: Sendable {
 
     /// Webhook delivery under its lease (see `WebhookDelivery`).
     public func webhookDelivery(logger: Logger) -> WebhookDelivery {
-        WebhookDelivery(store: store, options: options.webhooks, holder: options.replicaID, clock: clock, wakeup: webhookWakeup, logger: logger)
+        WebhookDelivery(store: store, options: options.webhooks, holder: options.replicaID, clock: clock, wakeup: webhookWakeup,
+                        activity: requestActivity, logger: logger)
     }
 
     public func shutdown() async {

@@ -3,14 +3,20 @@ import Hummingbird
 /// Runs `onWrite` after every request that may have written (anything but GET and HEAD),
 /// before its response is sent: it wakes webhook delivery, so events go out without waiting
 /// for the next poll, and clears the read cache, so the caller reads its own write. It never
-/// makes the request wait for anything else.
+/// makes the request wait for anything else. It also counts the request in `activity` while
+/// it runs, which webhook delivery waits on (briefly) before each send.
 struct WriteNotifyMiddleware: RouterMiddleware {
     typealias Context = AppContext
+    let activity: RequestActivity
     let onWrite: @Sendable () -> Void
 
     func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
+        activity.enter()
         // Also after a failed request: it may still have written (a refusal is recorded, say).
-        defer { if request.method != .get && request.method != .head { onWrite() } }
+        defer {
+            if request.method != .get && request.method != .head { onWrite() }
+            activity.leave()
+        }
         return try await next(request, context)
     }
 }

@@ -23,17 +23,19 @@ public struct WebhookDelivery: Service {
     let holder: String
     let clock: @Sendable () -> Int64
     let wakeup: WebhookWakeup
+    let activity: RequestActivity
     let logger: Logger
     /// A factor in 0.5…1 applied to each backoff (injected so tests can fix it).
     let jitter: @Sendable () -> Double
 
     public init(store: any WebhookStore & LeaseStore, options: WebhookOptions, holder: String, clock: @escaping @Sendable () -> Int64,
-                wakeup: WebhookWakeup, logger: Logger, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.5...1) }) {
+                wakeup: WebhookWakeup, activity: RequestActivity = RequestActivity(), logger: Logger, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.5...1) }) {
         self.store = store
         self.options = options
         self.holder = holder
         self.clock = clock
         self.wakeup = wakeup
+        self.activity = activity
         self.logger = logger
         self.jitter = jitter
     }
@@ -161,6 +163,8 @@ public struct WebhookDelivery: Service {
                 var finished = false
                 for delivery in batch {
                     guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else { finished = true; break }
+                    // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
+                    await activity.quiet(upTo: Self.yieldLimit)
                     let attempt = await attempt(delivery, subscription, sender: sender)
                     records.append(AttemptRecord(delivery, attempt, id: "att_" + UUIDText.make()))
                     if attempt.status == .failed { finished = true; break }
@@ -177,6 +181,11 @@ public struct WebhookDelivery: Service {
             logger.warning("webhook delivery failed", metadata: ["webhook": "\(webhook)", "error": "\(error)"])
         } catch {}
     }
+
+    /// How long a send waits for the API to have no request in flight. Deliveries go out in
+    /// the gaps between requests; a server never idle that long still sends one event per
+    /// stream each time.
+    static let yieldLimit: Duration = .milliseconds(10)
 
     /// At most this many due streams are fetched per round.
     static let roundSize = 1000
