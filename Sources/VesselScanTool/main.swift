@@ -52,6 +52,22 @@ if benchRounds > 0 {
         best = min(best, elapsed)
     }
     print("{\"files\": \(files.count), \"bytes\": \(bytes), \"best_seconds\": \(best), \"rounds\": \(benchRounds), \"checksum\": \(checksum)}")
+    if ProcessInfo.processInfo.environment["VESSEL_SCAN_PER_FILE"] == "1" {
+        // Where the time goes: each file's best of the rounds, slowest first, to stderr.
+        var perFile: [(Double, String)] = []
+        for path in files {
+            var fileBest = Double.infinity
+            for _ in 0..<benchRounds {
+                let start = DispatchTime.now().uptimeNanoseconds
+                checksum &+= scanner.scanFile(at: path).findings.count
+                fileBest = min(fileBest, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
+            }
+            perFile.append((fileBest, path))
+        }
+        for (micros, path) in perFile.sorted(by: { $0.0 > $1.0 }) {
+            FileHandle.standardError.write(Data(String(format: "%9.1f us  %@\n", micros, (path as NSString).lastPathComponent).utf8))
+        }
+    }
     exit(0)
 }
 

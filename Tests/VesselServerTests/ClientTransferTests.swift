@@ -165,5 +165,25 @@ import VesselCore
             #expect(again.bytesDownloaded == 0)
         }
     }
+
+    @Test func largeFilesUploadWhileOthersHashAndNothingGoesUpTwice() async throws {
+        let big = UploadSessionAPITests.payload(mebibytes: 3)
+        let other = UploadSessionAPITests.payload(mebibytes: 2).reversed()
+        let small: [UInt8] = Array("{\"arch\": \"demo\"}".utf8)
+        try await LiveHarness.with { live in
+            let model = try ModelName("acme/overlap")
+            // The same large bytes under two names, another large file, a small one.
+            let src = try live.folder("src", ["a.bin": big, "copy/a.bin": big, "b.bin": Array(other), "config.json": small])
+            var pusher = Pusher(api: live.api)
+            pusher.chunkedThreshold = 1 << 20
+            let pushed = try await pusher.push(folder: src, model: model, alias: nil, description: nil)
+            #expect(pushed.state == .ready && pushed.files == 4)
+            #expect(pushed.bytesUploaded == UInt64(big.count + other.count + small.count), "each distinct blob once")
+            #expect(live.registry.metrics.registry.value(ServerMetrics.uploadsCompleted) == 2)
+            // Pushed again: every blob is there, so nothing is sent, though the big ones start before the draft.
+            let again = try await pusher.push(folder: src, model: model, alias: nil, description: nil)
+            #expect(again.bytesUploaded == 0 && again.digest == pushed.digest)
+        }
+    }
 }
 
