@@ -71,6 +71,33 @@ import VesselCore
         }
     }
 
+    @Test func chunksSentInOrderAreHashedAsTheyArriveNotReadBack() async throws {
+        try await BlobHarness.withSubject("filesystem") { subject in
+            let store = try #require(subject.store as? FileSystemBlobStore)
+            let unit = BlobHarness.chunkUnit("filesystem") * 5 / 2
+            let bytes = BlobHarness.bytes(unit * 3 + unit / 2)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
+            try await store.beginSession("s1", plan: plan)
+            // In order, with chunk 1 cut mid-way once: the cut gives the hash state back unchanged.
+            #expect(try await Self.put(store, "s1", plan, 0, bytes))
+            #expect(try await Self.put(store, "s1", plan, 1, bytes, cutAfter: unit / 3) == false)
+            for index in 1..<plan.chunks { #expect(try await Self.put(store, "s1", plan, index, bytes)) }
+            #expect(try await store.completeSession("s1", plan: plan, digest: BlobHarness.digest(bytes)))
+            #expect(store.uploadHashes.bytesReadBack.load(ordering: .relaxed) == 0, "every chunk was hashed in-stream")
+            #expect(try await BlobHarness.read(store, BlobHarness.digest(bytes)) == bytes)
+            // Out of order: chunk 1 lands before the hash reaches it, so it is read back (and the
+            // chunks after it too while that pass runs); chunk 0 still goes in-stream.
+            var other = bytes
+            other[0] ^= 0xFF
+            try await store.beginSession("s2", plan: plan)
+            for index in [1, 0, 2, 3] { #expect(try await Self.put(store, "s2", plan, index, other)) }
+            #expect(try await store.completeSession("s2", plan: plan, digest: BlobHarness.digest(other)))
+            let readBack = store.uploadHashes.bytesReadBack.load(ordering: .relaxed)
+            #expect(readBack >= UInt64(unit) && readBack <= UInt64(bytes.count - unit))
+            #expect(try await BlobHarness.read(store, BlobHarness.digest(other)) == other)
+        }
+    }
+
     @Test(arguments: BlobHarness.stores)
     func wrongSizesAndDigestsStoreNothing(_ kind: String) async throws {
         try await BlobHarness.withSubject(kind) { subject in

@@ -52,17 +52,22 @@ public struct Pusher: Sendable {
             uploads[entry.digest] = entry
         }
         progress?.begin("uploading", total: uploads.values.reduce(UInt64(0)) { $0 + $1.size })
+        // The connections are shared out: with several large files going up at once, each
+        // sends its chunks one after the other, and the server hashes every chunk as it
+        // arrives instead of reading it back from disk (it can only extend the hash in order).
+        let large = uploads.values.filter { $0.size >= chunkedThreshold && $0.size > 0 }.count
+        let chunkParallelism = max(1, parallelism / max(1, min(parallelism, large)))
         let bytes = try await withThrowingTaskGroup(of: UInt64.self) { group in
             var queue = uploads.values.sorted { $0.size > $1.size }[...]
             var sent: UInt64 = 0
             for _ in 0..<min(parallelism, queue.count) {
                 let entry = queue.removeFirst()
-                group.addTask { try await upload(entry, folder: folder, model: model) }
+                group.addTask { try await upload(entry, folder: folder, model: model, chunkParallelism: chunkParallelism) }
             }
             while let bytes = try await group.next() {
                 sent += bytes
                 if let entry = queue.popFirst() {
-                    group.addTask { try await upload(entry, folder: folder, model: model) }
+                    group.addTask { try await upload(entry, folder: folder, model: model, chunkParallelism: chunkParallelism) }
                 }
             }
             return sent
@@ -88,10 +93,12 @@ public struct Pusher: Sendable {
     }
 
     /// Uploads one blob; returns the bytes sent.
-    private func upload(_ entry: ManifestEntry, folder: ModelFolder, model: ModelName) async throws -> UInt64 {
+    private func upload(_ entry: ManifestEntry, folder: ModelFolder, model: ModelName, chunkParallelism: Int) async throws -> UInt64 {
         let path = "\(folder.root)/\(entry.path)"
         if entry.size >= chunkedThreshold && entry.size > 0 {
-            return try await ChunkedUploader(api: api, progress: progress).upload(model: model, digest: entry.digest, size: entry.size, path: path)
+            var uploader = ChunkedUploader(api: api, progress: progress)
+            uploader.parallelism = chunkParallelism
+            return try await uploader.upload(model: model, digest: entry.digest, size: entry.size, path: path)
         }
         var request = api.request(.PUT, "\(model.apiPath)/blobs/\(entry.digest)")
         request.headers.add(name: "Content-Type", value: "application/octet-stream")

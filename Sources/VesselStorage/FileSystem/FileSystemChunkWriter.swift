@@ -1,3 +1,4 @@
+import struct Crypto.SHA256
 import Foundation
 import NIOCore
 import NIOPosix
@@ -10,7 +11,9 @@ import Glibc
 
 /// Writes one chunk into a session's `data` file at its offset; `commit` fdatasyncs, writes
 /// the chunk's marker and hands the chunk to the session's background hashing. When the chunk
-/// is already stored it writes nothing and compares the bytes it receives with the stored ones.
+/// is the next one that hashing needs, it hashes the bytes as they arrive instead, so they are
+/// never read back from disk (`PrefixHasher.claimFrontier`). When the chunk is already stored
+/// it writes nothing and compares the bytes it receives with the stored ones.
 final class FileSystemChunkWriter: ChunkWriter {
     private struct State {
         var count: UInt64 = 0
@@ -30,6 +33,9 @@ final class FileSystemChunkWriter: ChunkWriter {
     private let state = Mutex(State())
     /// Writes the chunk (nil when it is already stored).
     private let file: StagedFileWriter?
+    /// The session's hash state while this chunk extends it in-stream (see `claimFrontier`).
+    private let claim: PrefixHasher.Frontier?
+    private let frontier: Mutex<SHA256?>
 
     init(store: FileSystemBlobStore, session: String, dir: String, index: Int, range: Range<UInt64>, fd: Int32, stored: Bool) {
         self.store = store
@@ -40,6 +46,8 @@ final class FileSystemChunkWriter: ChunkWriter {
         self.fd = fd
         self.stored = stored
         self.file = stored ? nil : StagedFileWriter(fd: fd, path: "\(dir)/data", at: range.lowerBound, threadPool: store.threadPool, doing: "write a chunk")
+        claim = stored ? nil : store.uploadHashes.claimFrontier(session, chunk: index)
+        frontier = Mutex(claim?.hasher)
     }
 
     private var expected: UInt64 { UInt64(range.count) }
@@ -68,6 +76,7 @@ final class FileSystemChunkWriter: ChunkWriter {
             guard let file else { return }
             if let injected = faults.beforeWrite(offset + UInt64(buffer.readableBytes)) { throw FileIOError.map(injected, doing: "write a chunk") }
             try await file.write(buffer)
+            if claim != nil { frontier.withLock { hasher in buffer.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) } } }
         } catch {
             await abort()
             throw error
@@ -126,6 +135,7 @@ final class FileSystemChunkWriter: ChunkWriter {
             }
             FileSystemBlobStore.fsyncDirectory(dir)
         }
+        releaseFrontier(extended: true)
         store.uploadHashes.recorded(session, chunk: index, tag: "", range: range)
         return true
     }
@@ -140,8 +150,18 @@ final class FileSystemChunkWriter: ChunkWriter {
 
     private let closed = Atomic<Bool>(false)
 
-    /// Closes the file and releases the chunk's lock, once.
+    private let released = Atomic<Bool>(false)
+
+    /// Hands the session's hash state back, once: extended over this chunk once it is stored
+    /// for good, else as it was.
+    private func releaseFrontier(extended: Bool) {
+        guard let claim, !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        store.uploadHashes.finishFrontier(session, chunk: index, claim: claim, extended: extended ? frontier.withLock { $0 } : nil)
+    }
+
+    /// Closes the file and releases the chunk's lock (and an unfinished hash state), once.
     private func finish() {
+        releaseFrontier(extended: false)
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         close(fd)
         store.locks.unlockChunk(session, index)

@@ -38,10 +38,20 @@ final class PrefixHasher: Sendable {
         var hashed: [String] = []
         /// A background pass holds `hasher` (nil: none running).
         var pass: Task<Void, Never>?
+        /// A chunk writer holds `hasher`, hashing the next chunk as its bytes arrive.
+        var streaming = false
+    }
+
+    /// The hash state a chunk writer took to extend with the chunk's bytes as they arrive.
+    struct Frontier: Sendable {
+        var hasher: SHA256
+        fileprivate let generation: UUID
     }
 
     let threadPool: NIOThreadPool
     private let files = Mutex<[String: File]>([:])
+    /// Bytes hashed by reading the file back (the rest was hashed as it arrived).
+    let bytesReadBack = Atomic<UInt64>(0)
 
     init(threadPool: NIOThreadPool) {
         self.threadPool = threadPool
@@ -74,6 +84,35 @@ final class PrefixHasher: Sendable {
         advance(id)
     }
 
+    /// When `chunk` is the next one to hash, not yet recorded, and nothing else holds the hash
+    /// state, hands that state to the caller, which feeds the chunk's bytes into it as they
+    /// arrive (no read back from disk afterwards) and must call ``finishFrontier(_:chunk:claim:extended:)``
+    /// once, with the extended state after the chunk is stored, or nil when it is not.
+    func claimFrontier(_ id: String, chunk: Int) -> Frontier? {
+        files.withLock { files -> Frontier? in
+            guard var file = files[id], file.pass == nil, !file.streaming, file.hashed.count == chunk, file.tags[chunk] == nil else { return nil }
+            file.streaming = true
+            files[id] = file
+            return Frontier(hasher: file.hasher, generation: file.generation)
+        }
+    }
+
+    /// Returns the hash state taken by ``claimFrontier(_:chunk:)`` as `claim`: `extended` over
+    /// chunk `chunk` (stored for good, with an empty tag), or nil to leave the state as it
+    /// was. Background passes resume either way.
+    func finishFrontier(_ id: String, chunk: Int, claim: Frontier, extended: SHA256?) {
+        files.withLock { files in
+            guard var file = files[id], file.generation == claim.generation, file.streaming else { return }
+            file.streaming = false
+            if let extended, file.hashed.count == chunk {
+                file.hasher = extended
+                file.hashed.append("")
+            }
+            files[id] = file
+        }
+        advance(id)
+    }
+
     /// Chunk `chunk` is no longer known to be final.
     func forget(_ id: String, chunk: Int) {
         files.withLock { _ = $0[id]?.tags.removeValue(forKey: chunk) }
@@ -88,7 +127,7 @@ final class PrefixHasher: Sendable {
     /// one runs (it calls this again when done).
     private func advance(_ id: String) {
         files.withLock { files in
-            guard var file = files[id], file.pass == nil else { return }
+            guard var file = files[id], file.pass == nil, !file.streaming else { return }
             var ranges: [Range<UInt64>] = [], tags: [String] = []
             var next = file.hashed.count
             while let tag = file.tags[next], let range = file.ranges[next] {
@@ -100,6 +139,7 @@ final class PrefixHasher: Sendable {
             guard let (fd, direct) = Self.dup(file) else { return }
             let generation = file.generation, start = file.hasher, work = ranges, done = tags
             file.pass = Task {
+                self.bytesReadBack.add(work.reduce(0) { $0 + UInt64($1.count) }, ordering: .relaxed)
                 let hashed = try? await self.threadPool.runIfActive {
                     var hasher = start
                     try Self.hash(fd: fd, direct: direct, ranges: work, into: &hasher)
@@ -140,6 +180,7 @@ final class PrefixHasher: Sendable {
             close(fd)
             if let direct { close(direct) }
         }
+        bytesReadBack.add(rest.reduce(0) { $0 + UInt64($1.count) }, ordering: .relaxed)
         let final = try await threadPool.runIfActive {
             var hasher = hasher
             try Self.hash(fd: fd, direct: direct, ranges: rest, into: &hasher)
