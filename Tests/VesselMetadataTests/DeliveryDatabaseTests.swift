@@ -76,7 +76,7 @@ import VesselCore
             try await db.raw("UPDATE webhooks SET cursor = (SELECT seq FROM events WHERE model = 'acme/b')").run()
         }
         let deliveries = try await SQLiteBackend.open(path: "\(dir)/deliveries.sqlite", readers: 1, logger: logger)
-        do {
+        try await MetadataHarness.closing([deliveries, sql]) {
             try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
             // A second start finds the file at its version and changes nothing.
             try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
@@ -91,13 +91,7 @@ import VesselCore
             // The old cursor holds: only the event after acme/b's is queued.
             #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
             #expect(try await store.dueDeliveryGroups(now: 10, limit: 10).map(\.model).sorted() == ["acme/a", "acme/c"])
-        } catch {
-            await deliveries.shutdown()
-            await sql.shutdown()
-            throw error
         }
-        await deliveries.shutdown()
-        await sql.shutdown()
     }
 
     @Test(arguments: MetadataHarness.backends)

@@ -25,18 +25,23 @@ enum MetadataHarness {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", logger: logger)
         let deliveries = try await SQLiteBackend.open(path: "\(dir)/deliveries.sqlite", readers: 1, logger: logger)
-        do {
+        try await closing([deliveries, sql]) {
             try await Migrations.run(on: sql, logger: logger)
             // As the embedded registry keeps it: webhook delivery state in a file of its own.
             try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
             try await body(SQLMetadataStore(backend: sql, deliveries: deliveries), sql)
+        }
+    }
+
+    /// Runs `body`, then shuts `backends` down, whether it threw or not.
+    static func closing(_ backends: [any SQLBackend], _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
         } catch {
-            await deliveries.shutdown()
-            await sql.shutdown()
+            for backend in backends { await backend.shutdown() }
             throw error
         }
-        await deliveries.shutdown()
-        await sql.shutdown()
+        for backend in backends { await backend.shutdown() }
     }
 
     static let admin = ChangeContext(actor: "admin", requestID: "req-1")
