@@ -8,13 +8,12 @@ extension SQLMetadataStore: OutboxRetention {
         // has to deliver (a pending delivery row); their attempt history ages out alike.
         // Cursors only move forward and new deliveries are only queued above them (or for an
         // event that still exists, by `redeliver`), so bounds read first stay safe.
-        let hooks = try await backend.read { db in try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart) }
-        let moved = try await cursors()
+        let hooks = try await withCursors(try await backend.read { db in try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart) })
         let lowestPending = try await deliveries.read { db in
             try await db.raw("SELECT MIN(event_seq) AS s FROM webhook_deliveries WHERE status = 'pending'").first()
                 .flatMap { try $0.decode(column: "s", as: Int64?.self) }
         }
-        let bounds = hooks.map { max($0.start, moved[$0.subscription.id] ?? $0.start) } + (lowestPending.map { [$0 - 1] } ?? [])
+        let bounds = hooks.map(\.cursor) + (lowestPending.map { [$0 - 1] } ?? [])
         let deleted = try await backend.transaction { db in
             try await db.raw("""
                 DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE e.at < \(bind: cutoff)

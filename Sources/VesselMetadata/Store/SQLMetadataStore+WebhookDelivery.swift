@@ -9,9 +9,7 @@ extension SQLMetadataStore: WebhookStore {
             let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
             return (head, try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart))
         }
-        guard !hooks.isEmpty else { return 0 }
-        let moved = try await cursors()
-        let behind = hooks.map { (subscription: $0.subscription, cursor: max($0.start, moved[$0.subscription.id] ?? $0.start)) }.filter { $0.cursor < head }
+        let behind = try await withCursors(hooks).filter { $0.cursor < head }
         guard let from = behind.map(\.cursor).min() else { return 0 }
         let events = try await backend.read { db in
             try await db.raw("""
@@ -50,16 +48,19 @@ extension SQLMetadataStore: WebhookStore {
         return events.count
     }
 
-    /// How far the delivery service has moved each subscription's cursor (absent: not yet
-    /// past where the subscription started, `webhooks.cursor`).
-    func cursors() async throws -> [String: Int64] {
-        try await deliveries.read { db in
+    /// Each subscription with its cursor: the larger of where it started (`webhooks.cursor`)
+    /// and how far the delivery service has moved it (`webhook_cursors`, kept with the
+    /// delivery state).
+    func withCursors(_ hooks: [(subscription: WebhookSubscription, start: Int64)]) async throws -> [(subscription: WebhookSubscription, cursor: Int64)] {
+        guard !hooks.isEmpty else { return [] }
+        let moved = try await deliveries.read { db in
             var cursors: [String: Int64] = [:]
             for row in try await db.raw("SELECT webhook_id, cursor FROM webhook_cursors").all() {
                 cursors[try row.decode(column: "webhook_id", as: String.self)] = try row.decode(column: "cursor", as: Int64.self)
             }
             return cursors
         }
+        return hooks.map { (subscription: $0.subscription, cursor: max($0.start, moved[$0.subscription.id] ?? $0.start)) }
     }
 
     static func subscriptionWithStart(_ row: any SQLRow) throws -> (subscription: WebhookSubscription, start: Int64) {
