@@ -177,7 +177,7 @@ struct Downloader: Sendable {
                             defer {
                                 let got = part.lowerBound..<position
                                 if !got.isEmpty {
-                                    try? journal.write(state.record(got))
+                                    state.record(got, in: journal)
                                     transferred.add(UInt64(got.count))
                                     arrived.yield()
                                 }
@@ -289,7 +289,7 @@ final class Tally: Sendable {
 
 /// What the connections of one parted download share: the parts left to fetch and the
 /// ranges received.
-private final class Parts: Sendable {
+final class Parts: Sendable {
     private struct State {
         var received: [Range<UInt64>]
         var queue: ArraySlice<Range<UInt64>>
@@ -302,11 +302,15 @@ private final class Parts: Sendable {
 
     func next() -> Range<UInt64>? { state.withLock { $0.queue.popFirst() } }
 
-    /// Adds a received range; returns all of them.
-    func record(_ range: Range<UInt64>) -> [Range<UInt64>] {
+    /// Adds a received range and rewrites the journal with all of them. The write happens
+    /// under the lock: connections finishing together would otherwise share the journal's
+    /// temporary file, or an older list could replace a newer one, and a resumed download
+    /// would fetch the lost range again.
+    func record(_ range: Range<UInt64>, in journal: PartJournal) {
         state.withLock { state in
             state.received = PartJournal.merge(state.received, range)
-            return state.received
+            // A journal that cannot be written only costs a resumed download some bytes.
+            try? journal.write(state.received)
         }
     }
 
