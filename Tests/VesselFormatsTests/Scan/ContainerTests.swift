@@ -36,6 +36,30 @@ struct ContainerTests {
         #expect(result.verdict == .safe && result.format == .pytorchZip)
     }
 
+    /// Member names are matched on their bytes where they are ASCII; other names are lowercased
+    /// first, so a Kelvin sign (which lowercases to "k") still names a `.pkl` member.
+    @Test func pickleMembersAreFoundWhateverTheirCase() throws {
+        let malicious: [UInt8] = Array("cos\nsystem\n.".utf8)
+        for name in ["archive/extra.PKL", "archive/extra.Pkl", "archive/extra.p\u{212A}l"] {
+            let result = try scan("m.pt", Self.zip([(ascii("archive/data.pkl"), benignPickle), (Array(name.utf8), malicious)]))
+            #expect(result.verdict == .unsafe, "\(name)")
+            #expect(result.findings.contains { $0.member == name && $0.kind == .dangerousImport }, "\(name)")
+        }
+        #expect(ZipContainerScanner.hasSuffix("a.NPY", ".npy") && !ZipContainerScanner.hasSuffix("a.npz", ".npy"))
+        #expect(!ZipContainerScanner.hasSuffix("py", ".py") && ZipContainerScanner.hasSuffix(".py", ".py"))
+        #expect(ZipContainerScanner.isTorchRecord("archive/data.pkl") && ZipContainerScanner.isTorchRecord("data.pkl"))
+        #expect(!ZipContainerScanner.isTorchRecord("a/b/data.pkl") && !ZipContainerScanner.isTorchRecord("xdata.pkl"))
+    }
+
+    @Test func extensionsAreTheLowercasedTextAfterTheLastDotOfTheBaseName() {
+        #expect(ScanFormatDetector.fileExtension("dir.d/model.PT") == "pt")
+        #expect(ScanFormatDetector.fileExtension("dir.d/model") == "")
+        #expect(ScanFormatDetector.fileExtension("dir/.hidden") == "")
+        #expect(ScanFormatDetector.fileExtension("a.tar.GZ") == "gz")
+        #expect(ScanFormatDetector.fileExtension("w.p\u{212A}l") == "pkl")
+        #expect(ScanFormatDetector.fileExtension("x.") == "")
+    }
+
     @Test(arguments: ["/abs/data.pkl", "a/../../x", "a\\b", "C:/x", "a\u{0}b"])
     func traversalMemberNamesAreUnsafe(_ name: String) throws {
         let result = try scan("m.pt", Self.zip([(ascii("archive/data.pkl"), benignPickle), (ascii(name), benignPickle)]))

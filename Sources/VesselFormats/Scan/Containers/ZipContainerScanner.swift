@@ -23,24 +23,23 @@ struct ZipContainerScanner {
             }
         }
         let files = archive.entries.filter { !$0.isDirectory }
-        let names = Set(files.map(\.name))
         if files.contains(where: { Self.isTorchRecord($0.name) }) {
             for entry in files {
-                let lower = entry.name.lowercased()
-                if lower.hasSuffix(".pkl") {
+                if Self.hasSuffix(entry.name, ".pkl") {
                     scanPickleMember(archive, entry, into: &accumulator)
-                } else if lower.hasSuffix(".py") {
+                } else if Self.hasSuffix(entry.name, ".py") {
                     accumulator.add(ScanFinding(severity: .high, kind: .codeMember, detail: "TorchScript/Python code member is not analysed", member: entry.name))
                 }
             }
             return .pytorchZip
         }
-        if ext == "keras" || (names.contains("config.json") && (names.contains("metadata.json") || names.contains("model.weights.h5"))) {
+        if ext == "keras" || (files.contains { $0.name == "config.json" }
+                              && files.contains { $0.name == "metadata.json" || $0.name == "model.weights.h5" }) {
             scanKerasConfig(archive, files.first { $0.name == "config.json" }, into: &accumulator)
             return .keras
         }
-        if ext == "npz" || (!files.isEmpty && files.allSatisfy { $0.name.lowercased().hasSuffix(".npy") }) {
-            for entry in files where entry.name.lowercased().hasSuffix(".npy") {
+        if ext == "npz" || (!files.isEmpty && files.allSatisfy { Self.hasSuffix($0.name, ".npy") }) {
+            for entry in files where Self.hasSuffix(entry.name, ".npy") {
                 scanNumpyMember(archive, entry, into: &accumulator)
             }
             return .numpyZip
@@ -52,18 +51,35 @@ struct ZipContainerScanner {
         return .data
     }
 
+    /// Whether `name`, lowercased, ends with `suffix` (lowercase ASCII). ASCII names are
+    /// compared in place; others are lowercased first, as before (a Kelvin sign lowercases to
+    /// "k").
+    static func hasSuffix(_ name: String, _ suffix: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
+        var contiguous = name
+        return contiguous.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return name.lowercased().utf8.reversed().starts(with: expected.reversed()) }
+            guard bytes.count >= expected.count else { return false }
+            return zip(bytes.suffix(expected.count), expected).allSatisfy { byte, want in
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == want : byte == want
+            }
+        }
+    }
+
     /// `data.pkl` at the root or one folder down (`archive/data.pkl`), as `torch.load` finds it.
     static func isTorchRecord(_ name: String) -> Bool {
-        let bytes = name.utf8
-        guard bytes.count >= 8, bytes.suffix(8).elementsEqual("data.pkl".utf8) else { return false }
-        guard bytes.allSatisfy({ $0 < 0x80 }) else {
-            // Characters, not bytes: a combining mark after "/" makes it no separator.
-            let parts = name.split(separator: "/", omittingEmptySubsequences: false)
-            return parts.last == "data.pkl" && parts.count <= 2
+        var contiguous = name
+        return contiguous.withUTF8 { bytes in
+            guard bytes.count >= 8, bytes.suffix(8).elementsEqual("data.pkl".utf8) else { return false }
+            guard bytes.allSatisfy({ $0 < 0x80 }) else {
+                // Characters, not bytes: a combining mark after "/" makes it no separator.
+                let parts = name.split(separator: "/", omittingEmptySubsequences: false)
+                return parts.last == "data.pkl" && parts.count <= 2
+            }
+            let folder = bytes.dropLast(8)
+            guard let slash = folder.firstIndex(of: UInt8(ascii: "/")) else { return folder.isEmpty }
+            return folder.index(after: slash) == folder.endIndex
         }
-        let folder = bytes.dropLast(8)
-        guard let slash = folder.firstIndex(of: UInt8(ascii: "/")) else { return folder.isEmpty }
-        return folder.index(after: slash) == folder.endIndex
     }
 
     private func scanPickleMember(_ archive: ZipArchiveReader, _ entry: ZipArchiveEntry, into accumulator: inout ScanAccumulator) {

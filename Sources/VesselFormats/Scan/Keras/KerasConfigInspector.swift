@@ -19,8 +19,9 @@ struct KerasConfigInspector {
 
 /// The JSON walk behind `KerasConfigInspector`.
 private struct KerasJSONWalker {
+    /// A key is kept as its range in `bytes`: a slice would retain the buffer for every key.
     private enum PathComponent {
-        case key(ArraySlice<UInt8>)
+        case key(Range<Int>)
         case index(Int)
     }
 
@@ -69,7 +70,7 @@ private struct KerasJSONWalker {
         case UInt8(ascii: "["): try array(depth: depth)
         case UInt8(ascii: "\""):
             let raw = try stringBytes()
-            return wanted ? try text(raw) : nil
+            return wanted ? try text(bytes[raw]) : nil
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
@@ -100,14 +101,14 @@ private struct KerasJSONWalker {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
-            let interesting = key.elementsEqual(Self.classNameKey) || key.elementsEqual(Self.moduleKey)
-                || key.elementsEqual(Self.registeredKey)
+            let isClassName = matches(key, Self.classNameKey), isModule = matches(key, Self.moduleKey)
+            let interesting = isClassName || isModule || matches(key, Self.registeredKey)
             path.append(.key(key))
             let text = try value(depth: depth + 1, wanted: interesting)
             path.removeLast()
             if let text {
-                if key.elementsEqual(Self.classNameKey) { classNames.append(text) }
-                else if key.elementsEqual(Self.moduleKey) { modules.append(text) }
+                if isClassName { classNames.append(text) }
+                else if isModule { modules.append(text) }
                 else { registered.append(text) }
             }
             skipSpace()
@@ -144,14 +145,19 @@ private struct KerasJSONWalker {
         }
     }
 
-    /// The raw bytes between the quotes (escapes still in place), validated structurally.
-    private mutating func stringBytes() throws -> ArraySlice<UInt8> {
+    /// Whether the key at `range` of `bytes` is `key`.
+    private func matches(_ range: Range<Int>, _ key: [UInt8]) -> Bool {
+        range.count == key.count && bytes[range].elementsEqual(key)
+    }
+
+    /// Where the raw bytes between the quotes are (escapes still in place), validated structurally.
+    private mutating func stringBytes() throws -> Range<Int> {
         index += 1
         let start = index
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let raw = bytes[start..<index]
+                let raw = start..<index
                 index += 1
                 return raw
             }
@@ -209,9 +215,17 @@ private struct KerasJSONWalker {
 
     private mutating func number() throws {
         let start = index
-        while index < bytes.count, "+-0123456789.eE".utf8.contains(bytes[index]) { index += 1 }
+        while index < bytes.count, Self.isNumberByte(bytes[index]) { index += 1 }
         guard index > start, Double(String(decoding: bytes[start..<index], as: UTF8.self)) != nil else {
             throw fail("invalid value")
+        }
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "e"), UInt8(ascii: "E"): return true
+        default: return false
         }
     }
 
@@ -221,7 +235,7 @@ private struct KerasJSONWalker {
                 severity: .critical, kind: .codeLayer,
                 detail: "\(pathText): \(className) carries Python code that runs on load", member: member))
         }
-        for module in modules where !policy.allowedModuleRoots.contains(where: { module == $0 || module.hasPrefix($0 + ".") }) {
+        for module in modules where !policy.allowedModuleRoots.contains(where: { Self.isModule(module, within: $0) }) {
             findings.append(ScanFinding(
                 severity: .high, kind: .unknownModule,
                 detail: "\(pathText): \(classNames.first ?? "object") from module \(module) outside Keras", member: member))
@@ -233,10 +247,16 @@ private struct KerasJSONWalker {
         }
     }
 
+    /// `module` is `root` or one of its dotted submodules.
+    private static func isModule(_ module: String, within root: String) -> Bool {
+        module.utf8.starts(with: root.utf8)
+            && (module.utf8.count == root.utf8.count || module.utf8.dropFirst(root.utf8.count).first == UInt8(ascii: "."))
+    }
+
     private var pathText: String {
         path.reduce(into: "$") { text, component in
             switch component {
-            case .key(let key): text += "." + String(decoding: key, as: UTF8.self)
+            case .key(let key): text += "." + String(decoding: bytes[key], as: UTF8.self)
             case .index(let position): text += "[\(position)]"
             }
         }

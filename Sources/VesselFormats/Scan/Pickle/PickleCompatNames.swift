@@ -32,6 +32,21 @@ enum PickleCompatNames {
         "os": ["getcwdu": ("os", "getcwd")],
     ]
 
+    /// The Python 2 spellings (module, name) of the Python 3 names in `python3`.
+    static func python2Spellings(of python3: [String: Set<String>]) -> [(String, String)] {
+        var spellings: [(String, String)] = []
+        for (module, table) in names {
+            for (name, target) in table where python3[target.0]?.contains(target.1) == true {
+                spellings.append((module, name))
+            }
+        }
+        // A renamed module keeps its names, except those the table above renames.
+        for (old, new) in modules {
+            for name in python3[new] ?? [] where names[old]?[name] == nil { spellings.append((old, name)) }
+        }
+        return spellings
+    }
+
     /// The name CPython's loader resolves `module.name` to when `fix_imports` applies.
     static func map(module: String, name: String) -> (String, String) {
         if let pair = names[module]?[name] { return pair }

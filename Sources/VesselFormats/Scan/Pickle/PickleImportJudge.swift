@@ -15,9 +15,12 @@ struct PickleImportJudge: Sendable {
     private let dangerousModules: Set<String>
     private let dangerousNames: [String: Set<String>]
     private let dangerousParts: Set<String>
-    /// The allowed imports judged `.allowed` under every protocol, worked out once here: nearly
-    /// every import in a real pickle is one of them, and one lookup then answers.
-    private var alwaysAllowed: [String: Set<String>] = [:]
+    /// The imports judged `.allowed`, worked out once here for protocols 0–2 (which resolve
+    /// Python 2 names, `__builtin__.set` among them) and for protocols 3–5: nearly every
+    /// import in a real pickle is one of them, and one lookup then answers. Anything else
+    /// gets the full judgment, so these tables only ever repeat its answers.
+    private var allowedBelow3: [String: Set<String>] = [:]
+    private var allowedFrom3: [String: Set<String>] = [:]
 
     init(allowlist: ScanAllowlist) {
         allowed = allowlist.pickle.allowed.mapValues(Set.init)
@@ -29,17 +32,23 @@ struct PickleImportJudge: Sendable {
         }
         for names in allowlist.pickle.dangerousNames.values { parts.formUnion(names) }
         dangerousParts = parts
-        for (module, names) in allowed {
-            for name in names
-            where fullJudgment(module: module, name: name, protocolVersion: 2) == .allowed
-                && fullJudgment(module: module, name: name, protocolVersion: 3) == .allowed {
-                alwaysAllowed[module, default: []].insert(name)
+        // Candidates: every allowed name, and every Python 2 spelling of one.
+        var candidates: [(String, String)] = []
+        for (module, names) in allowed { for name in names { candidates.append((module, name)) } }
+        candidates += PickleCompatNames.python2Spellings(of: allowed)
+        for (module, name) in candidates {
+            if fullJudgment(module: module, name: name, protocolVersion: 2) == .allowed {
+                allowedBelow3[module, default: []].insert(name)
+            }
+            if fullJudgment(module: module, name: name, protocolVersion: 3) == .allowed {
+                allowedFrom3[module, default: []].insert(name)
             }
         }
     }
 
     func judge(module: String, name: String, protocolVersion: Int) -> Judgment {
-        if alwaysAllowed[module]?.contains(name) == true { return .allowed }
+        let known = protocolVersion < 3 ? allowedBelow3 : allowedFrom3
+        if known[module]?.contains(name) == true { return .allowed }
         return fullJudgment(module: module, name: name, protocolVersion: protocolVersion)
     }
 

@@ -174,7 +174,7 @@ struct ZipArchiveReader {
 
     /// A reader over one member's (inflated) bytes. After reading to the end, call `verify`.
     /// - Throws: `ScanProblem` for encrypted members, unknown methods, bad local headers.
-    func openMember(_ entry: ZipArchiveEntry, limits: ScanLimits) throws -> ScanByteReader<ScanCRCSource<ScanAnySource>> {
+    func openMember(_ entry: ZipArchiveEntry, limits: ScanLimits) throws -> ScanByteReader<ScanCRCSource<ScanMemberSource>> {
         guard !entry.isEncrypted else {
             throw ScanProblem(kind: .unsupported, detail: "encrypted zip member", offset: nil)
         }
@@ -195,26 +195,26 @@ struct ZipArchiveReader {
             throw ScanProblem.bomb("zip member data overlaps the next member or the central directory")
         }
         let range = ScanFileRangeSource(file: file, start: Int(dataStart), end: Int(dataEnd))
-        let source: any ScanChunkSource
+        let source: ScanMemberSource
         switch entry.method {
         case ZipArchiveEntry.methodStored:
             guard entry.compressedSize == entry.uncompressedSize else {
                 throw ScanProblem.malformed("stored zip member with differing sizes")
             }
-            source = range
+            source = ScanMemberSource(stored: range)
         case ZipArchiveEntry.methodDeflated:
             let inflateLimits = ScanInflater<ScanFileRangeSource>.Limits(
                 maxOutput: limits.maxInflatedMemberBytes, maxRatio: limits.maxInflateRatio,
                 grace: limits.ratioGraceBytes, declaredSize: entry.uncompressedSize)
-            source = try ScanInflater(inner: range, wrapping: .rawDeflate, limits: inflateLimits)
+            source = ScanMemberSource(deflated: try ScanInflater(inner: range, wrapping: .rawDeflate, limits: inflateLimits))
         default:
             throw ScanProblem(kind: .unsupportedCompression, detail: "zip compression method \(entry.method)", offset: nil)
         }
-        return ScanByteReader(source: ScanCRCSource(ScanAnySource(source)), chunkSize: 1 << 16)
+        return ScanByteReader(source: ScanCRCSource(source), chunkSize: 1 << 16)
     }
 
     /// Checks size and CRC-32 once `reader` has been read to its end.
-    func verify(_ reader: ScanByteReader<ScanCRCSource<ScanAnySource>>, _ entry: ZipArchiveEntry) throws {
+    func verify(_ reader: ScanByteReader<ScanCRCSource<ScanMemberSource>>, _ entry: ZipArchiveEntry) throws {
         let source = reader.underlyingSource
         guard source.count == entry.uncompressedSize else {
             throw ScanProblem.malformed("zip member holds \(source.count) bytes, the directory says \(entry.uncompressedSize)")
