@@ -3,8 +3,9 @@
 //     local receiver has accepted all of them — one stream (one subscription, one model: in
 //     order, one after the other) and many streams (one model per event);
 //  2. promotion latency: P promotions through the HTTP API (alias flipped between two
-//     versions) with no subscription, then with 10 subscriptions of which one hangs; ROUNDS
-//     (default 5) rounds of both, and the median of the per-round ratios.
+//     versions) with no subscription and with 10 subscriptions of which one hangs; ROUNDS
+//     (default 5) rounds of both, the sides taking turns going first, and the median of the
+//     per-round ratios.
 //
 // The receiver stands in for Slack or a CI server on another machine: it runs as a child
 // process (`WebhookBench receiver PORT`) at `nice` 10, like Vessel's own delivery threads,
@@ -250,8 +251,16 @@ func measure() async throws {
     try await throughput(receiver: receiver, accepted: accepted)
     var p50Ratios: [Double] = [], p99Ratios: [Double] = []
     for round in 1...rounds {
-        let without = try await promotionLatency(receiver: receiver, subscriptions: 0)
-        let with = try await promotionLatency(receiver: receiver, subscriptions: 10)
+        // The sides take turns going first: whichever runs second inherits the first one's
+        // leftovers (its files being deleted, the page cache it filled, a slower phase).
+        var without: [Double] = [], with: [Double] = []
+        if round % 2 == 1 {
+            without = try await promotionLatency(receiver: receiver, subscriptions: 0)
+            with = try await promotionLatency(receiver: receiver, subscriptions: 10)
+        } else {
+            with = try await promotionLatency(receiver: receiver, subscriptions: 10)
+            without = try await promotionLatency(receiver: receiver, subscriptions: 0)
+        }
         let p50 = (percentile(without, 0.5), percentile(with, 0.5))
         let p99 = (percentile(without, 0.99), percentile(with, 0.99))
         p50Ratios.append(p50.1 / p50.0)
