@@ -2,6 +2,7 @@ import Logging
 import NIOPosix
 import SQLKit
 import SQLiteKit
+import VesselCore
 
 /// SQLite in WAL mode: one writer connection (transactions take it in turn) and a few reader
 /// connections that see committed data while a write is in progress.
@@ -17,19 +18,27 @@ public final class SQLiteBackend: SQLBackend {
     public var dialectName: String { "sqlite" }
 
     /// Opens (creating if needed) the database file at `path`.
+    /// - Throws: `unavailable` naming the file when it cannot be opened or is not a SQLite
+    ///   database; every connection opened until then is closed.
     public static func open(path: String, readers: Int = 3, logger: Logger) async throws -> SQLiteBackend {
-        func connect() async throws -> SQLiteConnection {
-            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] {
-                try await connection.sql().raw(SQLQueryString(pragma)).run()
+        var opened: [SQLiteConnection] = []
+        do {
+            for index in 0...max(1, readers) {
+                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                opened.append(connection)
+                // The first statement reads the file's header: a file that is not a database fails here.
+                for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"]
+                    + (index == 0 ? ["PRAGMA journal_mode = WAL"] : []) {
+                    try await connection.sql().raw(SQLQueryString(pragma)).run()
+                }
             }
-            return connection
+        } catch {
+            // A connection dropped unclosed would leak its handle (and trips SQLiteNIO's assertion).
+            for connection in opened { try? await connection.close() }
+            let reason = (error as? SQLiteError)?.message ?? String(describing: error)
+            throw VesselError(.unavailable, "cannot open the SQLite database \(path): \(reason); if the file is damaged, restore it (and the files beside it) from a backup")
         }
-        let writer = try await connect()
-        try await writer.sql().raw("PRAGMA journal_mode = WAL").run()
-        var readerConnections: [SQLiteConnection] = []
-        for _ in 0..<max(1, readers) { readerConnections.append(try await connect()) }
-        return SQLiteBackend(writer: writer, readers: readerConnections)
+        return SQLiteBackend(writer: opened[0], readers: Array(opened.dropFirst()))
     }
 
     private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
