@@ -66,17 +66,13 @@ struct PickleMachine {
     }
 
     mutating func memoize(at index: Int, _ at: Int) throws {
-        guard !frameIsEmpty, var value = stack.last else {
+        guard !frameIsEmpty, let value = stack.last else {
             throw ScanProblem.malformed("memo store from an empty stack", at: at)
         }
         if !memo.contains(index) && memo.count >= limits.maxMemoEntries {
             throw ScanProblem.limit("more than \(limits.maxMemoEntries) memo entries", at: at)
         }
-        if case .object(var object) = value, object.memoIndex == nil {
-            object.memoIndex = index
-            value = .object(object)
-            stack[stack.count - 1] = value
-        }
+        if case .object(let object) = value { object.memoized(at: index) }
         memo[index] = value
     }
 
@@ -100,7 +96,7 @@ struct PickleMachine {
     }
 
     func object(_ callable: PickleValue, args: PickleValue) -> PickleValue {
-        .object(PickleObject(callable: callable, args: args, state: nil, depth: 1 + max(callable.depth, args.depth)))
+        .object(PickleObject(callable: callable, args: args, state: nil, depth: 1 + max(callable.depth, args.depth), memoIndex: nil))
     }
 
     /// `SETITEM`/`SETITEMS` on the value on top of the stack; `items` alternate keys and values.
@@ -132,9 +128,9 @@ struct PickleMachine {
     /// Returns the object when it is a joblib `NumpyArrayWrapper`.
     mutating func build(state: PickleValue, _ at: Int) throws -> PickleObject? {
         let target = try top(at)
-        guard case .object(var object) = target else { return nil }
-        object.state = state
-        object.depth = max(object.depth, 1 + state.depth)
+        guard case .object(let built) = target else { return nil }
+        let object = PickleObject(callable: built.callable, args: built.args, state: state,
+                                  depth: max(built.depth, 1 + state.depth), memoIndex: built.memoIndex)
         let updated: PickleValue = object.depth > limits.maxValueNesting ? .opaque : .object(object)
         stack[stack.count - 1] = updated
         if let index = object.memoIndex, memo.contains(index) { memo[index] = updated }

@@ -11,6 +11,8 @@ enum PickleText {
 
     /// One character per byte, as CPython's `latin1` codec.
     static func latin1(_ bytes: ArraySlice<UInt8>) -> String {
+        // ASCII is its own latin-1 and UTF-8: one copy instead of a scalar at a time.
+        if let ascii = asciiText(bytes) { return ascii }
         var text = String.UnicodeScalarView()
         for byte in bytes { text.append(Unicode.Scalar(byte)) }
         return String(text)
@@ -18,6 +20,7 @@ enum PickleText {
 
     /// `codecs.escape_decode` of a protocol 0 `STRING` body, read as latin-1 text.
     static func escapeDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+        if !bytes.contains(UInt8(ascii: "\\")), let ascii = asciiText(bytes) { return ascii }
         var out = String.UnicodeScalarView()
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -63,6 +66,7 @@ enum PickleText {
 
     /// `raw-unicode-escape` of a protocol 0 `UNICODE` line.
     static func rawUnicodeEscapeDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+        if !bytes.contains(UInt8(ascii: "\\")), let ascii = asciiText(bytes) { return ascii }
         var out = String.UnicodeScalarView()
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -82,6 +86,13 @@ enum PickleText {
             }
         }
         return String(out)
+    }
+
+    /// The bytes as text when every one is ASCII (nil otherwise).
+    private static func asciiText(_ bytes: ArraySlice<UInt8>) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : nil
+        }
     }
 
     private static func hexValue(_ digits: ArraySlice<UInt8>) -> UInt32? {

@@ -4,8 +4,10 @@
 /// shape of calls, and small tuples/dicts (for joblib's array wrapper). Everything else is
 /// `opaque`. Nesting is capped (`ScanLimits.maxValueNesting`) so no value is deep enough to
 /// make recursion a risk; lists and sets keep no contents, so no value can contain itself.
-/// Only `object` is boxed: scalars, strings, tuples and dicts are stored inline, so pushing
-/// one costs no allocation beyond its own storage.
+/// Imports and call results are immutable class instances: copying any value (pushing it,
+/// memoizing it, fetching it) costs at most one retain, and a new object can only refer to
+/// older values, so no value can contain itself. Scalars, strings, tuples and dicts are stored
+/// inline, so pushing one costs no allocation beyond its own storage.
 enum PickleValue {
     case none
     case bool(Bool)
@@ -22,7 +24,7 @@ enum PickleValue {
     /// An imported callable or class.
     case global(PickleGlobal)
     /// The result of calling an import (`REDUCE`, `NEWOBJ`, `INST`, `OBJ`…), plus `BUILD` state.
-    indirect case object(PickleObject)
+    case object(PickleObject)
     /// A value the analyzer does not model (persistent ids, buffers, results of unknown calls).
     case opaque
 
@@ -67,11 +69,17 @@ enum PickleValue {
     }
 }
 
-struct PickleGlobal {
-    var module: String
-    var name: String
-    var allowed: Bool
+final class PickleGlobal {
+    let module: String
+    let name: String
+    let allowed: Bool
     var qualifiedName: String { module + "." + name }
+
+    init(module: String, name: String, allowed: Bool) {
+        self.module = module
+        self.name = name
+        self.allowed = allowed
+    }
 }
 
 struct PickleTuple {
@@ -94,13 +102,28 @@ struct PickleDict {
     }
 }
 
-struct PickleObject {
-    var callable: PickleValue
-    var args: PickleValue
-    var state: PickleValue?
-    var depth: Int
+/// Never changed once made, except `memoIndex`, which is set once: `BUILD` makes a new
+/// object with the state (and replaces the memo slot's copy).
+final class PickleObject {
+    let callable: PickleValue
+    let args: PickleValue
+    let state: PickleValue?
+    let depth: Int
     /// The memo slot this object was first stored in, so `BUILD` can update that copy too.
-    var memoIndex: Int?
+    private(set) var memoIndex: Int?
+
+    init(callable: PickleValue, args: PickleValue, state: PickleValue?, depth: Int, memoIndex: Int?) {
+        self.callable = callable
+        self.args = args
+        self.state = state
+        self.depth = depth
+        self.memoIndex = memoIndex
+    }
+
+    /// Records the first memo slot the object is stored in; later ones are not tracked.
+    func memoized(at index: Int) {
+        if memoIndex == nil { memoIndex = index }
+    }
 
     var callableGlobal: PickleGlobal? {
         if case .global(let global) = callable { return global }
