@@ -14,8 +14,10 @@ struct ScanAccumulator {
     }
 
     mutating func add(_ report: PickleReport) {
-        findings += report.findings
-        imports += report.imports
+        // The first report's lists are taken as they are (no copy into new storage): most
+        // files have one.
+        if findings.isEmpty { findings = report.findings } else { findings += report.findings }
+        if imports.isEmpty { imports = report.imports } else { imports += report.imports }
     }
 
     /// Adds what a second reading of an already-added stream found beyond the first.
