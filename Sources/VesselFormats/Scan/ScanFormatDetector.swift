@@ -44,13 +44,21 @@ enum ScanFormatDetector {
 
     /// The pickle-based format a file's extension claims, if any (`.bin` claims nothing by itself).
     static func claimedFormat(extension ext: String) -> ScanFormat? {
-        switch ext {
-        case "pkl", "pickle", "pt", "pth", "ckpt": return .pickle
-        case "npy": return .numpy
-        case "npz": return .numpyZip
-        case "joblib": return .joblib
-        case "keras": return .keras
-        case "safetensors": return .safetensors
+        // By length first: a switch over strings compares with each case in turn, and it is
+        // asked a few times for every file (most of whose extensions are none of these).
+        switch ext.utf8.count {
+        case 2: return ext == "pt" ? .pickle : nil
+        case 3:
+            switch ext {
+            case "pkl", "pth": return .pickle
+            case "npy": return .numpy
+            case "npz": return .numpyZip
+            default: return nil
+            }
+        case 4: return ext == "ckpt" ? .pickle : nil
+        case 5: return ext == "keras" ? .keras : nil
+        case 6: return ext == "pickle" ? .pickle : (ext == "joblib" ? .joblib : nil)
+        case 11: return ext == "safetensors" ? .safetensors : nil
         default: return nil
         }
     }

@@ -58,6 +58,12 @@ struct ContainerTests {
         #expect(ScanFormatDetector.fileExtension("a.tar.GZ") == "gz")
         #expect(ScanFormatDetector.fileExtension("w.p\u{212A}l") == "pkl")
         #expect(ScanFormatDetector.fileExtension("x.") == "")
+        let claims: [String: ScanFormat?] = [
+            "pkl": .pickle, "pickle": .pickle, "pt": .pickle, "pth": .pickle, "ckpt": .pickle, "npy": .numpy,
+            "npz": .numpyZip, "joblib": .joblib, "keras": .keras, "safetensors": .safetensors,
+            "bin": nil, "json": nil, "": nil, "p": nil, "pkls": nil, "safetensor": nil, "kerasx": nil,
+        ]
+        for (ext, claim) in claims { #expect(ScanFormatDetector.claimedFormat(extension: ext) == claim, "\(ext)") }
     }
 
     @Test(arguments: ["/abs/data.pkl", "a/../../x", "a\\b", "C:/x", "a\u{0}b"])

@@ -54,7 +54,7 @@ struct NumpyHeader {
             throw ScanProblem.malformed("npy header is not a Python literal: \((error as? PythonLiteralError)?.message ?? "syntax error")", at: headerStart)
         }
         guard case .dict(let entries) = literal, entries.count == 3,
-              Set(entries.compactMap { $0.key.string }) == ["descr", "fortran_order", "shape"]
+              entries.compactMap({ $0.key.string }).sorted() == ["descr", "fortran_order", "shape"]
         else { throw ScanProblem.malformed("npy header must hold exactly descr, fortran_order and shape", at: headerStart) }
         var header = NumpyHeader(dataOffset: reader.offset, hasObject: false, itemSize: nil, shape: [])
         for entry in entries {
