@@ -51,6 +51,30 @@ struct ContainerTests {
         #expect(!ZipContainerScanner.isTorchRecord("a/b/data.pkl") && !ZipContainerScanner.isTorchRecord("xdata.pkl"))
     }
 
+    /// The first read of a file also tells its size (no `fstat`) unless it fills the buffer or
+    /// reads nothing; FIFOs, directories and devices are refused, and a FIFO without a writer
+    /// does not hold the scan up.
+    @Test func specialFilesAreRefusedAndFilesAroundTheReadLimitReadWhole() throws {
+        let folder = (try ScanTestSupport.temporaryFile("x", []) as NSString).deletingLastPathComponent
+        let fifo = folder + "/pipe.pkl"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for path in [fifo, folder, "/dev/null", "/dev/zero"] {
+            let result = ScanTestSupport.scanner().scanFile(at: path, as: "w.pkl")
+            #expect(result.verdict == .invalid && result.findings.first?.detail == "not a regular file", "\(path): \(result.findings)")
+        }
+        let limit = ModelScanner.prefetchLength
+        for size in [1, limit - 1, limit, limit + 1, 3 * limit] {
+            let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+            let file = try ScanFile(path: try ScanTestSupport.temporaryFile("f.bin", bytes), wholeFileLimit: limit)
+            #expect(file.size == size)
+            #expect(try file.readExactly(count: min(size, limit), at: 0) == Array(bytes.prefix(limit)), "\(size)")
+            #expect(try file.readExactly(count: 1, at: size - 1) == [bytes[size - 1]], "\(size)")
+        }
+        let empty = try ScanFile(path: try ScanTestSupport.temporaryFile("e.bin", []), wholeFileLimit: limit)
+        #expect(empty.size == 0)
+        #expect(try empty.readExactly(count: 0, at: 0) == [])
+    }
+
     @Test func extensionsAreTheLowercasedTextAfterTheLastDotOfTheBaseName() {
         #expect(ScanFormatDetector.fileExtension("dir.d/model.PT") == "pt")
         #expect(ScanFormatDetector.fileExtension("dir.d/model") == "")

@@ -10,36 +10,58 @@ import Darwin
 ///
 /// A file of at most `wholeFileLimit` bytes is read whole when opened, with one `pread`, and
 /// every later read is served from that copy: most scanned files are small, and a zip or a
-/// pickle would otherwise cost several reads (end record, directory, headers, members).
+/// pickle would otherwise cost several reads (end record, directory, headers, members). Only
+/// regular files are scanned: FIFOs, directories and devices are refused (a character device
+/// that answers that first read short of the limit, rare as it is, reads as a small file).
 final class ScanFile {
     let descriptor: Int32
     let size: Int
     private var contents: [UInt8]?
+    /// The first `wholeFileLimit` bytes of a larger file, read while finding out it is larger.
+    private var prefix: [UInt8] = []
 
     /// Opens `path` read-only without following a final symlink.
     /// - Throws: `ScanProblem` of kind `unreadable`.
     init(path: String, wholeFileLimit: Int = 0) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ELOOP {
                 throw ScanProblem(kind: .symlink, detail: "symbolic links are not followed", offset: nil)
             }
             throw ScanProblem(kind: .unreadable, detail: "cannot open file (errno \(errno))", offset: nil)
         }
+        descriptor = fd
+        // A small file is read whole at once, and a read that stops short of the limit gave
+        // its size: no `fstat` (a system call is about a quarter of scanning a small file).
+        // `pread` refuses what cannot be read at an offset (FIFOs, directories); a read that
+        // fills the buffer or reads nothing (an empty file, /dev/null) is followed by `fstat`.
+        if wholeFileLimit > 0 {
+            var failure: Int32 = 0
+            let head = [UInt8](unsafeUninitializedCapacity: wholeFileLimit + 1) { buffer, count in
+                var got = -1
+                repeat { got = pread(fd, buffer.baseAddress, wholeFileLimit + 1, 0) } while got < 0 && errno == EINTR
+                if got < 0 { failure = errno }
+                count = max(got, 0)
+            }
+            if failure != 0 {
+                close(fd)
+                throw ScanProblem(kind: .unreadable, detail: failure == ESPIPE || failure == EISDIR ? "not a regular file" : "read failed (errno \(failure))", offset: nil)
+            }
+            if !head.isEmpty && head.count <= wholeFileLimit {
+                size = head.count
+                contents = head
+                return
+            }
+            prefix = Array(head.prefix(wholeFileLimit))
+        }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size >= 0 else {
             close(fd)
             throw ScanProblem(kind: .unreadable, detail: "not a regular file", offset: nil)
         }
-        descriptor = fd
         size = Int(info.st_size)
-        contents = nil
-        if size <= wholeFileLimit {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(size)
-            _ = try read(into: &bytes, count: size, at: 0)
-            contents = bytes
-        }
+        contents = size == 0 ? [] : nil
     }
 
     deinit {
@@ -79,6 +101,7 @@ final class ScanFile {
     /// Reads exactly `count` bytes at `offset`, or throws `truncated`.
     func readExactly(count: Int, at offset: Int) throws -> [UInt8] {
         if let contents, offset == 0, count == contents.count { return contents }
+        if offset == 0, count == prefix.count, count <= size { return prefix }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         let got = try read(into: &bytes, count: count, at: offset)
