@@ -17,8 +17,6 @@ final class ScanFile {
     let descriptor: Int32
     let size: Int
     private var contents: [UInt8]?
-    /// The first `wholeFileLimit` bytes of a larger file, read while finding out it is larger.
-    private var prefix: [UInt8] = []
 
     /// Opens `path` read-only without following a final symlink.
     /// - Throws: `ScanProblem` of kind `unreadable`.
@@ -32,15 +30,19 @@ final class ScanFile {
             throw ScanProblem(kind: .unreadable, detail: "cannot open file (errno \(errno))", offset: nil)
         }
         descriptor = fd
-        // A small file is read whole at once, and a read that stops short of the limit gave
-        // its size: no `fstat` (a system call is about a quarter of scanning a small file).
-        // `pread` refuses what cannot be read at an offset (FIFOs, directories); a read that
-        // fills the buffer or reads nothing (an empty file, /dev/null) is followed by `fstat`.
+        // The first read also tells a small file's size when it stops short: no `fstat` (a
+        // system call is about a quarter of scanning a small file). It asks for at most
+        // `probeLength`: a larger buffer for every file cost more in the allocator than the
+        // call it saves. `pread` refuses what cannot be read at an offset (FIFOs,
+        // directories); a read that fills the probe or reads nothing (an empty file,
+        // /dev/null) is followed by `fstat`.
+        var head: [UInt8] = []
         if wholeFileLimit > 0 {
+            let probe = min(wholeFileLimit, Self.probeLength)
             var failure: Int32 = 0
-            let head = [UInt8](unsafeUninitializedCapacity: wholeFileLimit + 1) { buffer, count in
+            head = [UInt8](unsafeUninitializedCapacity: probe) { buffer, count in
                 var got = -1
-                repeat { got = pread(fd, buffer.baseAddress, wholeFileLimit + 1, 0) } while got < 0 && errno == EINTR
+                repeat { got = pread(fd, buffer.baseAddress, probe, 0) } while got < 0 && errno == EINTR
                 if got < 0 { failure = errno }
                 count = max(got, 0)
             }
@@ -48,12 +50,11 @@ final class ScanFile {
                 close(fd)
                 throw ScanProblem(kind: .unreadable, detail: failure == ESPIPE || failure == EISDIR ? "not a regular file" : "read failed (errno \(failure))", offset: nil)
             }
-            if !head.isEmpty && head.count <= wholeFileLimit {
+            if !head.isEmpty && head.count < probe {
                 size = head.count
                 contents = head
                 return
             }
-            prefix = Array(head.prefix(wholeFileLimit))
         }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size >= 0 else {
@@ -61,8 +62,15 @@ final class ScanFile {
             throw ScanProblem(kind: .unreadable, detail: "not a regular file", offset: nil)
         }
         size = Int(info.st_size)
-        contents = size == 0 ? [] : nil
+        if size <= wholeFileLimit {
+            var bytes = head
+            _ = try read(into: &bytes, count: size - bytes.count, at: bytes.count)
+            contents = bytes
+        }
     }
+
+    /// Bytes the first read asks for.
+    static let probeLength = 16 << 10
 
     deinit {
         close(descriptor)
@@ -101,7 +109,6 @@ final class ScanFile {
     /// Reads exactly `count` bytes at `offset`, or throws `truncated`.
     func readExactly(count: Int, at offset: Int) throws -> [UInt8] {
         if let contents, offset == 0, count == contents.count { return contents }
-        if offset == 0, count == prefix.count, count <= size { return prefix }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         let got = try read(into: &bytes, count: count, at: offset)
