@@ -121,6 +121,11 @@ final class PickleObject {
     }
 
     /// Records the first memo slot the object is stored in; later ones are not tracked.
+    ///
+    /// A joblib fork (`PickleFork`) shares the objects made before it, so the first reading
+    /// may set this for the second. That can only make the second reading's `BUILD` put an
+    /// object in a memo slot: a name later fetched from there is not literal, which is a
+    /// finding, so nothing can be hidden that way.
     func memoized(at index: Int) {
         if memoIndex == nil { memoIndex = index }
     }
