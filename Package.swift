@@ -99,7 +99,7 @@ let package = Package(
         .executableTarget(name: "VesselScanTool", dependencies: ["VesselFormats"]),
         .executableTarget(
             name: "SigningBench",
-            dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .executableTarget(
             name: "WebhookBench",
@@ -114,11 +114,11 @@ let package = Package(
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
         .testTarget(
             name: "VesselSigningTests",
-            dependencies: ["VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "VesselStorageTests",
-            dependencies: ["VesselStorage", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["VesselCore", "VesselStorage", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOPosix", package: "swift-nio")]
         ),
         .testTarget(
             name: "VesselMetadataTests",

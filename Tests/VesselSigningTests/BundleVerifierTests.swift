@@ -1,3 +1,4 @@
+import VesselCore
 import Foundation
 import Testing
 @testable import VesselSigning

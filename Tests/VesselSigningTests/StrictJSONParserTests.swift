@@ -1,3 +1,4 @@
+import VesselCore
 import Testing
 @testable import VesselSigning
 

@@ -1,3 +1,4 @@
+import VesselCore
 import struct Crypto.SHA256
 import Foundation
 import Testing
@@ -60,7 +61,7 @@ import Testing
 
     @Test(arguments: vectors)
     func awsTestSuite(_ vector: Vector) {
-        let payload = SigV4Signer.hex(SHA256Hex.hash(vector.body))
+        let payload = Hex.encode(SHA256Hex.hash(vector.body))
         let signed = Self.suiteSigner.sign(
             .init(method: vector.method, path: vector.path, query: vector.query, headers: vector.headers),
             payloadHash: payload, date: Self.suiteDate

@@ -23,14 +23,7 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible, C
 
     /// From 32 raw bytes.
     public init(bytes: some Sequence<UInt8>) {
-        let table = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(table[Int(byte >> 4)])
-            out.append(table[Int(byte & 0x0F)])
-        }
-        hex = String(decoding: out, as: UTF8.self)
+        hex = Hex.encode(bytes)
     }
 
     /// The 32 raw bytes.

@@ -21,7 +21,7 @@ public final class SQLMetadataStore: Sendable {
     ///   - makeID: a new unique id.
     ///   - deliveries: a separate database for webhook delivery state (migrated with
     ///     `Migrations.runDeliveries`); nil keeps it in `backend`.
-    public init(backend: any SQLBackend, deliveries: (any SQLBackend)? = nil, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }) {
+    public init(backend: any SQLBackend, deliveries: (any SQLBackend)? = nil, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = RandomID.uuid) {
         self.backend = backend
         self.deliveries = deliveries ?? backend
         self.sharesDeliveries = deliveries == nil

@@ -1,3 +1,4 @@
+import VesselCore
 import Foundation
 
 /// The parts of a model-signing bundle needed to check its signature, parsed

@@ -1,3 +1,4 @@
+import VesselCore
 import Foundation
 
 /// Verifies model-signing key-method bundles (as written by PyPI

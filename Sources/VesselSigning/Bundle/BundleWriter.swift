@@ -1,3 +1,4 @@
+import VesselCore
 import Crypto
 import Foundation
 

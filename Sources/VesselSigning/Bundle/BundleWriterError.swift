@@ -1,3 +1,5 @@
+import VesselCore
+
 /// Why a bundle could not be written.
 public enum BundleWriterError: SigningLibraryError, Equatable {
     /// A resource path is not a valid relative path, or its digest is not 32 bytes. (exit 2)

@@ -1,3 +1,5 @@
+import VesselCore
+
 /// Parses the signed in-toto statement of a model-signing bundle into a
 /// ``VerifiedStatement`` (before the root-digest check, which the verifier does).
 ///

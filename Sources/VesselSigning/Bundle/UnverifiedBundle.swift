@@ -1,3 +1,5 @@
+import VesselCore
+
 /// What a bundle *claims*, read without checking its signature: the key hint and the
 /// statement. For a registry that stores signatures by keys it may not know yet: it checks
 /// that the claimed statement covers the version exactly, then tries its trusted keys with

@@ -1,3 +1,5 @@
+import VesselCore
+
 /// Why a bundle, or a model folder checked against it, was not verified.
 ///
 /// ``isUnreadableInput`` (exit code 2) is `true` for a bundle that cannot be

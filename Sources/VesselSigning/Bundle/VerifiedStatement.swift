@@ -1,3 +1,5 @@
+import VesselCore
+
 /// The content of a bundle whose signature, types and root digest checked out.
 public struct VerifiedStatement: Sendable, Equatable {
     /// The subject name (model-signing uses the model folder's name; informative only).

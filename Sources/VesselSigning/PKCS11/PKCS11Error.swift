@@ -1,3 +1,4 @@
+import VesselCore
 import CPKCS11
 
 /// Errors from signing with a PKCS#11 token.

@@ -80,7 +80,7 @@ final class S3ChunkWriter: ChunkWriter {
         let (count, md5) = try state.withLock { state throws(VesselError) in
             guard !state.finished else { throw VesselError.internalError("commit after the chunk finished") }
             state.finished = true
-            return (state.count, SigV4Signer.hex(state.md5.finalize()))
+            return (state.count, Hex.encode(state.md5.finalize()))
         }
         defer { release() }
         guard count == expected else {

@@ -48,7 +48,7 @@ extension S3Client {
             "<Part><PartNumber>\($0.number)</PartNumber><ETag>\"\(S3XML.escape($0.etag))\"</ETag></Part>"
         }.joined() + "</CompleteMultipartUpload>"
         let bytes = ByteBuffer(string: xml)
-        let hash = SigV4Signer.hex(SHA256Hasher.hash(bytes))
+        let hash = Hex.encode(SHA256Hasher.hash(bytes))
         var request = request(.POST, key: key, query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")], payloadHash: hash)
         request.body = .bytes(bytes)
         let body = try await sendCollect(request, timeout: .minutes(30), action: "complete a multipart upload")

@@ -1,3 +1,4 @@
+import VesselCore
 import struct Crypto.HMAC
 import struct Crypto.SHA256
 import struct Crypto.SymmetricKey
@@ -78,8 +79,8 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
         let stamp = Self.timestamp(date)
         let scope = "\(stamp.prefix(8))/\(region)/\(service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Self.hex(SHA256.hash(data: Data(canonical.utf8)))].joined(separator: "\n")
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: String(stamp.prefix(8)))))
+        let stringToSign = ["AWS4-HMAC-SHA256", stamp, scope, Hex.encode(SHA256.hash(data: Data(canonical.utf8)))].joined(separator: "\n")
+        let signature = Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: String(stamp.prefix(8)))))
         let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
         return Signature(canonicalRequest: canonical, stringToSign: stringToSign, signature: signature, signedHeaders: signedHeaders, authorization: authorization)
     }

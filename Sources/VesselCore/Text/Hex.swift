@@ -1,10 +1,10 @@
-/// Lowercase hexadecimal encoding and strict decoding.
-enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+/// Lowercase hexadecimal encoding and strict decoding: digests, signatures, identifiers.
+public enum Hex {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])
@@ -13,7 +13,7 @@ enum Hex {
     }
 
     /// Decodes lowercase hex of exactly `byteCount` bytes; `nil` for anything else (uppercase included).
-    static func decodeLowercase(_ text: String, byteCount: Int) -> [UInt8]? {
+    public static func decodeLowercase(_ text: String, byteCount: Int) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count == byteCount * 2 else { return nil }
         var out = [UInt8]()
