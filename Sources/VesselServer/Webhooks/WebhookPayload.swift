@@ -5,50 +5,54 @@ import VesselMetadata
 /// The body of a delivery, in the subscription's format.
 enum WebhookPayload {
     static func render(_ delivery: PendingDelivery, format: WebhookFormat) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         switch format {
-        case .json: return Array(try encoder.encode(JSONEvent(delivery)))
-        case .slack: return Array(try encoder.encode(SlackMessage(delivery)))
+        case .json: return json(delivery)
+        case .slack:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return Array(try encoder.encode(SlackMessage(delivery)))
         }
     }
 
-    /// `{"id","type","time","model","version","alias","actor","data"}`: `version` a number,
-    /// absent fields null, `data` every detail the event recorded.
-    struct JSONEvent: Encodable {
-        let id: String
-        let type: String
-        let time: String
-        let model: String?
-        let version: Int?
-        let alias: String?
-        let actor: String?
-        let data: [String: String]
-
-        init(_ delivery: PendingDelivery) {
-            id = delivery.eventID
-            type = delivery.eventType
-            time = Timestamp.rfc3339(micros: delivery.eventAt)
-            model = delivery.model.isEmpty ? nil : delivery.model
-            version = delivery.payload["version"].flatMap { Int($0) }
-            alias = delivery.payload["alias"]
-            actor = delivery.payload["actor"]
-            data = delivery.payload
+    /// `{"actor","alias","data","id","model","time","type","version"}` (keys sorted, as before
+    /// with `JSONEncoder`): `version` a number, absent fields null, `data` every detail the
+    /// event recorded. Written by hand: every (subscription, event) is rendered, and the
+    /// encoder cost more than the rest of a delivery's own work.
+    static func json(_ delivery: PendingDelivery) -> [UInt8] {
+        let payload = delivery.payload
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        func key(_ name: String, first: Bool = false) {
+            out += Array((first ? "{\"" : ",\"").utf8) + Array(name.utf8) + Array("\":".utf8)
         }
-
-        enum CodingKeys: String, CodingKey { case id, type, time, model, version, alias, actor, data }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(type, forKey: .type)
-            try c.encode(time, forKey: .time)
-            try c.encode(model, forKey: .model)
-            try c.encode(version, forKey: .version)
-            try c.encode(alias, forKey: .alias)
-            try c.encode(actor, forKey: .actor)
-            try c.encode(data, forKey: .data)
+        func string(_ value: String?) {
+            if let value { JSONText.appendQuoted(value, to: &out) } else { out += Array("null".utf8) }
         }
+        key("actor", first: true)
+        string(payload["actor"])
+        key("alias")
+        string(payload["alias"])
+        key("data")
+        out.append(UInt8(ascii: "{"))
+        for (index, name) in payload.keys.sorted().enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendQuoted(name, to: &out)
+            out.append(UInt8(ascii: ":"))
+            string(payload[name])
+        }
+        out.append(UInt8(ascii: "}"))
+        key("id")
+        string(delivery.eventID)
+        key("model")
+        string(delivery.model.isEmpty ? nil : delivery.model)
+        key("time")
+        string(Timestamp.rfc3339(micros: delivery.eventAt))
+        key("type")
+        string(delivery.eventType)
+        key("version")
+        if let version = payload["version"].flatMap({ Int($0) }) { out += Array(String(version).utf8) } else { out += Array("null".utf8) }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// What changed, in one sentence.

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import VesselCore
 
 /// `Vessel-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 /// Receivers recompute it over the raw body, compare in constant time, reject a `t` older than
@@ -10,15 +10,15 @@ public enum WebhookSignature {
     }
 
     public static func hex(secret: String, timestamp: Int64, body: [UInt8]) -> String {
-        var message = Array("\(timestamp).".utf8)
-        message.append(contentsOf: body)
-        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
-        return code.map { String(format: "%02x", $0) }.joined()
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
+        mac.update(data: Array("\(timestamp).".utf8))
+        mac.update(data: body)
+        return Hex.encode(mac.finalize())
     }
 
     /// A new random secret: `whsec_` and 32 random bytes in hex.
     public static func generateSecret() -> String {
         var generator = SystemRandomNumberGenerator()
-        return "whsec_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return "whsec_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import VesselCore
+@testable import VesselMetadata
+@testable import VesselServer
+
+@Suite struct WebhookPayloadTests {
+    static func delivery(model: String, payload: [String: String]) -> PendingDelivery {
+        PendingDelivery(webhookID: "whk_1", eventSeq: 7, eventID: "evt_\"quoted\"", eventType: "alias.moved", eventAt: 1_790_000_000_123_456,
+                        model: model, payload: payload, attempts: 0, firstAttemptAt: nil, nextAttemptAt: 0)
+    }
+
+    /// The JSON payload parses to exactly the documented fields, whatever the strings hold.
+    @Test(arguments: [
+        ("acme/demo", ["version": "3", "alias": "production", "actor": "ci-bot", "previous_version": "2"]),
+        ("", ["actor": "admin"]),
+        ("acme/odd", ["version": "not-a-number", "alias": "a\"b\\c/d", "actor": "tab\there\nnewline\u{01}\u{7F} ünïcode 🚀", "note": "</script>"]),
+    ])
+    func jsonPayloadHoldsTheDocumentedFields(model: String, payload: [String: String]) throws {
+        let delivery = Self.delivery(model: model, payload: payload)
+        let bytes = WebhookPayload.json(delivery)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object.keys.sorted() == ["actor", "alias", "data", "id", "model", "time", "type", "version"])
+        #expect(object["id"] as? String == delivery.eventID)
+        #expect(object["type"] as? String == "alias.moved")
+        #expect(object["time"] as? String == Timestamp.rfc3339(micros: delivery.eventAt))
+        #expect(object["model"] as? String == (model.isEmpty ? nil : model))
+        #expect(model.isEmpty == (object["model"] is NSNull))
+        #expect(object["version"] as? Int == payload["version"].flatMap { Int($0) })
+        #expect((object["version"] is NSNull) == (payload["version"].flatMap { Int($0) } == nil))
+        #expect(object["alias"] as? String == payload["alias"])
+        #expect(object["actor"] as? String == payload["actor"])
+        #expect(object["data"] as? [String: String] == payload)
+        // Compact, keys in sorted order, slashes not escaped.
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(!text.contains(": ") && !text.contains("\\/"))
+        #expect(Self.topLevelKeys(bytes) == ["actor", "alias", "data", "id", "model", "time", "type", "version"])
+    }
+
+    /// The keys of a JSON object's top level, in the order written.
+    static func topLevelKeys(_ bytes: [UInt8]) -> [String] {
+        var keys: [String] = [], depth = 0, index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                var end = index + 1
+                while bytes[end] != UInt8(ascii: "\"") { end += bytes[end] == UInt8(ascii: "\\") ? 2 : 1 }
+                if depth == 1 && bytes[end + 1] == UInt8(ascii: ":") { keys.append(String(decoding: bytes[(index + 1)..<end], as: UTF8.self)) }
+                index = end + 1
+                continue
+            }
+            if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
+            if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
+            index += 1
+        }
+        return keys
+    }
+
+    @Test func quotedEscapesWhatJSONRequires() throws {
+        for text in ["", "plain", "q\"b\\s", "\u{00}\u{08}\u{0C}\u{1F}\u{7F}", "ünï 🚀", "a/b"] {
+            let quoted = JSONText.quoted(text)
+            let parsed = try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: .fragmentsAllowed) as? String
+            #expect(parsed == text, "\(quoted)")
+            #expect(!quoted.utf8.dropFirst().dropLast().contains { $0 < 0x20 })
+        }
+        #expect(JSONText.quoted("\u{01}\n") == "\"\\u0001\\n\"")
+    }
+
+    @Test func signatureIsTheLowercaseHexHMACOfTimestampDotBody() {
+        // Python: hmac.new(b"whsec_test", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+        #expect(WebhookSignature.header(secret: "whsec_test", timestamp: 1_700_000_000, body: Array("{\"a\":1}".utf8))
+            == "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789")
+        #expect(Hex.encode([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
+        #expect(Hex.decodeLowercase("000fa5ff", byteCount: 4) == [0x00, 0x0f, 0xa5, 0xff])
+        #expect(Hex.decodeLowercase("000FA5FF", byteCount: 4) == nil)
+    }
+}
