@@ -148,8 +148,12 @@ final class ManualClock: Sendable {
             for name in ["acme/a", "acme/b", "acme/c"] {
                 _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
             }
-            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) >= 3)
-            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 0, "the cursor moved past them")
+            let queued = try await store.enqueueDeliveries(now: 10, limit: 100)
+            #expect(queued.events >= 3)
+            #expect(queued.groups.map { "\($0.webhook) \($0.model)" } == ["acme/a", "acme/b", "acme/c"].map { "\(hook.id) \($0)" },
+                    "each group once, in the order queued")
+            let again = try await store.enqueueDeliveries(now: 10, limit: 100)
+            #expect(again.events == 0 && again.groups.isEmpty, "the cursor moved past them")
             let a = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
             let b = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/b", limit: 10).first)
             func attempt(_ status: DeliveryAttempt.Status, at: Int64, next: Int64) -> DeliveryAttempt {

@@ -29,7 +29,7 @@ import VesselCore
             try await Task.sleep(for: .milliseconds(100))
             let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
-                    #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+                    #expect(try await store.enqueueDeliveries(now: 10, limit: 100).events == 1)
                     let delivery = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
                     try await store.recordAttempts([AttemptRecord(delivery, DeliveryAttempt(status: .delivered, at: 20, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 20), id: "a1")])
                     return true
@@ -89,7 +89,7 @@ import VesselCore
             }
             #expect(left == 0, "the old rows left metadata.sqlite")
             // The old cursor holds: only the event after acme/b's is queued.
-            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100).events == 1)
             #expect(try await store.dueDeliveryGroups(now: 10, limit: 10).map(\.model).sorted() == ["acme/a", "acme/c"])
         }
     }
@@ -100,7 +100,7 @@ import VesselCore
             let hook = try await Self.hook(store)
             let other = try await Self.hook(store)
             _ = try await store.createModel(try ModelName("acme/a"), description: "", tags: [], change: Self.admin)
-            #expect(try await store.enqueueDeliveries(now: 10, limit: 100) == 1)
+            #expect(try await store.enqueueDeliveries(now: 10, limit: 100).events == 1)
             let event = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
             try await store.recordAttempts([AttemptRecord(event, DeliveryAttempt(status: .delivered, at: 20, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 20), id: "a1")])
             // Queued again, then the subscription goes: nothing of it is left to deliver.

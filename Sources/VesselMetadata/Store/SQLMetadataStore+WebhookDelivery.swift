@@ -3,14 +3,14 @@ import VesselCore
 
 /// The delivery side of webhooks: cursors over the outbox, due groups, attempts.
 extension SQLMetadataStore: WebhookStore {
-    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> Int {
+    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries {
         let limit = Cursor.clamp(limit)
         let (head, hooks) = try await backend.read { db in
             let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
             return (head, try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart))
         }
         let behind = try await withCursors(hooks).filter { $0.cursor < head }
-        guard let from = behind.map(\.cursor).min() else { return 0 }
+        guard let from = behind.map(\.cursor).min() else { return QueuedDeliveries(events: 0, groups: []) }
         let events = try await backend.read { db in
             try await db.raw("""
                 SELECT seq, type, model, payload FROM events WHERE seq > \(bind: from) ORDER BY seq LIMIT \(bind: limit)
@@ -19,10 +19,13 @@ extension SQLMetadataStore: WebhookStore {
                  model: try row.decode(column: "model", as: String?.self), payload: try row.decode(column: "payload", as: String.self))
             }
         }
-        guard let last = events.last?.seq else { return 0 }
+        guard let last = events.last?.seq else { return QueuedDeliveries(events: 0, groups: []) }
         var rows: [any SQLExpression] = []
+        var groups: [(webhook: String, model: String)] = []
+        var seen = Set<String>()
         for (subscription, cursor) in behind {
             for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
+                if seen.insert(subscription.id + "\n" + (event.model ?? "")).inserted { groups.append((subscription.id, event.model ?? "")) }
                 rows.append(SQLGroupExpression([
                     SQLBind(subscription.id), SQLBind(event.seq), SQLBind(event.model ?? ""), SQLLiteral.string("pending"), SQLLiteral.numeric("0"),
                     SQLBind(now), SQLLiteral.null, SQLBind(now),
@@ -45,7 +48,7 @@ extension SQLMetadataStore: WebhookStore {
                 ON CONFLICT (webhook_id) DO UPDATE SET cursor = excluded.cursor WHERE webhook_cursors.cursor < excluded.cursor
                 """).run()
         }
-        return events.count
+        return QueuedDeliveries(events: events.count, groups: groups)
     }
 
     /// Each subscription with its cursor: the larger of where it started (`webhooks.cursor`)

@@ -36,6 +36,19 @@ public struct PendingDelivery: Sendable, Equatable {
     public var nextAttemptAt: Int64
 }
 
+/// What one call of `enqueueDeliveries` did.
+public struct QueuedDeliveries: Sendable {
+    /// Events looked at.
+    public var events: Int
+    /// (subscription, model) groups that got deliveries, each once, in the order first queued.
+    public var groups: [(webhook: String, model: String)]
+
+    public init(events: Int, groups: [(webhook: String, model: String)]) {
+        self.events = events
+        self.groups = groups
+    }
+}
+
 /// One attempt ready to be written: the delivery it was for, its outcome, and its id.
 public struct AttemptRecord: Sendable {
     public var delivery: PendingDelivery
@@ -100,8 +113,9 @@ public protocol WebhookStore: Sendable {
     func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String]
 
     /// Moves every subscription's cursor over at most `limit` new events, queueing the ones
-    /// its filter matches. Returns how many events it looked at (`limit` means: call again).
-    func enqueueDeliveries(now: Int64, limit: Int) async throws -> Int
+    /// its filter matches. Returns how many events it looked at (`limit` means: call again)
+    /// and the (subscription, model) groups it queued deliveries for.
+    func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries
     /// (subscription, model) groups whose oldest pending delivery is due at `now`.
     func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)]
     /// The group's pending deliveries, oldest event first.

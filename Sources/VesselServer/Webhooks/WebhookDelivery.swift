@@ -67,15 +67,34 @@ public struct WebhookDelivery: Service {
     /// Rounds until cancelled or shut down; each due stream gets a task in `group`.
     private func loop(_ group: inout DiscardingTaskGroup, state: LoopState, sender: WebhookSender, recorder: AttemptRecorder) async {
         var renewedAt: Int64?
+        var scannedAt: ContinuousClock.Instant?
         while !Task.isCancelled && !state.stopping.load(ordering: .relaxed) {
             let now = clock()
             var more = false
             if await holdLease(now: now, renewedAt: &renewedAt) {
                 do {
-                    var batches = 0
-                    while batches < 10, try await normal({ try await store.enqueueDeliveries(now: now, limit: 1000) }) == 1000 { batches += 1 }
-                    let due = try await normal { try await store.dueDeliveryGroups(now: now, limit: Self.roundSize) }
-                    more = due.count == Self.roundSize
+                    var queued: [(webhook: String, model: String)] = []
+                    for _ in 0..<10 {
+                        let batch = try await normal { try await store.enqueueDeliveries(now: now, limit: 1000) }
+                        queued += batch.groups
+                        if batch.events < 1000 { break }
+                    }
+                    // The streams to start: after new events, only the streams they were queued
+                    // for (less those known to wait out a backoff); the full query of due streams
+                    // at most once per poll interval, or when nothing new came (a backoff ended, a
+                    // redelivery, a stream that had to wait). That query reads every pending row,
+                    // and ran after every burst of writes: with a backlog it held a database
+                    // thread for milliseconds each time, and promotions waited behind it.
+                    let scan = queued.isEmpty || scannedAt.map { $0.duration(to: .now) >= options.pollInterval } ?? true
+                    let due: [(webhook: String, model: String)]
+                    if scan {
+                        due = try await normal { try await store.dueDeliveryGroups(now: now, limit: Self.roundSize) }
+                        scannedAt = .now
+                        more = due.count == Self.roundSize
+                        state.retryAt.withLock { $0 = $0.filter { $0.value > now } }
+                    } else {
+                        due = state.retryAt.withLock { retryAt in queued.filter { (retryAt[$0.webhook + "\n" + $0.model] ?? 0) <= now } }
+                    }
                     // One read of the (few) subscriptions per round instead of one per stream.
                     let subscriptions = due.isEmpty ? [:] : Dictionary(try await normal { try await store.webhooks() }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
                     // The round works through its due list as slots free up, without asking
@@ -98,7 +117,8 @@ public struct WebhookDelivery: Service {
                             continue
                         }
                         group.addTask {
-                            await deliver(subscription, stream.model, sender: sender, recorder: recorder)
+                            let retry = await deliver(subscription, stream.model, sender: sender, recorder: recorder)
+                            state.retryAt.withLock { $0[key] = retry }
                             state.streams.withLock { _ = $0.remove(key) }
                             state.slotFreed.signal()
                             // Another round only when a due stream had to wait for this one
@@ -152,22 +172,33 @@ public struct WebhookDelivery: Service {
     /// Attempts are recorded in groups (after each batch, or every `recordInterval` while a
     /// slow receiver works through one) through `recorder`; a crash in between sends those
     /// events again, which at-least-once delivery allows and receivers dedupe by event id.
-    func deliver(_ subscription: WebhookSubscription, _ model: String, sender: WebhookSender, recorder: AttemptRecorder) async {
+    /// Returns when the stream's next event is due when it stopped before the end (a failed
+    /// attempt's backoff), else nil.
+    func deliver(_ subscription: WebhookSubscription, _ model: String, sender: WebhookSender, recorder: AttemptRecorder) async -> Int64? {
         let webhook = subscription.id
+        var retryAt: Int64?
         do {
             while !Task.isCancelled {
                 let batch = try await normal { try await store.pendingDeliveries(webhook: webhook, model: model, limit: 100) }
-                guard !batch.isEmpty else { return }
+                guard !batch.isEmpty else { return nil }
                 var records: [AttemptRecord] = []
                 var lastRecorded = ContinuousClock.now
                 var finished = false
                 for delivery in batch {
-                    guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else { finished = true; break }
+                    guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else {
+                        retryAt = delivery.nextAttemptAt
+                        finished = true
+                        break
+                    }
                     // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
                     await activity.quiet(upTo: Self.yieldLimit)
                     let attempt = await attempt(delivery, subscription, sender: sender)
-                    records.append(AttemptRecord(delivery, attempt, id: "att_" + UUIDText.make()))
-                    if attempt.status == .failed { finished = true; break }
+                    records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
+                    if attempt.status == .failed {
+                        retryAt = attempt.nextAttemptAt
+                        finished = true
+                        break
+                    }
                     if lastRecorded.duration(to: .now) > Self.recordInterval {
                         try await recorder.record(records)
                         records = []
@@ -175,11 +206,12 @@ public struct WebhookDelivery: Service {
                     }
                 }
                 try await recorder.record(records)
-                if finished { return }
+                if finished { return retryAt }
             }
         } catch where !Task.isCancelled {
             logger.warning("webhook delivery failed", metadata: ["webhook": "\(webhook)", "error": "\(error)"])
         } catch {}
+        return retryAt
     }
 
     /// How long a send waits for the API to have no request in flight. Deliveries go out in
@@ -244,15 +276,13 @@ public struct WebhookDelivery: Service {
 /// not start, and whether to stop.
 private final class LoopState: Sendable {
     let streams = Mutex(Set<String>())
+    /// Streams that stopped at an event not yet due, with when it is: rounds after new events
+    /// skip them until then (the periodic full query still finds them).
+    let retryAt = Mutex([String: Int64]())
     let backlog = Atomic<Bool>(false)
     /// Signalled whenever a stream's task ends.
     let slotFreed = WebhookWakeup()
     /// Set with the signal a finishing stream sends for the backlog: no coalescing pause.
     let continuing = Atomic<Bool>(false)
     let stopping = Atomic<Bool>(false)
-}
-
-/// A lowercase UUID without dashes.
-enum UUIDText {
-    static func make() -> String { UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") }
 }
