@@ -211,13 +211,8 @@ struct PickleAnalyzer {
             let items = try m.popMark(at)
             guard items.count % 2 == 0 else { throw ScanProblem.malformed("DICT with an odd number of items", at: at) }
             try m.push(m.dict(items), at)
-        case 0x73: // SETITEM
-            let value = try m.pop(at), key = try m.pop(at)
-            try m.addEntries([key, value], at)
-        case 0x75: // SETITEMS
-            let items = try m.popMark(at)
-            guard items.count % 2 == 0 else { throw ScanProblem.malformed("SETITEMS with an odd number of items", at: at) }
-            try m.addEntries(items, at)
+        case 0x73: try m.setItem(at) // SETITEM
+        case 0x75: try m.setItems(at) // SETITEMS
         case 0x8F: try m.push(.set, at) // EMPTY_SET
         case 0x90: // ADDITEMS
             try m.dropMark(at)

@@ -99,13 +99,32 @@ struct PickleMachine {
         .object(PickleObject(callable: callable, args: args, state: nil, depth: 1 + max(callable.depth, args.depth), memoIndex: nil))
     }
 
-    /// `SETITEM`/`SETITEMS` on the value on top of the stack; `items` alternate keys and values.
-    mutating func addEntries(_ items: some Collection<PickleValue>, _ at: Int) throws {
-        let target = try top(at)
-        guard case .dict(var dict) = target else { return }
-        stack[stack.count - 1] = .none
-        add(items, to: &dict)
-        stack[stack.count - 1] = dict.depth > limits.maxValueNesting ? .opaque : .dict(dict)
+    /// `SETITEM`: the key and value on top of the stack go into the dict below them.
+    mutating func setItem(_ at: Int) throws {
+        let value = try pop(at), key = try pop(at)
+        try addEntries(below: stack.count, pair: (key, value), at)
+    }
+
+    /// `SETITEMS`: the key/value pairs above the newest mark go into the dict below it, read
+    /// where they lie on the stack (no array of them is made).
+    mutating func setItems(_ at: Int) throws {
+        let start = try closeMark(at)
+        guard (stack.count - start) % 2 == 0 else { throw ScanProblem.malformed("SETITEMS with an odd number of items", at: at) }
+        try addEntries(below: start, pair: nil, at)
+    }
+
+    /// Adds `stack[start...]` (alternating keys and values) and `pair` to the dict at
+    /// `stack[start - 1]` when it is one, then drops `stack[start...]`. An empty frame below
+    /// `start` is an underflow, as in CPython.
+    private mutating func addEntries(below start: Int, pair: (PickleValue, PickleValue)?, _ at: Int) throws {
+        guard start > frameStart else { throw ScanProblem.malformed("pickle stack underflow", at: at) }
+        if case .dict(var dict) = stack[start - 1] {
+            stack[start - 1] = .none
+            if let (key, value) = pair { add(key, value, to: &dict) }
+            add(stack[start...], to: &dict)
+            stack[start - 1] = dict.depth > limits.maxValueNesting ? .opaque : .dict(dict)
+        }
+        stack.removeSubrange(start...)
     }
 
     private func add(_ items: some Collection<PickleValue>, to dict: inout PickleDict) {
@@ -114,13 +133,16 @@ struct PickleMachine {
             let key = items[index]
             items.formIndex(after: &index)
             guard index != items.endIndex else { return }
-            let value = items[index]
+            add(key, items[index], to: &dict)
             items.formIndex(after: &index)
-            dict.count += 1
-            if dict.entries.count < limits.maxRetainedItems {
-                dict.entries.append((key: key, value: value))
-                dict.depth = max(dict.depth, 1 + max(key.depth, value.depth))
-            }
+        }
+    }
+
+    private func add(_ key: PickleValue, _ value: PickleValue, to dict: inout PickleDict) {
+        dict.count += 1
+        if dict.entries.count < limits.maxRetainedItems {
+            dict.entries.append((key: key, value: value))
+            dict.depth = max(dict.depth, 1 + max(key.depth, value.depth))
         }
     }
 
