@@ -248,6 +248,13 @@ print("metadata: \(databaseURL == nil ? "embedded SQLite" : "PostgreSQL (a fresh
 let rounds = max(1, Int(ProcessInfo.processInfo.environment["ROUNDS"] ?? "") ?? 5)
 
 func measure() async throws {
+    // `PROFILE_SUBSCRIPTIONS=N`: one run of the promotions with N subscriptions and nothing
+    // else, for a profiler to watch.
+    if let text = ProcessInfo.processInfo.environment["PROFILE_SUBSCRIPTIONS"], let count = Int(text) {
+        let latencies = try await promotionLatency(receiver: receiver, subscriptions: count)
+        print(String(format: "%d subscriptions: p50 %.2f ms p99 %.2f ms", count, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+        return
+    }
     try await throughput(receiver: receiver, accepted: accepted)
     var p50Ratios: [Double] = [], p99Ratios: [Double] = []
     for round in 1...rounds {
