@@ -7,6 +7,10 @@
 //     (default 5) rounds of both, the sides taking turns going first, and the median of the
 //     per-round ratios.
 //
+// Knobs for investigating (environment): PROFILE_SUBSCRIPTIONS=N runs only N subscriptions'
+// promotions, once; SKIP_THROUGHPUT=1 leaves out part 1; COALESCE_MS sets the delivery
+// loop's coalescing pause (default 50).
+//
 // The receiver stands in for Slack or a CI server on another machine: it runs as a child
 // process (`WebhookBench receiver PORT`) at `nice` 10, like Vessel's own delivery threads,
 // so on a 2-core box the API's threads get the CPU first. `--receiver-in-process` puts it
@@ -104,6 +108,7 @@ func openRegistry(port: Int) async throws -> (Registry, String) {
     var options = ServerOptions(dataDir: dir, host: "127.0.0.1", port: port, adminToken: adminToken)
     options.webhooks.allowedNetworks = [try CIDR("127.0.0.0/8")]
     options.jobInterval = .seconds(3600)
+    if let ms = ProcessInfo.processInfo.environment["COALESCE_MS"].flatMap(Int.init) { options.webhooks.coalesce = .milliseconds(ms) }
     if let databaseURL { options.databaseURL = try await freshDatabase(databaseURL) }
     return (try await Registry.openEmbedded(options, logger: logger), dir)
 }
@@ -255,7 +260,7 @@ func measure() async throws {
         print(String(format: "%d subscriptions: p50 %.2f ms p99 %.2f ms", count, percentile(latencies, 0.5), percentile(latencies, 0.99)))
         return
     }
-    try await throughput(receiver: receiver, accepted: accepted)
+    if ProcessInfo.processInfo.environment["SKIP_THROUGHPUT"] != "1" { try await throughput(receiver: receiver, accepted: accepted) }
     var p50Ratios: [Double] = [], p99Ratios: [Double] = []
     for round in 1...rounds {
         // The sides take turns going first: whichever runs second inherits the first one's
