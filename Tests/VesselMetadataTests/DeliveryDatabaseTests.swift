@@ -51,6 +51,33 @@ import VesselCore
         }
     }
 
+    /// Migration 8: the stream and due-time indexes hold pending rows only, and the queries
+    /// that look for pending work use them (a bound `status` would not match a partial index).
+    @Test func pendingWorkIsFoundThroughPartialIndexes() async throws {
+        try await MetadataHarness.withStore("sqlite") { store, _ in
+            let indexes = try await store.deliveries.read { db in
+                try await db.raw("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_deliveries' AND sql IS NOT NULL ORDER BY name").all()
+                    .map { "\(try $0.decode(column: "name", as: String.self)): \(try $0.decode(column: "sql", as: String.self))" }
+            }
+            #expect(indexes == [
+                "webhook_deliveries_event: CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq)",
+                "webhook_deliveries_pending: CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (event_seq) WHERE status = 'pending'",
+                "webhook_deliveries_stream: CREATE INDEX webhook_deliveries_stream ON webhook_deliveries (webhook_id, model, event_seq) WHERE status = 'pending'",
+            ])
+            let hook = try await Self.hook(store)
+            _ = try await store.createModel(try ModelName("acme/a"), description: "", tags: [], change: Self.admin)
+            _ = try await store.enqueueDeliveries(now: 10, limit: 100)
+            #expect(try await store.dueDeliveryGroups(now: 10, limit: 10).map(\.webhook) == [hook.id])
+            let delivery = try #require(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).first)
+            try await store.recordAttempts([AttemptRecord(delivery, DeliveryAttempt(status: .delivered, at: 20, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 20), id: "a1")])
+            let pendingEntries = try await store.deliveries.read { db in
+                try await db.raw("SELECT COUNT(*) AS n FROM webhook_deliveries INDEXED BY webhook_deliveries_pending WHERE status = 'pending'").first()?.decode(column: "n", as: Int.self)
+            }
+            #expect(pendingEntries == 0, "a delivered row left the partial index")
+            #expect(try await store.dueDeliveryGroups(now: 30, limit: 10).isEmpty)
+        }
+    }
+
     @Test func aRegistryFromBeforeTheSplitBringsItsDeliveryStateAlong() async throws {
         let logger = Logger(label: "test")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-meta-\(UUID().uuidString)").path

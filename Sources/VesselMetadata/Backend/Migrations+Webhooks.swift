@@ -34,6 +34,21 @@ extension Migrations {
         "CREATE TABLE webhook_cursors (webhook_id TEXT PRIMARY KEY, cursor BIGINT NOT NULL)",
     ]
 
+    /// 8: delivery rows are indexed by stream and by event only while `pending`. The indexes
+    /// that named `status` (stream, due time, event) were rewritten on every state change, in
+    /// the transaction that records attempts, and they grew with every delivered row kept for
+    /// the retention window; partial indexes hold only what is still to be sent, and a row
+    /// leaves them once, when it is delivered or dead. The plain index on `event_seq` (for
+    /// `redeliver`) is not touched by state changes.
+    static let pendingDeliveryIndexes: [String] = [
+        "DROP INDEX webhook_deliveries_group",
+        "DROP INDEX webhook_deliveries_due",
+        "DROP INDEX webhook_deliveries_event",
+        "CREATE INDEX webhook_deliveries_stream ON webhook_deliveries (webhook_id, model, event_seq) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (event_seq) WHERE status = 'pending'",
+        "CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_seq)",
+    ]
+
     /// The schema of `deliveries.sqlite`: the embedded registry keeps webhook delivery state
     /// (cursors, deliveries, attempts) in a SQLite file of its own, so the delivery service's
     /// writes never wait for, or hold up, the one writer of `metadata.sqlite`
@@ -63,6 +78,7 @@ extension Migrations {
             "DELETE FROM registry.webhook_attempts",
             "DELETE FROM registry.webhook_deliveries",
         ],
+        pendingDeliveryIndexes,
     ]
 
     /// Creates or updates `deliveries`'s schema; `registryPath` is the registry's database
