@@ -176,6 +176,7 @@ public struct WebhookDelivery: Service {
     /// attempt's backoff), else nil.
     func deliver(_ subscription: WebhookSubscription, _ model: String, sender: WebhookSender, recorder: AttemptRecorder) async -> Int64? {
         let webhook = subscription.id
+        let signature = WebhookSignature(secret: subscription.secret)
         var retryAt: Int64?
         do {
             while !Task.isCancelled {
@@ -192,7 +193,7 @@ public struct WebhookDelivery: Service {
                     }
                     // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
                     await activity.quiet(upTo: Self.yieldLimit)
-                    let attempt = await attempt(delivery, subscription, sender: sender)
+                    let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
                     records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
                     if attempt.status == .failed {
                         retryAt = attempt.nextAttemptAt
@@ -225,13 +226,13 @@ public struct WebhookDelivery: Service {
     /// How long a stream's finished attempts may wait to be recorded while it keeps sending.
     static let recordInterval: Duration = .milliseconds(250)
 
-    func attempt(_ delivery: PendingDelivery, _ subscription: WebhookSubscription, sender: WebhookSender) async -> DeliveryAttempt {
+    func attempt(_ delivery: PendingDelivery, _ subscription: WebhookSubscription, signature: WebhookSignature, sender: WebhookSender) async -> DeliveryAttempt {
         let started = ContinuousClock.now
         var code: Int?
         var failure: String?
         do {
             let body = try WebhookPayload.render(delivery, format: subscription.format)
-            let status = try await sender.send(url: subscription.url, body: body, eventID: delivery.eventID, secret: subscription.secret, timestamp: clock() / 1_000_000)
+            let status = try await sender.send(url: subscription.url, body: body, eventID: delivery.eventID, signature: signature, timestamp: clock() / 1_000_000)
             code = status
             if !(200..<300).contains(status) {
                 failure = (300..<400).contains(status) ? "the receiver redirected (HTTP \(status)); redirects are not followed" : "the receiver answered HTTP \(status)"

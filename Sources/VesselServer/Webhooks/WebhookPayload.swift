@@ -21,38 +21,46 @@ enum WebhookPayload {
     static func json(_ delivery: PendingDelivery) -> [UInt8] {
         let payload = delivery.payload
         var out: [UInt8] = []
-        out.reserveCapacity(256)
-        func key(_ name: String, first: Bool = false) {
-            out += Array((first ? "{\"" : ",\"").utf8) + Array(name.utf8) + Array("\":".utf8)
-        }
+        out.reserveCapacity(384)
         func string(_ value: String?) {
-            if let value { JSONText.appendQuoted(value, to: &out) } else { out += Array("null".utf8) }
+            if let value { JSONText.appendQuoted(value, to: &out) } else { out += JSONKeys.null }
         }
-        key("actor", first: true)
+        out += JSONKeys.actor
         string(payload["actor"])
-        key("alias")
+        out += JSONKeys.alias
         string(payload["alias"])
-        key("data")
-        out.append(UInt8(ascii: "{"))
+        out += JSONKeys.data
         for (index, name) in payload.keys.sorted().enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             JSONText.appendQuoted(name, to: &out)
             out.append(UInt8(ascii: ":"))
             string(payload[name])
         }
-        out.append(UInt8(ascii: "}"))
-        key("id")
+        out += JSONKeys.id
         string(delivery.eventID)
-        key("model")
+        out += JSONKeys.model
         string(delivery.model.isEmpty ? nil : delivery.model)
-        key("time")
+        out += JSONKeys.time
         string(Timestamp.rfc3339(micros: delivery.eventAt))
-        key("type")
+        out += JSONKeys.type
         string(delivery.eventType)
-        key("version")
-        if let version = payload["version"].flatMap({ Int($0) }) { out += Array(String(version).utf8) } else { out += Array("null".utf8) }
+        out += JSONKeys.version
+        if let version = payload["version"].flatMap({ Int($0) }) { out += Array(String(version).utf8) } else { out += JSONKeys.null }
         out.append(UInt8(ascii: "}"))
         return out
+    }
+
+    /// The fixed parts of the JSON payload, each with the punctuation before it.
+    private enum JSONKeys {
+        static let actor = Array("{\"actor\":".utf8)
+        static let alias = Array(",\"alias\":".utf8)
+        static let data = Array(",\"data\":{".utf8)
+        static let id = Array("},\"id\":".utf8)
+        static let model = Array(",\"model\":".utf8)
+        static let time = Array(",\"time\":".utf8)
+        static let type = Array(",\"type\":".utf8)
+        static let version = Array(",\"version\":".utf8)
+        static let null = Array("null".utf8)
     }
 
     /// What changed, in one sentence.

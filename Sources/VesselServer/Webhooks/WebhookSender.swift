@@ -32,6 +32,9 @@ final class WebhookSender: Sendable {
         configuration.timeout = .init(connect: amount(options.connectTimeout), read: amount(options.responseTimeout))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         configuration.dnsOverride = dnsOverride
+        // No tracer: Vessel bootstraps none, and with the default (a no-op tracer) the client
+        // still built a span's attributes for every request, 9% of the delivery thread.
+        configuration.tracing.tracer = nil
         return configuration
     }
 
@@ -61,16 +64,16 @@ final class WebhookSender: Sendable {
         return client
     }
 
-    /// Sends `body` to `url`, signed with `secret` at `timestamp` (unix seconds); returns the
+    /// Sends `body` to `url`, signed with `signature`'s secret at `timestamp` (unix seconds); returns the
     /// HTTP status. - Throws: a refused destination, a timeout, a connection failure.
-    func send(url: String, body: [UInt8], eventID: String, secret: String, timestamp: Int64) async throws -> Int {
+    func send(url: String, body: [UInt8], eventID: String, signature: WebhookSignature, timestamp: Int64) async throws -> Int {
         let destination = try await policy.check(url)
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "Vessel-Webhooks/1")
         request.headers.add(name: "Vessel-Event-Id", value: eventID)
-        request.headers.add(name: "Vessel-Signature", value: WebhookSignature.header(secret: secret, timestamp: timestamp, body: body))
+        request.headers.add(name: "Vessel-Signature", value: signature.header(timestamp: timestamp, body: body))
         request.body = .bytes(ByteBuffer(bytes: body))
         let response = try await client(for: destination).execute(request, deadline: .now() + Self.amount(options.responseTimeout))
         var received = 0

@@ -4,16 +4,28 @@ import VesselCore
 /// `Vessel-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
 /// Receivers recompute it over the raw body, compare in constant time, reject a `t` older than
 /// five minutes, and dedupe by `Vessel-Event-Id` (README, "Webhooks").
-public enum WebhookSignature {
-    public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
-        "t=\(timestamp),v1=\(hex(secret: secret, timestamp: timestamp, body: body))"
+public struct WebhookSignature: Sendable {
+    /// The HMAC with the secret's key schedule done, copied for each message: a stream signs
+    /// each of its events with the same secret.
+    private let keyed: HMAC<SHA256>
+
+    public init(secret: String) {
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
     }
 
-    public static func hex(secret: String, timestamp: Int64, body: [UInt8]) -> String {
-        var mac = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
+    public func header(timestamp: Int64, body: [UInt8]) -> String {
+        "t=\(timestamp),v1=\(hex(timestamp: timestamp, body: body))"
+    }
+
+    public func hex(timestamp: Int64, body: [UInt8]) -> String {
+        var mac = keyed
         mac.update(data: Array("\(timestamp).".utf8))
         mac.update(data: body)
         return Hex.encode(mac.finalize())
+    }
+
+    public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
+        WebhookSignature(secret: secret).header(timestamp: timestamp, body: body)
     }
 
     /// A new random secret: `whsec_` and 32 random bytes in hex.
