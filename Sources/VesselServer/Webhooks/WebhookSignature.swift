@@ -14,14 +14,10 @@ public struct WebhookSignature: Sendable {
     }
 
     public func header(timestamp: Int64, body: [UInt8]) -> String {
-        "t=\(timestamp),v1=\(hex(timestamp: timestamp, body: body))"
-    }
-
-    public func hex(timestamp: Int64, body: [UInt8]) -> String {
         var mac = keyed
         mac.update(data: Array("\(timestamp).".utf8))
         mac.update(data: body)
-        return Hex.encode(mac.finalize())
+        return "t=\(timestamp),v1=\(Hex.encode(mac.finalize()))"
     }
 
     public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
