@@ -176,4 +176,44 @@ final class ManualClock: Sendable {
             #expect(attempts.map(\.status) == ["dead", "delivered", "failed", "failed"])
         }
     }
+
+    /// Sends straight from the outbox: a delivered one leaves only its attempt; a failed one
+    /// gets a pending row (with its attempt counted), and so does the rest of its stream;
+    /// the cursor moves only forward; a removed subscription's sends record nothing that
+    /// refers to it where the tables are tied to `webhooks`.
+    @Test(arguments: MetadataHarness.backends)
+    func directSendsStoreRowsOnlyForWhatFailed(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
+                                                     format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
+            for name in ["acme/a", "acme/b", "acme/b2"] {
+                _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
+            }
+            let start = try #require(try await store.webhookCursors().first { $0.subscription.id == hook.id }?.cursor)
+            let events = try await store.outboxEvents(after: start, limit: 10).filter { hook.takes($0) }
+            #expect(events.map(\.model) == ["acme/a", "acme/b", "acme/b2"])
+            let a = PendingDelivery.direct(events[0], webhook: hook.id, now: 10), b = PendingDelivery.direct(events[1], webhook: hook.id, now: 10)
+            var behind = PendingDelivery.direct(events[2], webhook: hook.id, now: 10)
+            behind.model = "acme/b"
+            try await store.recordAttempts([
+                AttemptRecord(a, DeliveryAttempt(status: .delivered, at: 20, responseCode: 204, latencyMicros: 7, error: nil, nextAttemptAt: 20), id: "a1"),
+                AttemptRecord(b, DeliveryAttempt(status: .failed, at: 21, responseCode: 500, latencyMicros: 7, error: "HTTP 500", nextAttemptAt: 900), id: "b1"),
+            ], queue: [behind])
+            #expect(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).isEmpty, "a delivered needs no row")
+            let held = try await store.pendingDeliveries(webhook: hook.id, model: "acme/b", limit: 10)
+            #expect(held.map(\.eventSeq) == [events[1].seq, events[2].seq] && held.allSatisfy(\.stored))
+            #expect(held.first?.attempts == 1 && held.first?.firstAttemptAt == 21 && held.first?.nextAttemptAt == 900)
+            #expect(held.last?.attempts == 0 && held.last?.firstAttemptAt == nil)
+            #expect(try await store.heldStreams().map(\.model) == ["acme/b"])
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["failed", "delivered"])
+
+            try await store.queueDeliveries([], cursors: [(hook.id, events[2].seq)], now: 30)
+            try await store.queueDeliveries([], cursors: [(hook.id, events[0].seq)], now: 31)
+            #expect(try await store.webhookCursors().first?.cursor == events[2].seq, "cursors never move back")
+
+            try await store.deleteWebhook(id: hook.id, change: MetadataHarness.admin)
+            let late = DeliveryAttempt(status: .failed, at: 40, responseCode: 500, latencyMicros: 7, error: nil, nextAttemptAt: 900)
+            try await store.recordAttempts([AttemptRecord(a, late, id: "a2")], queue: [behind])
+        }
+    }
 }

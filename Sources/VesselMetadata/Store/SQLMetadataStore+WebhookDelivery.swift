@@ -3,52 +3,62 @@ import VesselCore
 
 /// The delivery side of webhooks: cursors over the outbox, due groups, attempts.
 extension SQLMetadataStore: WebhookStore {
-    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries {
+    public func webhookCursors() async throws -> [(subscription: WebhookSubscription, cursor: Int64)] {
+        try await withCursors(try await backend.read { db in try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart) })
+    }
+
+    public func outboxEvents(after seq: Int64, limit: Int) async throws -> [OutboxEvent] {
         let limit = Cursor.clamp(limit)
-        let (head, hooks) = try await backend.read { db in
-            let head = try await db.raw("SELECT seq FROM event_head WHERE id = 1").first().map { try $0.decode(column: "seq", as: Int64.self) } ?? 0
-            return (head, try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart))
-        }
-        let behind = try await withCursors(hooks).filter { $0.cursor < head }
-        guard let from = behind.map(\.cursor).min() else { return QueuedDeliveries(events: 0, groups: []) }
-        let events = try await backend.read { db in
+        return try await backend.read { db in
             try await db.raw("""
-                SELECT seq, type, model, payload FROM events WHERE seq > \(bind: from) ORDER BY seq LIMIT \(bind: limit)
-                """).all().map { row in
-                (seq: try row.decode(column: "seq", as: Int64.self), type: try row.decode(column: "type", as: String.self),
-                 model: try row.decode(column: "model", as: String?.self), payload: try row.decode(column: "payload", as: String.self))
-            }
+                SELECT seq, id, type, at, model, payload FROM events WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
+                """).all().map(Self.outboxEvent)
         }
-        guard let last = events.last?.seq else { return QueuedDeliveries(events: 0, groups: []) }
-        var rows: [any SQLExpression] = []
-        var groups: [(webhook: String, model: String)] = []
-        var seen = Set<String>()
-        for (subscription, cursor) in behind {
-            for event in events where event.seq > cursor && Self.matches(subscription, event.type, event.model, event.payload) {
-                if seen.insert(subscription.id + "\n" + (event.model ?? "")).inserted { groups.append((subscription.id, event.model ?? "")) }
-                rows.append(SQLGroupExpression([
-                    SQLBind(subscription.id), SQLBind(event.seq), SQLBind(event.model ?? ""), SQLLiteral.string("pending"), SQLLiteral.numeric("0"),
-                    SQLBind(now), SQLLiteral.null, SQLBind(now),
-                ]))
-            }
+    }
+
+    static func outboxEvent(_ row: any SQLRow) throws -> OutboxEvent {
+        OutboxEvent(seq: try row.decode(column: "seq", as: Int64.self), id: try row.decode(column: "id", as: String.self),
+                    type: try row.decode(column: "type", as: String.self), at: try row.decode(column: "at", as: Int64.self),
+                    model: try row.decode(column: "model", as: String?.self) ?? "",
+                    payload: (try? decodeJSON([String: String].self, try row.decode(column: "payload", as: String.self))) ?? [:])
+    }
+
+    public func heldStreams() async throws -> [(webhook: String, model: String)] {
+        try await deliveries.read { db in
+            try await db.raw("SELECT DISTINCT webhook_id, model FROM webhook_deliveries WHERE status = 'pending'").all()
+                .map { (webhook: try $0.decode(column: "webhook_id", as: String.self), model: try $0.decode(column: "model", as: String.self)) }
         }
-        let advanced: [any SQLExpression] = behind.map { SQLGroupExpression([SQLBind($0.subscription.id), SQLBind(last)]) }
-        let queued = rows
+    }
+
+    public func queueDeliveries(_ rows: [PendingDelivery], cursors: [(webhook: String, cursor: Int64)], now: Int64) async throws {
+        guard !rows.isEmpty || !cursors.isEmpty else { return }
+        let advanced: [any SQLExpression] = cursors.map { SQLGroupExpression([SQLBind($0.webhook), SQLBind($0.cursor)]) }
         try await deliveries.transaction { db in
-            // Many rows per statement: a statement per row held the writer for milliseconds.
-            for start in stride(from: 0, to: queued.count, by: 200) {
-                try await db.raw("""
-                    INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
-                    VALUES \(SQLList(Array(queued[start..<min(start + 200, queued.count)])))
-                    ON CONFLICT (webhook_id, event_seq) DO NOTHING
-                    """).run()
-            }
+            try await Self.insertPending(rows, now: now, db)
+            guard !advanced.isEmpty else { return }
             try await db.raw("""
                 INSERT INTO webhook_cursors (webhook_id, cursor) VALUES \(SQLList(advanced))
                 ON CONFLICT (webhook_id) DO UPDATE SET cursor = excluded.cursor WHERE webhook_cursors.cursor < excluded.cursor
                 """).run()
         }
-        return QueuedDeliveries(events: events.count, groups: groups)
+    }
+
+    /// Delivery rows for `rows` in their current state (an existing row is kept), many per
+    /// statement: a statement per row held the writer for milliseconds.
+    static func insertPending(_ rows: [PendingDelivery], now: Int64, _ db: any SQLDatabase) async throws {
+        let values: [any SQLExpression] = rows.map { row in
+            SQLGroupExpression([
+                SQLBind(row.webhookID), SQLBind(row.eventSeq), SQLBind(row.model), SQLLiteral.string("pending"), SQLBind(Int64(row.attempts)),
+                SQLBind(row.nextAttemptAt), SQLBind(row.firstAttemptAt), SQLBind(now),
+            ])
+        }
+        for start in stride(from: 0, to: values.count, by: 200) {
+            try await db.raw("""
+                INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
+                VALUES \(SQLList(Array(values[start..<min(start + 200, values.count)])))
+                ON CONFLICT (webhook_id, event_seq) DO NOTHING
+                """).run()
+        }
     }
 
     /// Each subscription with its cursor: the larger of where it started (`webhooks.cursor`)
@@ -81,14 +91,6 @@ extension SQLMetadataStore: WebhookStore {
             }
             return events
         }
-    }
-
-    /// `webhook.test` goes only to the subscription it names; everything else by the filter.
-    static func matches(_ subscription: WebhookSubscription, _ type: String, _ model: String?, _ payload: String) -> Bool {
-        if type == Outbox.EventType.webhookTest.rawValue {
-            return (try? decodeJSON([String: String].self, payload))?["webhook"] == subscription.id
-        }
-        return subscription.filter.matches(type: type, model: model)
     }
 
     public func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)] {
@@ -137,8 +139,8 @@ extension SQLMetadataStore: WebhookStore {
         }
     }
 
-    public func recordAttempts(_ records: [AttemptRecord]) async throws {
-        guard !records.isEmpty else { return }
+    public func recordAttempts(_ records: [AttemptRecord], queue: [PendingDelivery]) async throws {
+        guard !records.isEmpty || !queue.isEmpty else { return }
         // One UPDATE per 200 deliveries and one INSERT per 200 attempts: this transaction holds
         // the writer that API requests wait for, and a statement per attempt kept it for tens
         // of milliseconds under a burst. A delivery attempted more than once in the batch is
@@ -150,12 +152,13 @@ extension SQLMetadataStore: WebhookStore {
             if grouped[key] == nil { keys.append(key) }
             grouped[key, default: []].append(record)
         }
-        let order = keys, updates = grouped
+        let stored = keys.filter { grouped[$0]![0].delivery.stored }, direct = keys.filter { !grouped[$0]![0].delivery.stored }
+        let updates = grouped, shared = sharesDeliveries, now = clock()
         try await deliveries.transaction { db in
-            var written: [any SQLExpression] = []
-            for start in stride(from: 0, to: order.count, by: 200) {
-                let keys = order[start..<min(start + 200, order.count)]
-                let values: [any SQLExpression] = keys.map { key in
+            // (attempt record, its number) for every attempt to write.
+            var written: [(AttemptRecord, Int64)] = []
+            for start in stride(from: 0, to: stored.count, by: 200) {
+                let values: [any SQLExpression] = stored[start..<min(start + 200, stored.count)].map { key in
                     let batch = updates[key]!
                     let first = batch[0], last = batch[batch.count - 1]
                     let state = last.attempt.status == .failed ? "pending" : last.attempt.status.rawValue
@@ -176,19 +179,44 @@ extension SQLMetadataStore: WebhookStore {
                     // A delivery whose subscription was removed meanwhile returns no row: nothing to record.
                     guard let batch = updates[key] else { continue }
                     let total = try row.decode(column: "attempts", as: Int64.self)
-                    for (index, record) in batch.enumerated() {
-                        let (delivery, attempt) = (record.delivery, record.attempt)
-                        written.append(SQLGroupExpression([
-                            SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(total - Int64(batch.count - 1 - index)),
-                            SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
-                        ]))
-                    }
+                    for (index, record) in batch.enumerated() { written.append((record, total - Int64(batch.count - 1 - index))) }
                 }
             }
-            for start in stride(from: 0, to: written.count, by: 200) {
+            // Deliveries sent without a row: their attempts, and a row for those that failed
+            // (the stream holds back behind it), with the rest of the stream behind them.
+            // Where the delivery tables refer to `webhooks` (one database), a subscription
+            // removed meanwhile is skipped, as above.
+            var live: Set<String>?
+            if shared && !(direct.isEmpty && queue.isEmpty) {
+                live = Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
+            }
+            var held: [PendingDelivery] = []
+            for key in direct {
+                let batch = updates[key]!
+                guard live?.contains(batch[0].delivery.webhookID) ?? true else { continue }
+                for (index, record) in batch.enumerated() { written.append((record, Int64(index + 1))) }
+                let last = batch[batch.count - 1]
+                if last.attempt.status == .failed {
+                    var row = last.delivery
+                    row.attempts = batch.count
+                    row.firstAttemptAt = batch[0].attempt.at
+                    row.nextAttemptAt = last.attempt.nextAttemptAt
+                    held.append(row)
+                }
+            }
+            held += queue.filter { live?.contains($0.webhookID) ?? true }
+            try await Self.insertPending(held, now: now, db)
+            let attempts: [any SQLExpression] = written.map { record, number in
+                let (delivery, attempt) = (record.delivery, record.attempt)
+                return SQLGroupExpression([
+                    SQLBind(record.id), SQLBind(delivery.webhookID), SQLBind(delivery.eventSeq), SQLBind(number),
+                    SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
+                ])
+            }
+            for start in stride(from: 0, to: attempts.count, by: 200) {
                 try await db.raw("""
                     INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
-                    VALUES \(SQLList(Array(written[start..<min(start + 200, written.count)])))
+                    VALUES \(SQLList(Array(attempts[start..<min(start + 200, attempts.count)])))
                     """).run()
             }
         }

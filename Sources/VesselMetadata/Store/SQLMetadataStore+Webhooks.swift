@@ -70,16 +70,18 @@ extension SQLMetadataStore {
 
     public func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String] {
         let now = clock()
-        let event = try await backend.read { db in try await db.raw("SELECT seq, model FROM events WHERE id = \(bind: eventID)").first() }
+        let event = try await backend.read { db in
+            try await db.raw("SELECT seq, id, type, at, model, payload FROM events WHERE id = \(bind: eventID)").first().map(Self.outboxEvent)
+        }
         guard let event else {
             throw VesselError.notFound("event '\(eventID)' does not exist (events are kept for the outbox retention window)")
         }
-        let seq = try event.decode(column: "seq", as: Int64.self)
-        let model = try event.decode(column: "model", as: String?.self) ?? ""
-        let queuedFor = webhook != nil ? [] : try await deliveries.read { db in
-            try await db.raw("SELECT webhook_id FROM webhook_deliveries WHERE event_seq = \(bind: seq) ORDER BY webhook_id").all()
-                .map { try $0.decode(column: "webhook_id", as: String.self) }.filter { among?.contains($0) ?? true }
-        }
+        let (seq, model) = (event.seq, event.model)
+        // The subscriptions that take it and existed when it happened: streams without
+        // anything held back send without a delivery row, so rows do not tell.
+        let queuedFor = webhook != nil ? [] : try await backend.read { db in
+            try await db.raw("SELECT * FROM webhooks ORDER BY id").all().map(Self.subscriptionWithStart)
+        }.filter { $0.start < seq && $0.subscription.takes(event) && (among?.contains($0.subscription.id) ?? true) }.map(\.subscription.id)
         let targets: [String] = try await write { db in
             let existing = Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
             var targets = queuedFor.filter(existing.contains)

@@ -15,6 +15,25 @@ public struct WebhookSubscription: Sendable, Equatable {
         WebhookInfo(id: id, url: url, events: filter.patterns, scope: filter.scope.description, format: format,
                     createdAt: Timestamp.rfc3339(micros: createdAt), createdBy: createdBy)
     }
+
+    /// Whether this subscription receives `event`: by its filter, except that `webhook.test`
+    /// goes only to the subscription it names.
+    public func takes(_ event: OutboxEvent) -> Bool {
+        if event.type == Outbox.EventType.webhookTest.rawValue { return event.payload["webhook"] == id }
+        return filter.matches(type: event.type, model: event.model.isEmpty ? nil : event.model)
+    }
+}
+
+/// An outbox event as the delivery service reads it.
+public struct OutboxEvent: Sendable, Equatable {
+    public var seq: Int64
+    public var id: String
+    public var type: String
+    /// When it happened (microseconds since the epoch).
+    public var at: Int64
+    /// `owner/name`, or "" for events without a model.
+    public var model: String
+    public var payload: [String: String]
 }
 
 /// One event waiting to be delivered to one subscription.
@@ -34,6 +53,15 @@ public struct PendingDelivery: Sendable, Equatable {
     public var firstAttemptAt: Int64?
     /// Not before this time.
     public var nextAttemptAt: Int64
+    /// Whether a delivery row exists for it. Events of a stream with nothing held back are
+    /// sent straight from the outbox (`direct`) and get a row only if their attempt fails.
+    public var stored: Bool = true
+
+    /// `event`, not yet attempted, to be sent without a delivery row.
+    public static func direct(_ event: OutboxEvent, webhook: String, now: Int64) -> PendingDelivery {
+        PendingDelivery(webhookID: webhook, eventSeq: event.seq, eventID: event.id, eventType: event.type, eventAt: event.at, model: event.model,
+                        payload: event.payload, attempts: 0, firstAttemptAt: nil, nextAttemptAt: now, stored: false)
+    }
 }
 
 /// What one call of `enqueueDeliveries` did.
@@ -93,10 +121,12 @@ public struct DeliveryAttempt: Sendable, Equatable {
 
 /// Webhook subscriptions and their delivery state.
 ///
-/// Contract: every outbox event with `seq` above a subscription's cursor is either matched
-/// (a delivery row, `pending` until `delivered` or `dead`) or skipped, and the cursor only
-/// moves forward past events that were considered. Within one (subscription, model) the
-/// lowest pending event is the only one `dueDeliveryGroups` offers, so deliveries keep order.
+/// Contract: every outbox event at or below a subscription's stored cursor is settled for it:
+/// skipped (not matched), sent with its attempt recorded, or held in a delivery row
+/// (`pending` until `delivered` or `dead`). The cursor only moves forward. Within one
+/// (subscription, model) the lowest pending row is the only one `dueDeliveryGroups` offers,
+/// so rows keep order; the delivery service sends an event without a row only while its
+/// stream has none pending (see `WebhookDelivery`).
 public protocol WebhookStore: Sendable {
     /// New subscriptions start after the newest event: they receive what happens from now on.
     func createWebhook(url: String, filter: EventFilter, format: WebhookFormat, secret: String, change: ChangeContext) async throws -> WebhookSubscription
@@ -112,18 +142,55 @@ public protocol WebhookStore: Sendable {
     /// - Throws: `not_found` for an unknown (or purged) event or subscription, or none to redeliver to.
     func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String]
 
-    /// Moves every subscription's cursor over at most `limit` new events, queueing the ones
-    /// its filter matches. Returns how many events it looked at (`limit` means: call again)
-    /// and the (subscription, model) groups it queued deliveries for.
-    func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries
+    /// Every subscription with its stored cursor: the larger of where it started and how far
+    /// the delivery service has settled it.
+    func webhookCursors() async throws -> [(subscription: WebhookSubscription, cursor: Int64)]
+    /// Up to `limit` outbox events after `seq`, oldest first.
+    func outboxEvents(after seq: Int64, limit: Int) async throws -> [OutboxEvent]
+    /// The (subscription, model) streams with a pending delivery row.
+    func heldStreams() async throws -> [(webhook: String, model: String)]
+    /// In one transaction: a pending row for each of `rows` (an existing row is kept) and
+    /// each cursor moved forward to the given value (never back).
+    func queueDeliveries(_ rows: [PendingDelivery], cursors: [(webhook: String, cursor: Int64)], now: Int64) async throws
     /// (subscription, model) groups whose oldest pending delivery is due at `now`.
     func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)]
     /// The group's pending deliveries, oldest event first.
     func pendingDeliveries(webhook: String, model: String, limit: Int) async throws -> [PendingDelivery]
-    /// Records attempts and moves each delivery to its new state, all in one transaction.
-    func recordAttempts(_ records: [AttemptRecord]) async throws
+    /// Records attempts and moves each delivery to its new state, all in one transaction. An
+    /// attempt of a delivery without a row (`stored == false`) that failed gets a row, and so
+    /// does each of `queue` (a pending row: the rest of a stream behind that failure).
+    func recordAttempts(_ records: [AttemptRecord], queue: [PendingDelivery]) async throws
     /// The most recent attempts of a subscription, newest first.
     func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo]
     /// Deliveries not yet delivered or dead, over all subscriptions.
     func pendingDeliveryCount() async throws -> Int
+}
+
+extension WebhookStore {
+    public func recordAttempts(_ records: [AttemptRecord]) async throws {
+        try await recordAttempts(records, queue: [])
+    }
+
+    /// Moves every subscription's cursor over at most `limit` new events, queueing a row for
+    /// each one its filter matches — the path where every delivery is stored (tools, tests);
+    /// the delivery service sends streams with nothing held back without rows. Returns how
+    /// many events it looked at (`limit` means: call again) and the (subscription, model)
+    /// groups it queued deliveries for.
+    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries {
+        let hooks = try await webhookCursors()
+        guard let from = hooks.map(\.cursor).min() else { return QueuedDeliveries(events: 0, groups: []) }
+        let events = try await outboxEvents(after: from, limit: limit)
+        guard let last = events.last?.seq else { return QueuedDeliveries(events: 0, groups: []) }
+        var rows: [PendingDelivery] = []
+        var groups: [(webhook: String, model: String)] = []
+        var seen = Set<String>()
+        for (subscription, cursor) in hooks where cursor < last {
+            for event in events where event.seq > cursor && subscription.takes(event) {
+                if seen.insert(subscription.id + "\n" + event.model).inserted { groups.append((subscription.id, event.model)) }
+                rows.append(.direct(event, webhook: subscription.id, now: now))
+            }
+        }
+        try await queueDeliveries(rows, cursors: hooks.filter { $0.cursor < last }.map { ($0.subscription.id, last) }, now: now)
+        return QueuedDeliveries(events: events.count, groups: groups)
+    }
 }

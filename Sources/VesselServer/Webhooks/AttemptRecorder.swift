@@ -6,18 +6,19 @@ import VesselMetadata
 /// PostgreSQL's WAL) free for the requests that cause the events.
 actor AttemptRecorder {
     private let store: any WebhookStore
-    private var queued: [(records: [AttemptRecord], waiter: CheckedContinuation<Void, any Error>)] = []
+    private var queued: [(records: [AttemptRecord], queue: [PendingDelivery], waiter: CheckedContinuation<Void, any Error>)] = []
     private var writing = false
 
     init(store: any WebhookStore) {
         self.store = store
     }
 
-    /// Returns once `records` are written (with whatever else was queued alongside them).
-    func record(_ records: [AttemptRecord]) async throws {
-        guard !records.isEmpty else { return }
+    /// Returns once `records` (and the pending rows `queue`, see `WebhookStore.recordAttempts`)
+    /// are written, with whatever else was queued alongside them.
+    func record(_ records: [AttemptRecord], queue: [PendingDelivery] = []) async throws {
+        guard !records.isEmpty || !queue.isEmpty else { return }
         try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
-            queued.append((records, waiter))
+            queued.append((records, queue, waiter))
             if !writing {
                 writing = true
                 Task { await self.drain() }
@@ -32,8 +33,8 @@ actor AttemptRecorder {
             do {
                 // At normal priority, like every database call of the delivery loop: a
                 // transaction must not wait for the CPU behind the API (`WebhookDelivery.normal`).
-                let store = store, records = batch.flatMap(\.records)
-                try await withTaskExecutorPreference(globalConcurrentExecutor) { try await store.recordAttempts(records) }
+                let store = store, records = batch.flatMap(\.records), queue = batch.flatMap(\.queue)
+                try await withTaskExecutorPreference(globalConcurrentExecutor) { try await store.recordAttempts(records, queue: queue) }
                 for entry in batch { entry.waiter.resume() }
             } catch {
                 for entry in batch { entry.waiter.resume(throwing: error) }

@@ -43,13 +43,23 @@ enum WebhookTesting {
         }
     }
 
-    /// Waits until no delivery is pending (every attempt recorded).
+    /// Waits until no delivery is pending and every subscription's stored cursor is at the
+    /// newest event (every direct send recorded).
     static func settle(_ store: any WebhookStore) async throws {
         let deadline = ContinuousClock.now + .seconds(15)
-        while try await store.pendingDeliveryCount() > 0 {
+        while true {
+            let pending = try await store.pendingDeliveryCount() > 0
+            if !pending, try await !unsettled(store) { return }
             guard ContinuousClock.now < deadline else { throw VesselError.internalError("deliveries still pending") }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+
+    static func unsettled(_ store: any WebhookStore) async throws -> Bool {
+        for (_, cursor) in try await store.webhookCursors() where !(try await store.outboxEvents(after: cursor, limit: 1).isEmpty) {
+            return true
+        }
+        return false
     }
 
     static let system = ChangeContext(actor: "alice", requestID: nil)
