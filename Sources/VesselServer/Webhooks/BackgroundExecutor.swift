@@ -7,47 +7,76 @@ import Synchronization
 import Glibc
 #endif
 
-/// Runs background work (webhook delivery) on a thread of its own at a lower scheduling
-/// priority (`nice` 10) than the threads that answer API requests, so on a busy machine the
-/// kernel gives requests the CPU first and deliveries catch up in the gaps: a promotion's
-/// latency does not depend on how many webhooks it sets off.
+/// Runs background work (webhook delivery) on its own threads at a lower scheduling priority
+/// (`nice` 10) than the threads that answer API requests, so on a busy machine the kernel
+/// gives requests the CPU first and deliveries catch up in the gaps: a promotion's latency
+/// does not depend on how many webhooks it sets off.
 ///
-/// One NIO event loop thread is both the task executor handed to `withTaskExecutorPreference`
-/// (the delivery loop's own code) and the event loop group of its HTTP client (the sends'
-/// I/O): a send's answer resumes the waiting task on the thread that read it, without waking
-/// another thread for every send. Database calls do not belong here: see
-/// `WebhookDelivery.normal`.
-final class BackgroundExecutor: TaskExecutor, Sendable {
-    /// The niceness given to the thread (0 is normal; higher runs later).
+/// Two parts: a task executor (one thread) for the delivery loop's own code, handed to
+/// `withTaskExecutorPreference`, and an event loop group (one thread) for its HTTP client's
+/// I/O. Database calls do not belong here: see `WebhookDelivery.normal`.
+final class BackgroundExecutor: TaskExecutor, @unchecked Sendable {
+    /// The niceness given to the threads (0 is normal; higher runs later).
     static let niceness: Int32 = 10
 
     let eventLoopGroup: MultiThreadedEventLoopGroup
-    private let loop: any EventLoop
-    /// Set by `shutdown`; held while a job is handed to the loop, so none reaches a loop that
-    /// is shutting down.
-    private let stopped = Mutex(false)
+    private let condition = NSCondition()
+    // Guarded by `condition`.
+    private var jobs: [UnownedJob] = []
+    private var stopped = false
 
-    init() {
+    /// - Parameter name: the thread's name (Foundation's; Linux tools show the creator's).
+    init(name: String) {
         eventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        loop = eventLoopGroup.next()
-        loop.execute { Self.lowerPriority() }
+        eventLoopGroup.next().execute { Self.lowerPriority() }
+        // The thread keeps the executor alive until `shutdown` lets it finish.
+        let thread = Thread { self.work() }
+        thread.name = name
+        thread.start()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        let handed = stopped.withLock { stopped in
-            if !stopped { loop.execute { job.runSynchronously(on: executor) } }
-            return !stopped
+        condition.lock()
+        guard !stopped else {
+            // Stragglers after shutdown still run, at normal priority.
+            condition.unlock()
+            let executor = asUnownedTaskExecutor()
+            DispatchQueue.global().async { job.runSynchronously(on: executor) }
+            return
         }
-        // Stragglers after shutdown still run, at normal priority.
-        if !handed { DispatchQueue.global().async { job.runSynchronously(on: executor) } }
+        jobs.append(job)
+        condition.signal()
+        condition.unlock()
     }
 
-    /// Stops the event loop once the jobs queued on it ran; later jobs run elsewhere.
+    private func work() {
+        Self.lowerPriority()
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopped { condition.wait() }
+            if jobs.isEmpty {
+                condition.unlock()
+                return
+            }
+            let batch = jobs
+            jobs.removeAll(keepingCapacity: true)
+            condition.unlock()
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
+
+    /// Stops the thread once the queued jobs ran, and the event loop group.
     func shutdown() async {
-        stopped.withLock { $0 = true }
+        stop()
         try? await eventLoopGroup.shutdownGracefully()
+    }
+
+    private func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
     }
 
     /// Lowers the calling thread's priority: on Linux the nice value belongs to each thread,

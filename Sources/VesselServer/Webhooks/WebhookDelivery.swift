@@ -49,7 +49,7 @@ public struct WebhookDelivery: Service {
 
     public func run() async throws {
         // Deliveries run below the API's priority: see `BackgroundExecutor`.
-        let background = BackgroundExecutor()
+        let background = BackgroundExecutor(name: "vessel-webhooks")
         let sender = WebhookSender(policy: DestinationPolicy(allowed: options.allowedNetworks), options: options, eventLoopGroup: background.eventLoopGroup)
         let state = LoopState()
         let recorder = AttemptRecorder(store: store)
