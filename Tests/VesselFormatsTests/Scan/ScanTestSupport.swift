@@ -36,14 +36,23 @@ enum ScanTestSupport {
         return (outcome.report, outcome.problem)
     }
 
-    /// Writes `bytes` to a fresh temporary file named `name` and returns its path.
+    /// Writes `bytes` to a fresh temporary file named `name` (in a folder of its own) and
+    /// returns its path.
     static func temporaryFile(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-scan-\(UUID().uuidString)")
+        let folder = URL(fileURLWithPath: scratch).appendingPathComponent(UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let url = folder.appendingPathComponent(name)
         try Data(bytes).write(to: url)
         return url.path
     }
+
+    /// One folder for every temporary file of the test process, removed when it exits (the
+    /// tests never had a teardown, and every run left hundreds of folders in the temp dir).
+    static let scratch: String = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-scan-tests-\(getpid())").path
+        atexit { try? FileManager.default.removeItem(atPath: ScanTestSupport.scratch) }
+        return folder
+    }()
 }
 
 /// Byte-building shorthands for handcrafted pickles.
