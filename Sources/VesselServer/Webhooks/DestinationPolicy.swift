@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import NIOPosix
+import Synchronization
 import VesselCore
 
 /// Where webhooks may be delivered. By default every address a host name resolves to must be
@@ -68,32 +69,72 @@ public struct DestinationPolicy: Sendable {
         return Destination(url: url, host: host, addresses: addresses)
     }
 
-    /// Every address `host` resolves to (getaddrinfo, on the blocking thread pool).
+    /// Every address `host` resolves to (see `HostResolver`).
     static func resolve(_ host: String) async throws -> [[UInt8]] {
+        try await HostResolver.shared.resolve(host)
+    }
+}
+
+/// Resolves webhook hosts with getaddrinfo on threads of its own, remembering each answer for
+/// `ttl`. getaddrinfo blocks; on NIO's shared thread pool, where every SQLite statement of
+/// the API runs, a slow resolver held those threads, and a stream asked it once per event.
+/// Within the TTL a host is not asked again, but its remembered addresses are still checked
+/// against the policy before every attempt, and the connection still goes to one of them.
+final class HostResolver: Sendable {
+    static let shared = HostResolver(ttl: .seconds(30), lookup: HostResolver.lookup)
+
+    /// Two threads for every resolver: lookups are rare (once per host per TTL).
+    private static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
+
+    let ttl: Duration
+    private let lookup: @Sendable (String) throws -> [[UInt8]]
+    private let answers = Mutex<[String: (addresses: [[UInt8]], until: ContinuousClock.Instant)]>([:])
+
+    init(ttl: Duration, lookup: @escaping @Sendable (String) throws -> [[UInt8]]) {
+        self.ttl = ttl
+        self.lookup = lookup
+    }
+
+    func resolve(_ host: String) async throws -> [[UInt8]] {
         if let literal = IPAddress.parse(host) { return [literal] }
-        return try await NIOThreadPool.singleton.runIfActive {
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var result: UnsafeMutablePointer<addrinfo>?
-            guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else {
-                throw VesselError.invalidArgument("webhook host '\(host)' does not resolve")
-            }
-            defer { freeaddrinfo(first) }
-            var addresses: [[UInt8]] = []
-            var cursor: UnsafeMutablePointer<addrinfo>? = first
-            while let entry = cursor {
-                if let sockaddr = entry.pointee.ai_addr {
-                    if entry.pointee.ai_family == AF_INET {
-                        var v4 = sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                        addresses.append(withUnsafeBytes(of: &v4) { Array($0) })
-                    } else if entry.pointee.ai_family == AF_INET6 {
-                        var v6 = sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                        addresses.append(withUnsafeBytes(of: &v6) { Array($0) })
-                    }
-                }
-                cursor = entry.pointee.ai_next
-            }
-            return addresses
+        let now = ContinuousClock.now
+        if let known = answers.withLock({ $0[host] }), known.until > now { return known.addresses }
+        let lookup = lookup
+        let addresses = try await Self.pool.runIfActive { try lookup(host) }
+        answers.withLock { answers in
+            if answers.count >= 1024 { answers.removeAll() }
+            answers[host] = (addresses, now + ttl)
         }
+        return addresses
+    }
+
+    /// getaddrinfo: every IPv4 and IPv6 address of `host`.
+    static func lookup(_ host: String) throws -> [[UInt8]] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else {
+            throw VesselError.invalidArgument("webhook host '\(host)' does not resolve")
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [[UInt8]] = []
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = cursor {
+            if let sockaddr = entry.pointee.ai_addr {
+                if entry.pointee.ai_family == AF_INET {
+                    var v4 = sockaddr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+                    addresses.append(withUnsafeBytes(of: &v4) { Array($0) })
+                } else if entry.pointee.ai_family == AF_INET6 {
+                    var v6 = sockaddr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
+                    addresses.append(withUnsafeBytes(of: &v6) { Array($0) })
+                }
+            }
+            cursor = entry.pointee.ai_next
+        }
+        return addresses
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 import VesselCore
 import VesselMetadata
@@ -20,6 +21,28 @@ import VesselMetadata
         #expect(loopback.refusal(try #require(IPAddress.parse("127.0.0.1"))) == nil)
         #expect(loopback.refusal(try #require(IPAddress.parse("169.254.169.254"))) != nil)
         #expect(loopback.refusal(try #require(IPAddress.parse("::1"))) != nil)
+    }
+
+    /// Host names are looked up on the resolver's own threads (not NIO's shared pool, where
+    /// SQLite runs), once per TTL; literals and failures are never remembered.
+    @Test func hostNamesAreLookedUpOffTheDatabasePoolOncePerTTL() async throws {
+        let threads = Mutex<[String]>([])
+        let resolver = HostResolver(ttl: .milliseconds(300)) { host in
+            let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
+            threads.withLock { $0.append(name) }
+            guard host == "hooks.example" else { throw VesselError.invalidArgument("webhook host '\(host)' does not resolve") }
+            return [[93, 184, 216, 34]]
+        }
+        #expect(try await resolver.resolve("hooks.example") == [[93, 184, 216, 34]])
+        #expect(try await resolver.resolve("hooks.example") == [[93, 184, 216, 34]])
+        #expect(try await resolver.resolve("127.0.0.1") == [[127, 0, 0, 1]])
+        await #expect(throws: VesselError.self) { try await resolver.resolve("missing.example") }
+        await #expect(throws: VesselError.self) { try await resolver.resolve("missing.example") }
+        #expect(threads.withLock { $0.count } == 3, "one lookup for the name within its TTL, none for a literal, each failure asked again")
+        #expect(threads.withLock { $0.allSatisfy { !$0.hasPrefix("SGLTN") } }, "\(threads.withLock { $0 })")
+        try await Task.sleep(for: .milliseconds(350))
+        _ = try await resolver.resolve("hooks.example")
+        #expect(threads.withLock { $0.count } == 4, "asked again once the TTL passed")
     }
 
     @Test func cidrsParseStrictly() throws {
