@@ -426,6 +426,11 @@ struct Streams {
     /// Per subscription, per round with direct sends not yet recorded (by the cursor the round
     /// started from): how many streams. The stored cursor may not pass the oldest.
     var unsettled: [String: [Int64: Int]] = [:]
+    /// At most this many events wait in memory for a direct stream's task (a slow receiver
+    /// that keeps answering); later ones become rows, which the task's end hands to the row
+    /// path, and the stored cursor is not held back by an ever longer queue.
+    static let queueLimit = 1000
+
     /// Bumped by `reset`: work taken before it settles nothing.
     var epoch = 0
     /// Set when a write failed: the next round starts again from the database.
@@ -475,7 +480,8 @@ struct Streams {
                 for event in events where event.seq > from && subscription.takes(event) {
                     let key = subscription.id + "\n" + event.model
                     let delivery = PendingDelivery.direct(event, webhook: subscription.id, now: now)
-                    if held.contains(key) || (direct[key] == nil && (streams.contains(key) || streams.count >= concurrency)) {
+                    if held.contains(key) || (direct[key] == nil && (streams.contains(key) || streams.count >= concurrency))
+                        || direct[key].map({ $0.deliveries.count >= Self.queueLimit }) == true {
                         held.insert(key)
                         rows.append(delivery)
                         if queuedStreams.insert(key).inserted { rowStreams.append((subscription.id, event.model)) }

@@ -79,6 +79,19 @@ import VesselCore
         #expect(streams.cursorsToStore().map(\.cursor) == [7])
     }
 
+    /// A slow receiver's stream takes at most `queueLimit` events in memory; the rest become
+    /// rows, sent once its task is done.
+    @Test func aSlowStreamQueuesInMemoryUpToALimit() throws {
+        let a = try Self.subscription("whk_a")
+        var streams = Streams()
+        streams.reset(held: [])
+        _ = streams.follow([(a, 0)])
+        let count = Int64(Streams.queueLimit) + 5
+        let round = streams.dispatch(Self.events(Dictionary(uniqueKeysWithValues: (1...count).map { ($0, "acme/x") })), to: [a], now: 5, concurrency: 8)
+        #expect(round.start.count == 1 && round.rows.map(\.eventSeq) == Array(Int64(Streams.queueLimit + 1)...count))
+        #expect(streams.held == ["whk_a\nacme/x"] && streams.direct["whk_a\nacme/x"]?.deliveries.count == Streams.queueLimit)
+    }
+
     /// A send that could not be recorded makes the next round start over from the database;
     /// work taken before that settles nothing afterwards.
     @Test func anUnrecordedSendStartsTheStateOver() throws {
