@@ -145,4 +145,37 @@ import VesselCore
             await expectCode(.notFound) { _ = try await store.redeliver(eventID: event.eventID, webhook: other.id, among: nil, change: Self.admin) }
         }
     }
+
+    /// Reader connections open as reads overlap, never more than asked for: each holds the file
+    /// and its WAL open, and test runs with many registries at once reached 1,500 descriptors.
+    @Test func readersOpenWhenReadsOverlap() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-readers-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/metadata.sqlite"
+        func handles() throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").filter {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == path
+            }.count
+        }
+        let sql = try await SQLiteBackend.open(path: path, readers: 2, logger: Logger(label: "test"))
+        try await MetadataHarness.closing([sql]) {
+            #expect(try handles() == 1, "the writer only")
+            for _ in 0..<5 { _ = try await sql.read { db in try await db.raw("SELECT 1 AS one").all() } }
+            #expect(try handles() == 2, "reads one after the other share one reader")
+            let (entered, enter) = AsyncStream<Void>.makeStream()
+            let (released, release) = AsyncStream<Void>.makeStream()
+            async let holding: Void = sql.read { db in
+                _ = try await db.raw("SELECT 1 AS one").all()
+                enter.yield()
+                for await _ in released { break }
+            }
+            for await _ in entered { break }
+            for _ in 0..<3 { _ = try await sql.read { db in try await db.raw("SELECT 1 AS one").all() } }
+            #expect(try handles() == 3, "a read while another is in flight opens the second reader, and no more")
+            release.yield()
+            release.finish()
+            try await holding
+        }
+    }
 }

@@ -5,57 +5,86 @@ import SQLiteKit
 import VesselCore
 
 /// SQLite in WAL mode: one writer connection (transactions take it in turn) and a few reader
-/// connections that see committed data while a write is in progress.
+/// connections that see committed data while a write is in progress. Readers are opened when
+/// reads first overlap, not up front: each connection holds two file descriptors (the file and
+/// its WAL), and a registry that never reads concurrently needs one reader.
 public final class SQLiteBackend: SQLBackend {
     private struct Slot: Sendable {
         let connection: SQLiteConnection
         let mutex = AsyncMutex()
     }
 
+    /// A reader connection, opened by the first read that needs it (under `mutex`).
+    private final class Reader: Sendable {
+        let mutex = AsyncMutex()
+        let connection = Mutex<SQLiteConnection?>(nil)
+
+        var isOpen: Bool { connection.withLock { $0 != nil } }
+    }
+
     private let writer: Slot
-    private let readers: [Slot]
+    private let readers: [Reader]
     private let next = Atomic<Int>(0)
+    private let path: String
+    private let logger: Logger
     public var dialectName: String { "sqlite" }
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path` with its writer connection;
+    /// up to `readers` reader connections follow as reads overlap.
     /// - Throws: `unavailable` naming the file when it cannot be opened or is not a SQLite
-    ///   database; every connection opened until then is closed.
+    ///   database.
     public static func open(path: String, readers: Int = 3, logger: Logger) async throws -> SQLiteBackend {
-        var opened: [SQLiteConnection] = []
+        let writer = try await connect(path: path, pragmas: ["PRAGMA journal_mode = WAL"], logger: logger)
+        return SQLiteBackend(writer: writer, readers: max(1, readers), path: path, logger: logger)
+    }
+
+    private init(writer: SQLiteConnection, readers: Int, path: String, logger: Logger) {
+        self.writer = Slot(connection: writer)
+        self.readers = (0..<readers).map { _ in Reader() }
+        self.path = path
+        self.logger = logger
+    }
+
+    /// A connection with the settings every connection gets (and `pragmas`). The first
+    /// statement reads the file's header: a file that is not a database fails here.
+    private static func connect(path: String, pragmas: [String], logger: Logger) async throws -> SQLiteConnection {
+        var opened: SQLiteConnection?
         do {
-            for index in 0...max(1, readers) {
-                let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                opened.append(connection)
-                // The first statement reads the file's header: a file that is not a database fails here.
-                for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"]
-                    + (index == 0 ? ["PRAGMA journal_mode = WAL"] : []) {
-                    try await connection.sql().raw(SQLQueryString(pragma)).run()
-                }
+            let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            opened = connection
+            for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"] + pragmas {
+                try await connection.sql().raw(SQLQueryString(pragma)).run()
             }
+            return connection
         } catch {
             // A connection dropped unclosed would leak its handle (and trips SQLiteNIO's assertion).
-            for connection in opened { try? await connection.close() }
+            try? await opened?.close()
             let reason = (error as? SQLiteError)?.message ?? String(describing: error)
             throw VesselError(.unavailable, "cannot open the SQLite database \(path): \(reason); if the file is damaged, restore it (and the files beside it) from a backup")
         }
-        return SQLiteBackend(writer: opened[0], readers: Array(opened.dropFirst()))
     }
 
-    private init(writer: SQLiteConnection, readers: [SQLiteConnection]) {
-        self.writer = Slot(connection: writer)
-        self.readers = readers.map { Slot(connection: $0) }
+    /// `reader`'s connection, opened now if it is not yet; call with its mutex held.
+    private func connection(_ reader: Reader) async throws -> SQLiteConnection {
+        if let connection = reader.connection.withLock({ $0 }) { return connection }
+        let connection = try await Self.connect(path: path, pragmas: [], logger: logger)
+        reader.connection.withLock { $0 = connection }
+        return connection
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        // An idle reader if there is one (a read never queues behind another while one is
-        // free), else the next in turn.
+        // An idle open reader if there is one (a read never queues behind another while one is
+        // free), else an idle one opened now, else the next in turn.
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        for offset in 0..<readers.count {
-            let slot = readers[abs((index &+ offset) % readers.count)]
-            if let result = try await slot.mutex.withLockIfFree({ try await body(slot.connection.sql()) }) { return result }
+        for wantOpen in [true, false] {
+            for offset in 0..<readers.count {
+                let reader = readers[abs((index &+ offset) % readers.count)]
+                guard reader.isOpen == wantOpen else { continue }
+                if let result = try await reader.mutex.withLockIfFree({ try await body(try await connection(reader).sql()) }) { return result }
+            }
         }
-        let slot = readers[abs(index % readers.count)]
-        return try await slot.mutex.withLock { try await body(slot.connection.sql()) }
+        let reader = readers[abs(index % readers.count)]
+        return try await reader.mutex.withLock { try await body(try await connection(reader).sql()) }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -88,7 +117,10 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func shutdown() async {
-        for slot in [writer] + readers { try? await slot.connection.close() }
+        try? await writer.connection.close()
+        for reader in readers {
+            if let connection = reader.connection.withLock({ $0 }) { try? await connection.close() }
+        }
     }
 }
 

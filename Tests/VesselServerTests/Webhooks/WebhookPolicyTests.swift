@@ -27,12 +27,13 @@ import VesselMetadata
     /// SQLite runs), once per TTL; literals and failures are never remembered.
     @Test func hostNamesAreLookedUpOffTheDatabasePoolOncePerTTL() async throws {
         let threads = Mutex<[String]>([])
-        let resolver = HostResolver(ttl: .milliseconds(300)) { host in
+        let lookup: @Sendable (String) throws -> [[UInt8]] = { host in
             let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
             threads.withLock { $0.append(name) }
             guard host == "hooks.example" else { throw VesselError.invalidArgument("webhook host '\(host)' does not resolve") }
             return [[93, 184, 216, 34]]
         }
+        let resolver = HostResolver(ttl: .seconds(600), lookup: lookup)
         #expect(try await resolver.resolve("hooks.example") == [[93, 184, 216, 34]])
         #expect(try await resolver.resolve("hooks.example") == [[93, 184, 216, 34]])
         #expect(try await resolver.resolve("127.0.0.1") == [[127, 0, 0, 1]])
@@ -40,9 +41,10 @@ import VesselMetadata
         await #expect(throws: VesselError.self) { try await resolver.resolve("missing.example") }
         #expect(threads.withLock { $0.count } == 3, "one lookup for the name within its TTL, none for a literal, each failure asked again")
         #expect(threads.withLock { $0.allSatisfy { !$0.hasPrefix("SGLTN") } }, "\(threads.withLock { $0 })")
-        try await Task.sleep(for: .milliseconds(350))
-        _ = try await resolver.resolve("hooks.example")
-        #expect(threads.withLock { $0.count } == 4, "asked again once the TTL passed")
+        let expired = HostResolver(ttl: .zero, lookup: lookup)
+        _ = try await expired.resolve("hooks.example")
+        _ = try await expired.resolve("hooks.example")
+        #expect(threads.withLock { $0.count } == 5, "asked again once the TTL passed")
     }
 
     @Test func cidrsParseStrictly() throws {
