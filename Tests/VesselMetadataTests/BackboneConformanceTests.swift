@@ -140,14 +140,20 @@ final class ManualClock: Sendable {
 /// attempts (the same delivery attempted twice in one batch included) numbers every attempt
 /// and leaves each delivery in its last state.
 @Suite struct WebhookDeliveryStoreConformanceTests {
+    /// A subscription to `model.*`, then one model created per name (an event each).
+    static func subscription(_ store: SQLMetadataStore, then models: [String]) async throws -> WebhookSubscription {
+        let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
+                                                 format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
+        for name in models {
+            _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
+        }
+        return hook
+    }
+
     @Test(arguments: MetadataHarness.backends)
     func attemptsRecordedInOneBatchAreNumberedAndSettleEachDelivery(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, _ in
-            let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
-                                                     format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
-            for name in ["acme/a", "acme/b", "acme/c"] {
-                _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
-            }
+            let hook = try await Self.subscription(store, then: ["acme/a", "acme/b", "acme/c"])
             let queued = try await store.enqueueDeliveries(now: 10, limit: 100)
             #expect(queued.events >= 3)
             #expect(queued.groups.map { "\($0.webhook) \($0.model)" } == ["acme/a", "acme/b", "acme/c"].map { "\(hook.id) \($0)" },
@@ -184,11 +190,7 @@ final class ManualClock: Sendable {
     @Test(arguments: MetadataHarness.backends)
     func directSendsStoreRowsOnlyForWhatFailed(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, _ in
-            let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["model.*"], scope: .registry),
-                                                     format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
-            for name in ["acme/a", "acme/b", "acme/b2"] {
-                _ = try await store.createModel(try ModelName(name), description: "", tags: [], change: MetadataHarness.admin)
-            }
+            let hook = try await Self.subscription(store, then: ["acme/a", "acme/b", "acme/b2"])
             let start = try #require(try await store.webhookCursors().first { $0.subscription.id == hook.id }?.cursor)
             let events = try await store.outboxEvents(after: start, limit: 10).filter { hook.takes($0) }
             #expect(events.map(\.model) == ["acme/a", "acme/b", "acme/b2"])
