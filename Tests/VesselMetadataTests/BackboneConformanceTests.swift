@@ -194,8 +194,8 @@ final class ManualClock: Sendable {
             let start = try #require(try await store.webhookCursors().first { $0.subscription.id == hook.id }?.cursor)
             let events = try await store.outboxEvents(after: start, limit: 10).filter { hook.takes($0) }
             #expect(events.map(\.model) == ["acme/a", "acme/b", "acme/b2"])
-            let a = PendingDelivery.direct(events[0], webhook: hook.id, now: 10), b = PendingDelivery.direct(events[1], webhook: hook.id, now: 10)
-            var behind = PendingDelivery.direct(events[2], webhook: hook.id, now: 10)
+            let a = PendingDelivery.unsent(events[0], webhook: hook.id, now: 10), b = PendingDelivery.unsent(events[1], webhook: hook.id, now: 10)
+            var behind = PendingDelivery.unsent(events[2], webhook: hook.id, now: 10)
             behind.model = "acme/b"
             try await store.recordAttempts([
                 AttemptRecord(a, DeliveryAttempt(status: .delivered, at: 20, responseCode: 204, latencyMicros: 7, error: nil, nextAttemptAt: 20), id: "a1"),

@@ -57,8 +57,9 @@ public struct PendingDelivery: Sendable, Equatable {
     /// sent straight from the outbox (`direct`) and get a row only if their attempt fails.
     public var stored: Bool = true
 
-    /// `event`, not yet attempted, to be sent without a delivery row.
-    public static func direct(_ event: OutboxEvent, webhook: String, now: Int64) -> PendingDelivery {
+    /// `event` for `webhook`, not yet attempted and without a delivery row: sent as it is, or
+    /// handed to `queueDeliveries` / `recordAttempts` to be stored.
+    public static func unsent(_ event: OutboxEvent, webhook: String, now: Int64) -> PendingDelivery {
         PendingDelivery(webhookID: webhook, eventSeq: event.seq, eventID: event.id, eventType: event.type, eventAt: event.at, model: event.model,
                         payload: event.payload, attempts: 0, firstAttemptAt: nil, nextAttemptAt: now, stored: false)
     }
@@ -187,7 +188,7 @@ extension WebhookStore {
         for (subscription, cursor) in hooks where cursor < last {
             for event in events where event.seq > cursor && subscription.takes(event) {
                 if seen.insert(subscription.id + "\n" + event.model).inserted { groups.append((subscription.id, event.model)) }
-                rows.append(.direct(event, webhook: subscription.id, now: now))
+                rows.append(.unsent(event, webhook: subscription.id, now: now))
             }
         }
         try await queueDeliveries(rows, cursors: hooks.filter { $0.cursor < last }.map { ($0.subscription.id, last) }, now: now)

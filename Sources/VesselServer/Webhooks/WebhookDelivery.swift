@@ -479,7 +479,7 @@ struct Streams {
                 var touched = Set<String>()
                 for event in events where event.seq > from && subscription.takes(event) {
                     let key = subscription.id + "\n" + event.model
-                    let delivery = PendingDelivery.direct(event, webhook: subscription.id, now: now)
+                    let delivery = PendingDelivery.unsent(event, webhook: subscription.id, now: now)
                     if held.contains(key) || (direct[key] == nil && (streams.contains(key) || streams.count >= concurrency))
                         || direct[key].map({ $0.deliveries.count >= Self.queueLimit }) == true {
                         held.insert(key)
