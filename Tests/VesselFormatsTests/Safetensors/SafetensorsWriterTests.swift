@@ -75,4 +75,17 @@ import Testing
         try writer.addTensor(name: "a", dtype: .u8, shape: [1], bytes: [1])
         #expect(throws: SafetensorsError.self) { try writer.write(toPath: "/nonexistent-dir/x.safetensors") }
     }
+
+    /// Strings are escaped byte for byte as serde_json escapes them (its ESCAPE table): the
+    /// short forms for \b \t \n \f \r, `\u00xx` for the other control characters, DEL and
+    /// non-ASCII raw.
+    @Test func stringsAreEscapedAsSerdeJSONDoes() {
+        var text = String(decoding: (0..<0x20).map { UInt8($0) }, as: UTF8.self)
+        text += "\"\\/\u{7F}é"
+        var out: [UInt8] = []
+        appendSafetensorsJSONString(text, to: &out)
+        let short: [UInt8: String] = [0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"]
+        let controls = (0..<0x20).map { byte in short[UInt8(byte)] ?? "\\u00" + String(format: "%02x", byte) }.joined()
+        #expect(String(decoding: out, as: UTF8.self) == "\"" + controls + "\\\"\\\\/\u{7F}é\"")
+    }
 }
