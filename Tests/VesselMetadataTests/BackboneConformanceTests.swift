@@ -216,6 +216,7 @@ final class ManualClock: Sendable {
             try await store.deleteWebhook(id: hook.id, change: MetadataHarness.admin)
             let late = DeliveryAttempt(status: .failed, at: 40, responseCode: 500, latencyMicros: 7, error: nil, nextAttemptAt: 900)
             try await store.recordAttempts([AttemptRecord(a, late, id: "a2")], queue: [behind])
+            try await store.queueDeliveries([behind], cursors: [(hook.id, events[2].seq)], now: 50)
         }
     }
 }

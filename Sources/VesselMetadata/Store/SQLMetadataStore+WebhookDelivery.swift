@@ -33,7 +33,15 @@ extension SQLMetadataStore: WebhookStore {
     public func queueDeliveries(_ rows: [PendingDelivery], cursors: [(webhook: String, cursor: Int64)], now: Int64) async throws {
         guard !rows.isEmpty || !cursors.isEmpty else { return }
         let advanced: [any SQLExpression] = cursors.map { SQLGroupExpression([SQLBind($0.webhook), SQLBind($0.cursor)]) }
+        let shared = sharesDeliveries
         try await deliveries.transaction { db in
+            // Where the rows refer to `webhooks` (one database), a subscription removed since the
+            // caller read it would fail the whole transaction: its rows are left out instead.
+            var rows = rows
+            if shared && !rows.isEmpty {
+                let live = try await Self.webhookIDs(db)
+                rows = rows.filter { live.contains($0.webhookID) }
+            }
             try await Self.insertPending(rows, now: now, db)
             guard !advanced.isEmpty else { return }
             try await db.raw("""
@@ -41,6 +49,11 @@ extension SQLMetadataStore: WebhookStore {
                 ON CONFLICT (webhook_id) DO UPDATE SET cursor = excluded.cursor WHERE webhook_cursors.cursor < excluded.cursor
                 """).run()
         }
+    }
+
+    /// The ids of the subscriptions that exist, read in `db`'s transaction.
+    static func webhookIDs(_ db: any SQLDatabase) async throws -> Set<String> {
+        Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
     }
 
     /// Delivery rows for `rows` in their current state (an existing row is kept), many per
@@ -188,7 +201,7 @@ extension SQLMetadataStore: WebhookStore {
             // removed meanwhile is skipped, as above.
             var live: Set<String>?
             if shared && !(direct.isEmpty && queue.isEmpty) {
-                live = Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
+                live = try await Self.webhookIDs(db)
             }
             var held: [PendingDelivery] = []
             for key in direct {

@@ -83,7 +83,7 @@ extension SQLMetadataStore {
             try await db.raw("SELECT * FROM webhooks ORDER BY id").all().map(Self.subscriptionWithStart)
         }.filter { $0.start < seq && $0.subscription.takes(event) && (among?.contains($0.subscription.id) ?? true) }.map(\.subscription.id)
         let targets: [String] = try await write { db in
-            let existing = Set(try await db.raw("SELECT id FROM webhooks").all().map { try $0.decode(column: "id", as: String.self) })
+            let existing = try await Self.webhookIDs(db)
             var targets = queuedFor.filter(existing.contains)
             if let webhook {
                 guard existing.contains(webhook) else { throw VesselError.notFound("webhook '\(webhook)' does not exist") }
