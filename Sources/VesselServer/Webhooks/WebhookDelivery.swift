@@ -238,36 +238,46 @@ public struct WebhookDelivery: Service {
 
     /// Sends a stream's new events straight from the outbox, in order, until one fails; that
     /// one (with its attempt) and the rest of the stream are stored as delivery rows when the
-    /// attempts are recorded. Attempts are recorded in groups, as in `deliver`.
+    /// attempts are recorded.
     func send(_ deliveries: [PendingDelivery], _ subscription: WebhookSubscription, sender: WebhookSender, recorder: AttemptRecorder) async -> DirectOutcome {
-        let signature = WebhookSignature(secret: subscription.secret)
-        var records: [AttemptRecord] = []
-        var lastRecorded = ContinuousClock.now
-        var sent = 0
         do {
-            for delivery in deliveries {
-                if Task.isCancelled { break }
-                await activity.quiet(upTo: Self.yieldLimit)
-                let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
-                records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
-                sent += 1
-                if attempt.status == .failed {
-                    try await recorder.record(records, queue: Array(deliveries[sent...]))
-                    return DirectOutcome(retryAt: attempt.nextAttemptAt, recorded: true, held: true)
-                }
-                if lastRecorded.duration(to: .now) > Self.recordInterval {
-                    try await recorder.record(records)
-                    records = []
-                    lastRecorded = .now
-                }
-            }
-            try await recorder.record(records)
+            let progress = try await sendInOrder(deliveries, subscription, sender: sender, recorder: recorder)
+            let failed = progress.unrecorded.last?.attempt.status == .failed
+            try await recorder.record(progress.unrecorded, queue: failed ? Array(deliveries[progress.sent...]) : [])
+            if failed { return DirectOutcome(retryAt: progress.stoppedAt, recorded: true, held: true) }
+            // Cancelled part way: the rest was never sent, and the cursor must not pass it.
+            return DirectOutcome(retryAt: nil, recorded: progress.sent == deliveries.count, held: false)
         } catch {
             logger.warning("webhook delivery failed", metadata: ["webhook": "\(subscription.id)", "error": "\(error)"])
             return DirectOutcome(retryAt: nil, recorded: false, held: false)
         }
-        // Cancelled part way: the rest was never sent, and the cursor must not pass it.
-        return DirectOutcome(retryAt: nil, recorded: sent == deliveries.count, held: false)
+    }
+
+    /// Sends `deliveries` one after the other until an attempt fails, one is not yet due, or
+    /// the task is cancelled. Attempts are recorded in groups through `recorder` (every
+    /// `recordInterval` while a slow receiver works through them); the last group comes back
+    /// unrecorded, for the caller to write with what belongs with it. `stoppedAt`: when the
+    /// event it stopped at is due (a failure's backoff, or one not yet due).
+    private func sendInOrder(_ deliveries: [PendingDelivery], _ subscription: WebhookSubscription, sender: WebhookSender,
+                             recorder: AttemptRecorder) async throws -> (sent: Int, unrecorded: [AttemptRecord], stoppedAt: Int64?) {
+        let signature = WebhookSignature(secret: subscription.secret)
+        var records: [AttemptRecord] = []
+        var lastRecorded = ContinuousClock.now
+        for (index, delivery) in deliveries.enumerated() {
+            if Task.isCancelled { return (index, records, nil) }
+            guard delivery.nextAttemptAt <= clock() else { return (index, records, delivery.nextAttemptAt) }
+            // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
+            await activity.quiet(upTo: Self.yieldLimit)
+            let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
+            records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
+            if attempt.status == .failed { return (index + 1, records, attempt.nextAttemptAt) }
+            if lastRecorded.duration(to: .now) > Self.recordInterval {
+                try await recorder.record(records)
+                records = []
+                lastRecorded = .now
+            }
+        }
+        return (deliveries.count, records, nil)
     }
 
     /// Sends one stream's pending rows in order until it is empty or an attempt fails.
@@ -277,42 +287,18 @@ public struct WebhookDelivery: Service {
     /// Returns when the stream's next event is due when it stopped before the end (a failed
     /// attempt's backoff), else nil.
     func deliver(_ subscription: WebhookSubscription, _ model: String, sender: WebhookSender, recorder: AttemptRecorder) async -> Int64? {
-        let webhook = subscription.id
-        let signature = WebhookSignature(secret: subscription.secret)
         var retryAt: Int64?
         do {
             while !Task.isCancelled {
-                let batch = try await normal { try await store.pendingDeliveries(webhook: webhook, model: model, limit: 100) }
+                let batch = try await normal { try await store.pendingDeliveries(webhook: subscription.id, model: model, limit: 100) }
                 guard !batch.isEmpty else { return nil }
-                var records: [AttemptRecord] = []
-                var lastRecorded = ContinuousClock.now
-                var finished = false
-                for delivery in batch {
-                    guard delivery.nextAttemptAt <= clock(), !Task.isCancelled else {
-                        retryAt = delivery.nextAttemptAt
-                        finished = true
-                        break
-                    }
-                    // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
-                    await activity.quiet(upTo: Self.yieldLimit)
-                    let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
-                    records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
-                    if attempt.status == .failed {
-                        retryAt = attempt.nextAttemptAt
-                        finished = true
-                        break
-                    }
-                    if lastRecorded.duration(to: .now) > Self.recordInterval {
-                        try await recorder.record(records)
-                        records = []
-                        lastRecorded = .now
-                    }
-                }
-                try await recorder.record(records)
-                if finished { return retryAt }
+                let progress = try await sendInOrder(batch, subscription, sender: sender, recorder: recorder)
+                retryAt = progress.stoppedAt
+                try await recorder.record(progress.unrecorded)
+                if retryAt != nil { return retryAt }
             }
         } catch where !Task.isCancelled {
-            logger.warning("webhook delivery failed", metadata: ["webhook": "\(webhook)", "error": "\(error)"])
+            logger.warning("webhook delivery failed", metadata: ["webhook": "\(subscription.id)", "error": "\(error)"])
         } catch {}
         return retryAt
     }
