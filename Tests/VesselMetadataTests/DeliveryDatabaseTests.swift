@@ -178,4 +178,21 @@ import VesselCore
             try await holding
         }
     }
+
+    /// No reader opens after shutdown (it would never be closed); a read then fails cleanly,
+    /// and a read whose task is cancelled leaves nothing open behind it.
+    @Test func noReaderOpensAfterShutdown() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-readers-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sql = try await SQLiteBackend.open(path: "\(dir)/metadata.sqlite", readers: 2, logger: Logger(label: "test"))
+        for _ in 0..<20 {
+            let read = Task { try await sql.read { db in try await db.raw("SELECT 1 AS one").all().count } }
+            read.cancel()
+            _ = await read.result
+        }
+        #expect(try await sql.read { db in try await db.raw("SELECT 1 AS one").all().count } == 1)
+        await sql.shutdown()
+        await expectCode(.unavailable) { _ = try await sql.read { db in try await db.raw("SELECT 1 AS one").all().count } }
+    }
 }

@@ -25,6 +25,8 @@ public final class SQLiteBackend: SQLBackend {
     private let writer: Slot
     private let readers: [Reader]
     private let next = Atomic<Int>(0)
+    /// Set by `shutdown`: no reader opens after it.
+    private let closed = Atomic<Bool>(false)
     private let path: String
     private let logger: Logger
     public var dialectName: String { "sqlite" }
@@ -58,15 +60,26 @@ public final class SQLiteBackend: SQLBackend {
             return connection
         } catch {
             // A connection dropped unclosed would leak its handle (and trips SQLiteNIO's assertion).
-            try? await opened?.close()
+            if let opened { await Self.close(opened) }
+            // A reader opened for a read whose task was cancelled: not a damaged file.
+            if error is CancellationError { throw error }
             let reason = (error as? SQLiteError)?.message ?? String(describing: error)
             throw VesselError(.unavailable, "cannot open the SQLite database \(path): \(reason); if the file is damaged, restore it (and the files beside it) from a backup")
         }
     }
 
+    /// Closes `connection` even when the calling task is cancelled (the async `close` then
+    /// throws before closing, and the handle would leak).
+    private static func close(_ connection: SQLiteConnection) async {
+        try? await connection.close().get()
+    }
+
     /// `reader`'s connection, opened now if it is not yet; call with its mutex held.
     private func connection(_ reader: Reader) async throws -> SQLiteConnection {
         if let connection = reader.connection.withLock({ $0 }) { return connection }
+        guard !closed.load(ordering: .acquiring) else {
+            throw VesselError(.unavailable, "the SQLite database \(path) is closed: the server is shutting down")
+        }
         let connection = try await Self.connect(path: path, pragmas: [], logger: logger)
         reader.connection.withLock { $0 = connection }
         return connection
@@ -117,9 +130,14 @@ public final class SQLiteBackend: SQLBackend {
     }
 
     public func shutdown() async {
-        try? await writer.connection.close()
+        closed.store(true, ordering: .releasing)
+        await Self.close(writer.connection)
+        // Under each reader's lock: a read (or a reader being opened) finishes first.
         for reader in readers {
-            if let connection = reader.connection.withLock({ $0 }) { try? await connection.close() }
+            _ = try? await reader.mutex.withLock {
+                if let connection = reader.connection.withLock({ $0 }) { await Self.close(connection) }
+                reader.connection.withLock { $0 = nil }
+            }
         }
     }
 }
