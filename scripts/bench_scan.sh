@@ -2,7 +2,11 @@
 # Scanning throughput: Vessel (release build, in-process) vs picklescan's scan_file_path
 # (in-process, same files), then a generated 2 GiB PyTorch-layout zip checkpoint.
 #
-#   scripts/bench_scan.sh            # ROUNDS=20, SECONDS_PER_RUN=1, PAIRS=5 by default; needs .venv-bench (scripts/requirements-bench.txt) with picklescan==1.0.5
+#   scripts/bench_scan.sh            # ROUNDS=20, SECONDS_PER_RUN=1, PAIRS=5, JOBS=$(nproc) by default; needs .venv-bench (scripts/requirements-bench.txt) with picklescan==1.0.5
+#
+# Vessel runs twice per pair: pinned to one core like picklescan (the per-core figure), and
+# with `--jobs JOBS` as `vessel scan` runs on many files (picklescan's in-process API has no
+# parallel mode: the GIL holds it to one core).
 #
 # Each corpus figure is PAIRS alternating pairs of runs (Vessel, then picklescan), each run
 # the best of its passes over the files: at least ROUNDS passes, and passes until the run has
@@ -17,6 +21,7 @@ PYTHON=${PYTHON:-.venv-bench/bin/python}
 ROUNDS=${ROUNDS:-20}
 PAIRS=${PAIRS:-5}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-1}
+JOBS=${JOBS:-$(nproc)}
 CORPUS=Tests/VesselFormatsTests/Fixtures/scan
 WORK=$(mktemp -d /tmp/vessel-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -36,6 +41,9 @@ grep -v torch_zip_bomb "$WORK/all.txt" > "$WORK/nobomb.txt"
 for pair in $(seq "$PAIRS"); do for set in all nobomb; do
   mapfile -t files < "$WORK/$set.txt"
   "${PIN[@]}" "$BIN" --bench "$ROUNDS" --bench-seconds "$SECONDS_PER_RUN" "${files[@]}" > "$WORK/vessel-$set-$pair.json"
+  # The same library call `vessel scan` makes on many files: every core, one file per thread
+  # at a time (not pinned). Picklescan has no such mode in-process (the GIL).
+  "$BIN" --bench "$ROUNDS" --bench-seconds "$SECONDS_PER_RUN" --jobs "$JOBS" "${files[@]}" > "$WORK/vessel-jobs-$set-$pair.json"
   "${PIN[@]}" "$PYTHON" - "$WORK/$set.txt" "$ROUNDS" "$SECONDS_PER_RUN" > "$WORK/picklescan-$set-$pair.json" <<'PY'
 import json, logging, os, sys, time
 logging.disable(logging.CRITICAL)
@@ -94,12 +102,15 @@ load = lambda name: json.loads((work / name).read_text())
 print("| measurement | files | MB | Vessel s | Vessel MB/s | Vessel files/s | picklescan s | picklescan MB/s | picklescan files/s | speed-up |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 pairs = {}
-for label, key in (("corpus (all fixtures)", "all"), ("corpus without the 64 MiB zip bomb", "nobomb")):
-    runs = sorted((load(f"picklescan-{key}-{i}.json")["best_seconds"] / load(f"vessel-{key}-{i}.json")["best_seconds"], i)
+jobs = load("vessel-jobs-all-1.json")["jobs"]
+for label, key, vessel in (("corpus (all fixtures), one core each", "all", "vessel"),
+                           ("corpus without the 64 MiB zip bomb, one core each", "nobomb", "vessel"),
+                           (f"corpus without the zip bomb, Vessel on {jobs} threads", "nobomb", "vessel-jobs")):
+    runs = sorted((load(f"picklescan-{key}-{i}.json")["best_seconds"] / load(f"{vessel}-{key}-{i}.json")["best_seconds"], i)
                   for i in range(1, int(sys.argv[4]) + 1))
     pairs[label] = [ratio for ratio, _ in runs]
     median = runs[len(runs) // 2][1]
-    v, p = load(f"vessel-{key}-{median}.json"), load(f"picklescan-{key}-{median}.json")
+    v, p = load(f"{vessel}-{key}-{median}.json"), load(f"picklescan-{key}-{median}.json")
     mb = v["bytes"] / 1e6
     print(f"| {label} | {v['files']} | {mb:.2f} | {v['best_seconds']:.4f} | {mb / v['best_seconds']:.0f} | {v['files'] / v['best_seconds']:.0f} "
           f"| {p['best_seconds']:.4f} | {mb / p['best_seconds']:.1f} | {p['files'] / p['best_seconds']:.0f} | {p['best_seconds'] / v['best_seconds']:.1f}x |")

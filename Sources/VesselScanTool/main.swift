@@ -4,16 +4,17 @@ import VesselFormats
 // vessel-scan: a thin command over `ModelScanner`, for the comparison and benchmark scripts.
 //
 //   vessel-scan [--json] [--imports] PATH...        scan, print results, exit 0/1/2
-//   vessel-scan --bench N [--bench-seconds S] PATH...
-//                                                   scan N times (and for at least S seconds),
-//                                                   print the best round as timing JSON
+//   vessel-scan --bench N [--bench-seconds S] [--jobs J] PATH...
+//                                                   scan N times (and for at least S seconds)
+//                                                   on J threads (default 1), print the best
+//                                                   round as timing JSON
 //
 // Exit codes follow Vessel's conventions: 0 all safe, 1 something unsafe, 2 something invalid
 // (and nothing unsafe), 64 usage error. Safetensors files are checked only for a plausible
 // header here; the real parser is wired in by the vessel CLI.
 
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: vessel-scan [--json] [--imports] [--bench N [--bench-seconds S]] PATH...\n".utf8))
+    FileHandle.standardError.write(Data("usage: vessel-scan [--json] [--imports] [--bench N [--bench-seconds S] [--jobs J]] PATH...\n".utf8))
     exit(64)
 }
 
@@ -21,6 +22,7 @@ var json = false
 var imports = false
 var benchRounds = 0
 var benchSeconds = 0.0
+var jobs = 1
 var paths: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
@@ -33,6 +35,9 @@ while let argument = arguments.popFirst() {
     case "--bench-seconds":
         guard let value = arguments.popFirst(), let seconds = Double(value), seconds >= 0 else { usage() }
         benchSeconds = seconds
+    case "--jobs":
+        guard let value = arguments.popFirst(), let count = Int(value), count > 0 else { usage() }
+        jobs = count
     case "--help", "-h": usage()
     default: paths.append(argument)
     }
@@ -58,12 +63,16 @@ if benchRounds > 0 {
     var rounds = 0
     while rounds < benchRounds || Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9 < benchSeconds {
         let start = DispatchTime.now().uptimeNanoseconds
-        for path in files { checksum &+= scanner.scanFile(at: path).findings.count }
+        if jobs == 1 {
+            for path in files { checksum &+= scanner.scanFile(at: path).findings.count }
+        } else {
+            for result in scanner.scanFiles(files, jobs: jobs) { checksum &+= result.findings.count }
+        }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         best = min(best, elapsed)
         rounds += 1
     }
-    print("{\"files\": \(files.count), \"bytes\": \(bytes), \"best_seconds\": \(best), \"rounds\": \(rounds), \"checksum\": \(checksum)}")
+    print("{\"files\": \(files.count), \"bytes\": \(bytes), \"jobs\": \(jobs), \"best_seconds\": \(best), \"rounds\": \(rounds), \"checksum\": \(checksum)}")
     if ProcessInfo.processInfo.environment["VESSEL_SCAN_PER_FILE"] == "1" {
         // Where the time goes: each file's best of the rounds, slowest first, to stderr.
         var perFile: [(Double, String)] = []

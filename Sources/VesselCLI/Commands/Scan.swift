@@ -11,6 +11,11 @@ struct Scan: AsyncParsableCommand {
     @Argument(help: "Files or folders.") var paths: [String]
     @Flag(help: "Print JSON: one file's object for a single file argument, else {\"files\": [...]}.") var json = false
     @Flag(help: "List every import found, allowed or not.") var imports = false
+    @Option(help: "Files scanned at once (default: one per processor).") var jobs = ModelScanner.defaultJobs
+
+    func validate() throws {
+        guard jobs > 0 else { throw ValidationError("--jobs must be at least 1") }
+    }
 
     func run() async throws {
         let scanner = ModelScanner(safetensorsChecker: ModelScanner.safetensorsRules)
@@ -18,7 +23,7 @@ struct Scan: AsyncParsableCommand {
             if json { Output.json(ErrorBody(.notFound("'\(path)' does not exist"))) } else { Output.diagnostic("error: '\(path)' does not exist") }
             throw ExitCode(3)
         }
-        let results = scanner.scan(paths: paths)
+        let results = scanner.scan(paths: paths, jobs: jobs)
         var isDirectory: ObjCBool = false
         let singleFile = paths.count == 1 && FileManager.default.fileExists(atPath: paths[0], isDirectory: &isDirectory) && !isDirectory.boolValue
         if json {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import VesselFormats
 
@@ -70,5 +71,35 @@ struct FixtureCorpusTests {
         let names = results.map { String($0.path.split(separator: "/").last ?? "") }
         #expect(names == names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         #expect(Set(names) == Set(Self.expectations.map(\.name) + ["expected.json"]))
+    }
+
+    @Test func severalThreadsGiveTheResultsOfOneInTheSameOrder() {
+        let scanner = ScanTestSupport.scanner()
+        let one = scanner.scan(paths: [ScanTestSupport.fixturesPath], jobs: 1)
+        #expect(one.count == Self.expectations.count + 1)
+        #expect(scanner.scan(paths: [ScanTestSupport.fixturesPath], jobs: 4) == one)
+        #expect(scanner.scanFiles(one.map(\.path), jobs: 3) == one)
+    }
+
+    @Test func theParallelMapKeepsOrderAndUsesMoreThanOneThread() {
+        // Dispatch lends no second thread while other tests keep every core busy, so a pass
+        // on one thread is allowed; twenty in a row are not.
+        var mostThreads = 0
+        for _ in 0..<20 where mostThreads < 2 {
+            let threads = Mutex<Set<UInt>>([])
+            // Uneven costs: every tenth item sleeps, so a thread that drew one falls behind.
+            let mapped = ModelScanner.map(count: 200, jobs: 4) { index -> Int in
+                if index % 10 == 0 { usleep(500) }
+                threads.withLock { _ = $0.insert(UInt(pthread_self())) }
+                return index * 3
+            }
+            #expect(mapped == (0..<200).map { $0 * 3 })
+            mostThreads = max(mostThreads, threads.withLock(\.count))
+        }
+        if ProcessInfo.processInfo.activeProcessorCount > 1 {
+            #expect(mostThreads > 1)
+        }
+        #expect(ModelScanner.map(count: 0, jobs: 4) { $0 }.isEmpty)
+        #expect(ModelScanner.map(count: 3, jobs: 0) { $0 } == [0, 1, 2])
     }
 }
