@@ -107,6 +107,19 @@ import VesselFormats
                 #expect(version.scan?.first?.verdict == "unsafe")
                 #expect(version.scan?.first?.format == "pickle")
             }
+            // Files are scanned several at a time; the report and findings keep manifest order.
+            var files: [String: [UInt8]] = [:]
+            for index in 0..<7 { files["shard-\(index).pkl"] = index % 3 == 1 ? malicious : benign }
+            files["config.json"] = Array("{}".utf8)
+            let many = try await APIHarness.push(client, model: "acme/pkl", files: files)
+            #expect(many.state == .quarantined)
+            #expect(many.findings.compactMap(\.path) == ["shard-1.pkl", "shard-4.pkl"])
+            try await client.execute(uri: "/api/v1/models/acme/pkl/versions/\(many.version)", method: .get, headers: APIHarness.auth) { response in
+                let version = try APIHarness.decode(VersionInfo.self, response)
+                let scan = version.scan ?? []
+                #expect(scan.map(\.path) == ["config.json"] + (0..<7).map { "shard-\($0).pkl" })
+                #expect(scan.map(\.verdict) == ["safe", "safe", "unsafe", "safe", "safe", "unsafe", "safe", "safe"])
+            }
             // Another owner still has the default policy.
             let other = try await APIHarness.push(client, model: "beta/pkl", files: ["model.pkl": benign])
             #expect(other.state == .quarantined)
