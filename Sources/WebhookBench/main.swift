@@ -9,7 +9,8 @@
 //
 // Knobs for investigating (environment): PROFILE_SUBSCRIPTIONS=N runs only N subscriptions'
 // promotions, once; SKIP_THROUGHPUT=1 leaves out part 1; COALESCE_MS sets the delivery
-// loop's coalescing pause (default 50).
+// loop's coalescing pause (default 50); BUSY_RATE the sends a second while the API is busy
+// (default 100, 0: no limit).
 //
 // The receiver stands in for Slack or a CI server on another machine: it runs as a child
 // process (`WebhookBench receiver PORT`) at `nice` 10, like Vessel's own delivery threads,
@@ -109,6 +110,7 @@ func openRegistry(port: Int) async throws -> (Registry, String) {
     options.webhooks.allowedNetworks = [try CIDR("127.0.0.0/8")]
     options.jobInterval = .seconds(3600)
     if let ms = ProcessInfo.processInfo.environment["COALESCE_MS"].flatMap(Int.init) { options.webhooks.coalesce = .milliseconds(ms) }
+    if let rate = ProcessInfo.processInfo.environment["BUSY_RATE"].flatMap(Int.init) { options.webhooks.busySendRate = rate == 0 ? nil : rate }
     if let databaseURL { options.databaseURL = try await freshDatabase(databaseURL) }
     return (try await Registry.openEmbedded(options, logger: logger), dir)
 }
@@ -178,10 +180,15 @@ func throughput(receiver: String, accepted: Accepted) async throws {
     }
 }
 
+/// How long after the last promotion the receiver had every event of the healthy
+/// subscriptions, per run with subscriptions (seconds).
+let drainTimes = Mutex<[Double]>([])
+
 func promotionLatency(receiver: String, subscriptions: Int) async throws -> [Double] {
     let port = freePort()
     let (registry, dir) = try await openRegistry(port: port)
     defer { try? FileManager.default.removeItem(atPath: dir) }
+    try await accepted.reset()
     for index in 0..<subscriptions {
         let path = index == 0 ? "/hang" : "/ok"
         _ = try await registry.store.createWebhook(url: receiver + path, filter: try EventFilter(patterns: ["*"], scope: .registry),
@@ -206,6 +213,12 @@ func promotionLatency(receiver: String, subscriptions: Int) async throws -> [Dou
             guard outcome.status == .applied else { throw VesselError.internalError("promotion \(index) was \(outcome.status)") }
             let elapsed = start.duration(to: .now)
             latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+        }
+        if subscriptions > 1 {
+            // Every event goes to each healthy subscription (filter `*`); the first one hangs.
+            let events = try await registry.store.outboxEvents(after: 0, limit: 1_000_000).count
+            let drained = try await waitFor((subscriptions - 1) * events, accepted)
+            drainTimes.withLock { $0.append(drained) }
         }
         await api.shutdown()
         return latencies
@@ -293,6 +306,9 @@ func measure() async throws {
     // are slower than SQLite's); the time added is the same on both.
     print(String(format: "time added per promotion, pooled: p50 %+.2f ms (%.2f -> %.2f)  p99 %+.2f ms (%.2f -> %.2f)",
                  pooled.p50.1 - pooled.p50.0, pooled.p50.0, pooled.p50.1, pooled.p99.1 - pooled.p99.0, pooled.p99.0, pooled.p99.1))
+    let drains = drainTimes.withLock { $0 }
+    print(String(format: "every event at the receiver after the last promotion: median %.2f s, most %.2f s (%d runs)",
+                 percentile(drains, 0.5), drains.max() ?? 0, drains.count))
     await dropDatabases()
 }
 

@@ -51,6 +51,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Retry a failing webhook delivery this long after its first attempt, then give up (e.g. 24h).")
     var webhookRetryWindow = "24h"
 
+    @Option(help: "While the API is answering requests, send at most this many webhook deliveries a second (0: no limit); when it is idle they go at full speed.")
+    var webhookBusyRate = 100
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -81,6 +84,8 @@ struct Serve: AsyncParsableCommand {
             options.jobInterval = .seconds(try Timestamp.parseDuration(jobInterval))
             options.webhooks.allowedNetworks = try webhookAllow.map { text throws(VesselError) in try CIDR(text) }
             options.webhooks.retryWindow = .seconds(try Timestamp.parseDuration(webhookRetryWindow))
+            guard webhookBusyRate >= 0 else { throw VesselError.invalidArgument("--webhook-busy-rate must be 0 (no limit) or more") }
+            options.webhooks.busySendRate = webhookBusyRate == 0 ? nil : webhookBusyRate
             let registry = try await Registry.openEmbedded(options, logger: logger)
             logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
             do {

@@ -24,7 +24,7 @@ public struct Registry: Sendable {
     public var storageShutdown: (@Sendable () async -> Void)? = nil
     /// Nudges webhook delivery after writes (shared by the router and the delivery service).
     public let webhookWakeup = WebhookWakeup()
-    /// Requests in flight (counted by the router, waited on by webhook delivery).
+    /// Requests in flight (counted by the router; webhook delivery paces its sends by them).
     public let requestActivity = RequestActivity()
 
     /// Opens the registry: metadata in SQLite under `options.dataDir`, or in PostgreSQL when

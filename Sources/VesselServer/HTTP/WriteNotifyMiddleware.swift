@@ -4,7 +4,7 @@ import Hummingbird
 /// before its response is sent: it wakes webhook delivery, so events go out without waiting
 /// for the next poll, and clears the read cache, so the caller reads its own write. It never
 /// makes the request wait for anything else. It also counts the request in `activity` while
-/// it runs, which webhook delivery waits on (briefly) before each send.
+/// it runs: while any is, webhook delivery paces its sends (`RequestActivity`).
 struct WriteNotifyMiddleware: RouterMiddleware {
     typealias Context = AppContext
     let activity: RequestActivity

@@ -1,74 +1,56 @@
 import Synchronization
 
-/// How many API requests are being answered right now, so background work (webhook delivery)
-/// can let them finish first: `quiet` waits until none is, for a bounded time.
+/// How busy the API is, so background work (webhook delivery) takes a bounded share of the
+/// machine while requests are being answered.
 ///
-/// Waiters are kept in a list that the last request to finish resumes; one timer task at a
-/// time resumes those whose bound has passed. (A timer per wait — a task group racing a sleep
-/// against the signal — cost a task, a dispatch timer and a wake-up of dispatch's manager
-/// thread for every webhook send.)
+/// `pace` lets a caller through at once when no request has been in flight for `idleAfter`;
+/// otherwise it gives out one turn per `interval`, in the order callers ask (each caller
+/// reserves the next free turn and sleeps until it). Like a database's cost-based vacuum
+/// delay: the API keeps its latency under a burst, deliveries fall behind during it and
+/// catch up at full speed once it is over.
 public final class RequestActivity: Sendable {
-    private struct Waiter {
-        let deadline: ContinuousClock.Instant
-        let continuation: CheckedContinuation<Void, Never>
-    }
-
     private struct State {
         var inFlight = 0
-        var waiters: [Waiter] = []
-        /// Whether a timer task is running; it ends when no waiter is left.
-        var timing = false
+        /// When the last request in flight ended.
+        var lastEnded: ContinuousClock.Instant?
+        /// The next turn not yet given out while busy.
+        var nextTurn = ContinuousClock.now
     }
 
+    /// How long the API must have had no request in flight to count as idle: by default
+    /// 1 ms, longer than the gap between one client's back-to-back requests.
+    let idleAfter: Duration
     private let state = Mutex(State())
 
-    public init() {}
+    public init(idleAfter: Duration = .milliseconds(1)) {
+        self.idleAfter = idleAfter
+    }
 
     func enter() { state.withLock { $0.inFlight += 1 } }
 
     func leave() {
-        let ready = state.withLock { state -> [Waiter] in
+        state.withLock { state in
             state.inFlight -= 1
-            guard state.inFlight == 0 else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in ready { waiter.continuation.resume() }
-    }
-
-    /// Returns when no request is in flight, or after `limit` (so a server that is never idle
-    /// still delivers, more slowly). Cancellation does not cut the wait short: it is bounded.
-    func quiet(upTo limit: Duration) async {
-        if state.withLock({ $0.inFlight == 0 }) { return }
-        let deadline = ContinuousClock.now + limit
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let (now, startTimer) = state.withLock { state -> (Bool, Bool) in
-                if state.inFlight == 0 { return (true, false) }
-                state.waiters.append(Waiter(deadline: deadline, continuation: continuation))
-                defer { state.timing = true }
-                return (false, !state.timing)
-            }
-            if now { continuation.resume() }
-            if startTimer { Task { await self.expireWaiters() } }
+            if state.inFlight == 0 { state.lastEnded = .now }
         }
     }
 
-    /// Resumes waiters as their bounds pass, sleeping until the earliest one; ends when none is
-    /// left. A waiter added during a sleep with an earlier bound than the one slept for waits
-    /// until that sleep ends: the one caller passes the same bound every time.
-    private func expireWaiters() async {
-        while true {
-            let (expired, next) = state.withLock { state -> ([Waiter], ContinuousClock.Instant?) in
-                let now = ContinuousClock.now
-                let expired = state.waiters.filter { $0.deadline <= now }
-                state.waiters.removeAll { $0.deadline <= now }
-                let next = state.waiters.map(\.deadline).min()
-                if next == nil { state.timing = false }
-                return (expired, next)
+    /// Returns at once while the API is idle; while it is busy, when this caller's turn
+    /// comes, one turn per `interval`. A caller already asleep keeps its turn if the API
+    /// goes idle meanwhile, so the wait is bounded by the callers queued ahead of it.
+    func pace(every interval: Duration) async {
+        let idleAfter = idleAfter
+        let wait: Duration? = state.withLock { state in
+            let now = ContinuousClock.now
+            let busy = state.inFlight > 0 || state.lastEnded.map { $0.duration(to: now) < idleAfter } == true
+            guard busy else {
+                state.nextTurn = now
+                return nil
             }
-            for waiter in expired { waiter.continuation.resume() }
-            guard let next else { return }
-            try? await Task.sleep(until: next, clock: .continuous)
+            let turn = max(now, state.nextTurn)
+            state.nextTurn = turn + interval
+            return turn > now ? now.duration(to: turn) : nil
         }
+        if let wait { try? await Task.sleep(for: wait) }
     }
 }

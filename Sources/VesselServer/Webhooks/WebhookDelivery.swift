@@ -266,8 +266,8 @@ public struct WebhookDelivery: Service {
         for (index, delivery) in deliveries.enumerated() {
             if Task.isCancelled { return (index, records, nil) }
             guard delivery.nextAttemptAt <= clock() else { return (index, records, delivery.nextAttemptAt) }
-            // Requests first: a send waits (at most `yieldLimit`) until none is in flight.
-            await activity.quiet(upTo: Self.yieldLimit)
+            // Requests first: while the API is busy, sends take turns at `busySendRate`.
+            if let rate = options.busySendRate { await activity.pace(every: .seconds(1) / rate) }
             let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
             records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))
             if attempt.status == .failed { return (index + 1, records, attempt.nextAttemptAt) }
@@ -302,11 +302,6 @@ public struct WebhookDelivery: Service {
         } catch {}
         return retryAt
     }
-
-    /// How long a send waits for the API to have no request in flight. Deliveries go out in
-    /// the gaps between requests; a server never idle that long still sends one event per
-    /// stream each time.
-    static let yieldLimit: Duration = .milliseconds(10)
 
     /// At most this many due streams are fetched per round.
     static let roundSize = 1000

@@ -75,6 +75,32 @@ import VesselMetadata
         }
     }
 
+    /// While a request is in flight, sends take turns at the busy rate; the events still all
+    /// arrive, in order.
+    @Test func sendsTakeTurnsWhileTheAPIIsBusy() async throws {
+        try await WebhookReceiver.with { receiver in
+            try await APIHarness.with(configure: { WebhookTesting.fast(&$0); $0.webhooks.busySendRate = 10 }) { harness, client in
+                _ = try await APIHarness.push(client, model: "acme/m", files: ["config.json": Array("{}".utf8)])
+                _ = try await WebhookTesting.subscribe(client, CreateWebhookRequest(url: receiver.url, events: ["check.*"]))
+                let names = (0..<4).map { "check-\($0)" }
+                for name in names {
+                    _ = try await harness.registry.store.reportCheck(model: try Self.model(), version: 1, CheckReportRequest(name: name, status: "passed", metrics: [:], url: nil), change: WebhookTesting.system)
+                }
+                let activity = harness.registry.requestActivity
+                activity.enter()
+                defer { activity.leave() }
+                let start = ContinuousClock.now
+                try await WebhookTesting.delivering(harness.registry) {
+                    try await receiver.wait { $0.count >= names.count }
+                }
+                // Turns at 0, 100, 200 and 300 ms (10 a second); unpaced, four sends take a few ms.
+                #expect(start.duration(to: .now) >= .milliseconds(300))
+                let checks = receiver.accepted.map { ($0.json?["data"] as? [String: Any])?["check"] as? String ?? "?" }
+                #expect(checks == names)
+            }
+        }
+    }
+
     @Test func aHangingReceiverIsTimedOutAndRetried() async throws {
         try await WebhookReceiver.with { receiver in
             receiver.answer([.hang(.seconds(2))])
