@@ -267,7 +267,7 @@ public struct WebhookDelivery: Service {
             guard delivery.nextAttemptAt <= clock() else { return (index, records, delivery.nextAttemptAt) }
             // Requests first: while the API is busy, sends take turns at `busySendRate`. A
             // shutdown ends the wait early; the event is then left for the next run, unsent.
-            if let rate = options.busySendRate { await activity.pace(every: .seconds(1) / rate) }
+            if let rate = options.busySendRate, rate > 0 { await activity.pace(every: .seconds(1) / rate) }
             if Task.isCancelled { return (index, records, nil) }
             let attempt = await attempt(delivery, subscription, signature: signature, sender: sender)
             records.append(AttemptRecord(delivery, attempt, id: "att_" + RandomID.hex128()))

@@ -23,7 +23,7 @@ public struct WebhookOptions: Sendable {
     /// At most this many (subscription, model) streams are delivered at once.
     public var concurrency: Int = 32
     /// While the API is answering requests, at most this many sends a second over all
-    /// subscriptions (`vessel serve --webhook-busy-rate`; nil: no limit). When the API is idle
+    /// subscriptions (`vessel serve --webhook-busy-rate`; nil or 0: no limit). When the API is idle
     /// deliveries go at full speed. See `RequestActivity`.
     public var busySendRate: Int? = 100
 
