@@ -44,21 +44,9 @@ public struct ScanValidator: VersionValidator {
     /// is judged in a fraction of the time one after the other would take.
     private func scanAll(_ input: ValidationInput) async throws -> [ScanFileResult] {
         let entries = input.manifest.entries, scanner = scanner, blobs = input.blobs
-        var results = [ScanFileResult?](repeating: nil, count: entries.count)
-        try await withThrowingTaskGroup(of: (Int, ScanFileResult).self) { group in
-            var next = 0
-            func start() {
-                let index = next, entry = entries[index]
-                next += 1
-                group.addTask { (index, try await blobs.withLocalFile(entry.digest) { scanner.scanFile(at: $0, as: entry.path) }) }
-            }
-            while next < min(entries.count, ModelScanner.defaultJobs) { start() }
-            while let (index, result) = try await group.next() {
-                results[index] = result
-                if next < entries.count { start() }
-            }
+        return try await concurrentMap(count: entries.count, width: ModelScanner.defaultJobs) { index in
+            try await blobs.withLocalFile(entries[index].digest) { scanner.scanFile(at: $0, as: entries[index].path) }
         }
-        return results.map { $0! }
     }
 
     static func describe(_ result: ScanFileResult) -> String {

@@ -56,28 +56,13 @@ public enum FileHasher {
     /// Hashes every file of a folder with `parallelism` workers and returns the manifest.
     public static func manifest(of folder: ModelFolder, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, progress: (@Sendable (UInt64) -> Void)? = nil) async throws -> Manifest {
         let files = folder.files
-        var digests = [Digest?](repeating: nil, count: files.count)
         // Largest first, so one big file does not start last.
         let order = files.indices.sorted { files[$0].size > files[$1].size }
-        try await withThrowingTaskGroup(of: (Int, Digest).self) { group in
-            var next = 0
-            func startOne() {
-                let index = order[next]
-                next += 1
-                let file = files[index]
-                let path = folder.absolutePath(file)
-                group.addTask {
-                    (index, try sha256(path: path, expectedSize: file.size, progress: progress).digest)
-                }
-            }
-            for _ in 0..<min(max(1, parallelism), files.count) { startOne() }
-            while let (index, digest) = try await group.next() {
-                digests[index] = digest
-                if next < order.count { startOne() }
-            }
+        let digests = try await concurrentMap(count: files.count, width: parallelism, order: order) { index in
+            try sha256(path: folder.absolutePath(files[index]), expectedSize: files[index].size, progress: progress).digest
         }
         return try Manifest(entries: zip(files, digests).map { file, digest in
-            ManifestEntry(path: file.path, size: file.size, digest: digest ?? Digest(bytes: [UInt8](repeating: 0, count: 32)))
+            ManifestEntry(path: file.path, size: file.size, digest: digest)
         })
     }
 }
