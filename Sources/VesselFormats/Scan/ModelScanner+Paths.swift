@@ -31,26 +31,44 @@ extension ModelScanner {
         Self.map(count: paths.count, jobs: jobs) { scanFile(at: paths[$0]) }
     }
 
-    /// `(0..<count).map(transform)`, run on up to `jobs` threads that each take the next index
-    /// as they finish one: files differ in cost by orders of magnitude, so fixed slices
+    /// `(0..<count).map(transform)`, run on `min(jobs, count)` threads that each take the next
+    /// index as they finish one: files differ in cost by orders of magnitude, so fixed slices
     /// would leave a thread idle behind the one that drew the big file.
+    ///
+    /// The map owns its threads (the caller's plus `jobs - 1` it starts) rather than asking
+    /// Dispatch for them: `concurrentPerform` lends no second thread while every core is busy,
+    /// so "scanned on `jobs` threads" would be a hope, not a promise. The kernel shares the
+    /// cores among the threads; on a loaded machine they simply run slower.
     static func map<T: Sendable>(count: Int, jobs: Int, _ transform: @Sendable (Int) -> T) -> [T] {
-        let threads = min(max(jobs, 1), count)
-        guard threads > 1 else { return (0..<count).map(transform) }
+        let workers = min(max(jobs, 1), count)
+        guard workers > 1 else { return (0..<count).map(transform) }
         let next = Atomic<Int>(0)
-        let results = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            // Each index is claimed by exactly one thread, so the writes never overlap.
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            // Each index is claimed by exactly one thread, so the writes never overlap, and
+            // every thread has finished before the buffer is handed back.
             nonisolated(unsafe) let slots = buffer
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                while true {
-                    let index = next.add(1, ordering: .relaxed).oldValue
-                    guard index < count else { return }
-                    (slots.baseAddress! + index).initialize(to: transform(index))
+            withoutActuallyEscaping(transform) { transform in
+                let drain: @Sendable () -> Void = {
+                    while true {
+                        let index = next.add(1, ordering: .relaxed).oldValue
+                        guard index < count else { return }
+                        (slots.baseAddress! + index).initialize(to: transform(index))
+                    }
                 }
+                let finished = DispatchSemaphore(value: 0)
+                for _ in 1..<workers {
+                    let thread = Thread {
+                        drain()
+                        finished.signal()
+                    }
+                    thread.stackSize = 8 << 20  // as much as the main thread and Dispatch workers get
+                    thread.start()
+                }
+                drain()
+                for _ in 1..<workers { finished.wait() }
             }
             initialized = count
         }
-        return results
     }
 
     private func result(for item: ScanDirectoryWalker.Item) -> ScanFileResult {
