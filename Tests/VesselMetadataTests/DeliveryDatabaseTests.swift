@@ -21,12 +21,15 @@ import VesselCore
             _ = try await store.createModel(try ModelName("acme/a"), description: "", tags: [], change: Self.admin)
             // Hold the registry's only writer until the delivery work is done (or 20 s pass).
             let (released, release) = AsyncStream<Void>.makeStream()
+            let (holding, held) = AsyncStream<Void>.makeStream()
             let holder = Task {
                 try await sql.transaction { _ in
+                    held.yield()
                     for await _ in released { break }
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            // Until the writer is really held: otherwise the test could pass without testing anything.
+            for await _ in holding { break }
             let finished = try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask {
                     #expect(try await store.enqueueDeliveries(now: 10, limit: 100).events == 1)

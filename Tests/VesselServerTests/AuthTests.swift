@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Synchronization
 import Testing
 import VesselCore
 @testable import VesselServer
@@ -39,7 +40,10 @@ import VesselCore
     }
 
     @Test func tokensExpireAndRevoke() async throws {
-        try await APIHarness.with { _, client in
+        // The registry's clock, moved by the test rather than waited for; no read cache, whose
+        // lifetime runs on real time (HotReadCacheTests covers it).
+        let later = Mutex<Int64>(0)
+        try await APIHarness.with(configure: { $0.readCacheLifetime = .zero }, clock: { Timestamp.micros(Date()) + later.withLock { $0 } }) { _, client in
             try await client.execute(uri: "/api/v1/principals", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreatePrincipalRequest(name: "ci", kind: .service))) {
                 #expect($0.status == .created)
             }
@@ -56,7 +60,7 @@ import VesselCore
                 let me = try APIHarness.decode(WhoAmI.self, response)
                 #expect(me.principal == "ci")
             }
-            try await Task.sleep(for: .milliseconds(1200))
+            later.withLock { $0 = 1_200_000 }
             try await client.execute(uri: "/api/v1/whoami", method: .get, headers: bearer) { response in
                 #expect(response.status == .unauthorized)
                 #expect(String(buffer: response.body).contains("expired"))

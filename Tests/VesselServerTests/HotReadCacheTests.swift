@@ -20,7 +20,8 @@ import VesselMetadata
     }
 
     @Test func answersFromMemoryUntilInvalidatedOrExpired() async throws {
-        let cache = HotReadCache(lifetime: .milliseconds(200))
+        let clock = Mutex(ContinuousClock.now)
+        let cache = HotReadCache(lifetime: .milliseconds(200), now: { clock.withLock { $0 } })
         let loads = Loads()
         for _ in 0..<5 {
             let value = try await cache.alias(Self.model, Self.alias) { loads.next(1) }
@@ -29,7 +30,9 @@ import VesselMetadata
         #expect(loads.count.load(ordering: .relaxed) == 1)
         cache.invalidate()
         #expect(try await cache.alias(Self.model, Self.alias) { loads.next(2) }.value.version == 2)
-        try await Task.sleep(for: .milliseconds(300))
+        clock.withLock { $0 += .milliseconds(199) }
+        #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.value.version == 2, "still within the lifetime")
+        clock.withLock { $0 += .milliseconds(2) }
         #expect(try await cache.alias(Self.model, Self.alias) { loads.next(3) }.value.version == 3)
         #expect(loads.count.load(ordering: .relaxed) == 3)
     }

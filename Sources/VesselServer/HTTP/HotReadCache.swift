@@ -40,11 +40,14 @@ final class HotReadCache: Sendable {
 
     private let state = Mutex(State())
     let lifetime: Duration
+    private let now: @Sendable () -> ContinuousClock.Instant
     /// A map that grows past this is emptied (tokens and models are few; this bounds a flood).
     static let capacity = 10_000
 
-    init(lifetime: Duration) {
+    /// - Parameter now: the clock entries expire by; injected by tests.
+    init(lifetime: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.lifetime = lifetime
+        self.now = now
     }
 
     /// Requests waiting for another one's load (tests watch it).
@@ -85,7 +88,7 @@ final class HotReadCache: Sendable {
     private func cached<Value: Sendable>(_ map: WritableKeyPath<State, [String: Entry<Value>]> & Sendable, _ key: String,
                                          _ load: () async throws -> Value) async throws -> Value {
         guard lifetime > .zero else { return try await load() }
-        let now = ContinuousClock.now
+        let now = self.now()
         var generation = 0
         // nil: this request leads (loads and answers the others); else the hit or the leader's answer.
         let shared = await withCheckedContinuation { (waiter: CheckedContinuation<Result<any Sendable, any Error>?, Never>) in
