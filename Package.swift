@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers point inward: vessel → VesselServer / VesselClient → VesselMetadata / VesselStorage /
-// VesselSigning / VesselFormats → VesselCore. See docs/architecture.md.
+// VesselSigning / VesselFormats → VesselCore (which imports nothing of ours). What each target
+// may import, and where a change goes: docs/architecture.md.
 let package = Package(
     name: "Vessel",
     platforms: [.macOS(.v14)],
@@ -27,7 +28,7 @@ let package = Package(
         .target(name: "VesselCore"),
         // zlib from the system, for inflating zip members and joblib streams while scanning.
         .systemLibrary(name: "CVesselZlib", path: "Sources/CVesselZlib"),
-        .target(name: "VesselFormats", dependencies: ["CVesselZlib"]),
+        .target(name: "VesselFormats", dependencies: ["VesselCore", "CVesselZlib"]),
         // The few PKCS#11 declarations Vessel calls; the module itself is loaded with dlopen.
         .target(name: "CPKCS11"),
         .target(

@@ -9,7 +9,9 @@
 # CLI=1 also builds the `vessel` product in release and times `vessel sign DIR` / `vessel verify DIR`
 # (the commands users run: ModelFolder walk + FileHasher + bundle), next to SigningBench.
 #
-# Needs: swift, openssl, python3 (the venv is created by scripts/setup_venv.sh).
+# Needs: swift, openssl, python3. model_signing comes from $VESSEL_TEST_PYTHON's venv, else from
+# the venv scripts/test uses (.venv-test, or $VESSEL_TEST_VENV; scripts/requirements-test.txt pins
+# model-signing==1.1.1), created here the same way when it is missing or out of date.
 # The generated model is deleted on exit.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -21,9 +23,18 @@ CORES="$(nproc)"
 
 PY="${VESSEL_TEST_PYTHON:-}"
 if [ -z "$PY" ]; then
-  PY="$("$HERE/setup_venv.sh" | sed -n 's/^VESSEL_TEST_PYTHON=//p')"
+  VENV="${VESSEL_TEST_VENV:-.venv-test}"
+  case "$VENV" in /*) ;; *) VENV="$ROOT/$VENV" ;; esac
+  if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$ROOT/scripts/requirements-test.txt" "$VENV/.requirements"; then
+    echo "== python peers in $VENV (scripts/requirements-test.txt)"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements-test.txt"
+    cp "$ROOT/scripts/requirements-test.txt" "$VENV/.requirements"
+  fi
+  PY="$VENV/bin/python"
 fi
 MS="$(dirname "$PY")/model_signing"
+[ -x "$MS" ] || { echo "no model_signing next to $PY: pip install model-signing==1.1.1 into that venv" >&2; exit 1; }
 
 echo "== building SigningBench (release)"
 (cd "$ROOT" && swift build -c release --product SigningBench >/dev/null)
