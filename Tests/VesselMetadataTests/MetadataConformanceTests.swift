@@ -88,23 +88,16 @@ import VesselCore
     @Test(arguments: MetadataHarness.backends)
     func concurrentAliasMovesExactlyOneWins(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, _ in
-            let prod = try AliasName("prod")
             for _ in 0..<3 { _ = try await MetadataHarness.commit(store, model) }
-            _ = try await store.setAlias(model: model, alias: prod, version: 1, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin)
-            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 1, expectAbsent: true).status == .applied)
+            let outcomes = try await withThrowingTaskGroup(of: PromotionResult.self) { group in
                 for i in 0..<10 {
-                    group.addTask {
-                        do {
-                            _ = try await store.setAlias(model: model, alias: prod, version: 2 + i % 2, expectCurrent: 1, expectAbsent: false, change: MetadataHarness.admin)
-                            return true
-                        } catch let error as VesselError where error.code == .preconditionFailed {
-                            return false
-                        }
-                    }
+                    group.addTask { try await MetadataHarness.setAlias(store, model, "prod", 2 + i % 2, expectCurrent: 1) }
                 }
-                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+                return try await group.reduce(into: [PromotionResult]()) { $0.append($1) }
             }
-            #expect(outcomes.filter { $0 }.count == 1)
+            #expect(outcomes.filter { $0.status == .applied }.count == 1)
+            #expect(outcomes.filter { $0.status == .refused && $0.failures.map(\.rule) == ["expect-current"] }.count == 9)
             #expect(try await store.verifyAuditChain().ok)
         }
     }
@@ -116,23 +109,24 @@ import VesselCore
             _ = try await MetadataHarness.commit(store, model)
             _ = try await MetadataHarness.commit(store, model)
             _ = try await MetadataHarness.commit(store, model, findings: [Finding(validator: "t", code: "x", message: "bad")])
-            await expectCode(.preconditionFailed) { _ = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: 2, expectAbsent: false, change: MetadataHarness.admin) }
-            let set = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin)
-            #expect(set.version == 1)
-            await expectCode(.preconditionFailed) { _ = try await store.setAlias(model: model, alias: staging, version: 2, expectCurrent: nil, expectAbsent: true, change: MetadataHarness.admin) }
-            #expect(try await store.setAlias(model: model, alias: staging, version: 2, expectCurrent: 1, expectAbsent: false, change: MetadataHarness.admin).version == 2)
-            await expectCode(.quarantined) { _ = try await store.setAlias(model: model, alias: staging, version: 3, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
-            await expectCode(.notFound) { _ = try await store.setAlias(model: model, alias: staging, version: 7, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
+            func rules(_ result: PromotionResult) -> [String] { result.status == .applied ? [] : result.failures.map(\.rule) }
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 1, expectCurrent: 2)) == ["expect-current"])
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 1, expectAbsent: true)) == [])
+            #expect(try await store.resolve(Reference(model: model, selector: .alias(staging))).version == 1)
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 2, expectAbsent: true)) == ["expect-current"])
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 2, expectCurrent: 1)) == [])
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 3)) == ["version-state"], "quarantined")
+            await expectCode(.notFound) { try await MetadataHarness.setAlias(store, model, "staging", 7) }
             #expect(try await store.resolve(Reference(model: model, selector: .alias(staging))).version == 2)
 
             // Deleting the alias target is refused until the alias moves.
             await expectCode(.conflict) { _ = try await store.changeState(model: model, version: 2, to: .deleted, change: MetadataHarness.admin) }
-            try await store.removeAlias(model: model, alias: staging, change: MetadataHarness.admin)
-            await expectCode(.notFound) { try await store.removeAlias(model: model, alias: staging, change: MetadataHarness.admin) }
+            #expect(try await MetadataHarness.removeAlias(store, model, "staging").status == .applied)
+            await expectCode(.notFound) { try await MetadataHarness.removeAlias(store, model, "staging") }
             #expect(try await store.changeState(model: model, version: 2, to: .deleted, change: MetadataHarness.admin).state == .deleted)
             await expectCode(.notFound) { _ = try await store.resolve(Reference(model: model, selector: .version(2))) }
             #expect(try await store.changeState(model: model, version: 1, to: .archived, change: MetadataHarness.admin).state == .archived)
-            await expectCode(.versionNotReady) { _ = try await store.setAlias(model: model, alias: staging, version: 1, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin) }
+            #expect(rules(try await MetadataHarness.setAlias(store, model, "staging", 1)) == ["version-state"], "archived")
         }
     }
 
@@ -172,11 +166,40 @@ import VesselCore
         }
     }
 
+    /// Writes that change who may do what are audited even when the server makes them itself:
+    /// the admin token re-enabled at start-up, and a webhook test event.
+    @Test(arguments: MetadataHarness.backends)
+    func tokenRestoreAndWebhookTestsAreAudited(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            _ = try await store.createPrincipal(name: "admin", kind: .user, change: MetadataHarness.admin)
+            let token = try await store.createToken(principal: "admin", name: "t", hash: "hash-1", expiresAt: nil, change: MetadataHarness.admin)
+            func actions() async throws -> [String] {
+                try await store.auditEntries(model: nil, limit: 100, cursor: nil).items.map(\.action)
+            }
+            let before = try await actions().count
+            try await store.ensureToken(principal: "admin", name: "VESSEL_ADMIN_TOKEN", hash: "hash-1")
+            #expect(try await actions().count == before, "re-ensuring a live token changes nothing and records nothing")
+            try await store.revokeToken(id: token.id, change: MetadataHarness.admin)
+            try await store.ensureToken(principal: "admin", name: "VESSEL_ADMIN_TOKEN", hash: "hash-1")
+            let restored = try #require(try await store.auditEntries(model: nil, limit: 100, cursor: nil).items.last)
+            #expect(restored.action == "token.restore" && restored.target == "token/\(token.id)" && restored.actor == "system")
+            #expect(restored.before == "revoked" && restored.after == "admin")
+            #expect(try await store.authenticate(hash: "hash-1", now: 0).name == "admin")
+
+            let hook = try await store.createWebhook(url: "http://127.0.0.1:9/x", filter: try EventFilter(patterns: ["*"], scope: .registry),
+                                                     format: .json, secret: "0123456789abcdef", change: MetadataHarness.admin)
+            let event = try await store.queueTestEvent(webhook: hook.id, change: MetadataHarness.admin)
+            let tested = try #require(try await store.auditEntries(model: nil, limit: 100, cursor: nil).items.last)
+            #expect(tested.action == "webhook.test" && tested.target == "webhook/\(hook.id)" && tested.after == event)
+            #expect(try await store.verifyAuditChain().ok)
+        }
+    }
+
     @Test(arguments: MetadataHarness.backends)
     func auditChainDetectsTampering(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, sql in
             for _ in 0..<3 { _ = try await MetadataHarness.commit(store, model) }
-            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 2, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
+            try await MetadataHarness.setAlias(store, model, "prod", 2)
             let clean = try await store.verifyAuditChain()
             #expect(clean.ok && clean.entries == 5)
             let entries = try await store.auditEntries(model: model, limit: 100, cursor: nil).items
@@ -199,10 +222,10 @@ import VesselCore
     func outboxRecordsEventsInOrder(_ backend: String) async throws {
         try await MetadataHarness.withStore(backend) { store, sql in
             _ = try await MetadataHarness.commit(store, model)
-            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 1, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
+            try await MetadataHarness.setAlias(store, model, "prod", 1)
             _ = try await MetadataHarness.commit(store, model)
-            _ = try await store.setAlias(model: model, alias: try AliasName("prod"), version: 2, expectCurrent: nil, expectAbsent: false, change: MetadataHarness.admin)
-            try await store.removeAlias(model: model, alias: try AliasName("prod"), change: MetadataHarness.admin)
+            try await MetadataHarness.setAlias(store, model, "prod", 2)
+            try await MetadataHarness.removeAlias(store, model, "prod")
             let types = try await sql.read { db in
                 try await db.raw("SELECT type FROM events ORDER BY seq").all().map { try $0.decode(column: "type", as: String.self) }
             }

@@ -59,6 +59,22 @@ enum MetadataHarness {
         let draft = try await store.createDraft(model: model, manifest: manifest, digest: digest(99), description: "", change: admin)
         return try await store.commitDraft(model: model, draftID: draft, findings: findings, analysis: VersionAnalysis(), change: admin)
     }
+
+    /// Moves an alias as `PUT …/aliases/:alias` does: through the governed promotion path, as
+    /// an admin (the store has no other way to move one).
+    @discardableResult
+    static func setAlias(_ store: SQLMetadataStore, _ model: ModelName, _ alias: String, _ version: Int,
+                         expectCurrent: Int? = nil, expectAbsent: Bool = false) async throws -> PromotionResult {
+        let attempt = PromotionAttempt(model: model, alias: try AliasName(alias), version: version, expectCurrent: expectCurrent,
+                                       expectAbsent: expectAbsent, mode: .set, role: .admin)
+        return try await store.promote(attempt, change: admin)
+    }
+
+    /// Removes an alias as `DELETE …/aliases/:alias` does.
+    @discardableResult
+    static func removeAlias(_ store: SQLMetadataStore, _ model: ModelName, _ alias: String) async throws -> PromotionResult {
+        try await store.promote(PromotionAttempt(model: model, alias: try AliasName(alias), version: 0, mode: .remove, role: .admin), change: admin)
+    }
 }
 
 func expectCode(_ code: ErrorCode, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async {

@@ -50,13 +50,10 @@ public protocol VersionStore: Sendable {
     func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo
 }
 
-/// Aliases: named, movable pointers to versions.
+/// Aliases: named, movable pointers to versions. They move only through
+/// `GovernanceStore.promote`, which applies the protection rules in the same transaction;
+/// there is deliberately no unguarded setter.
 public protocol AliasStore: Sendable {
-    /// Points `alias` at `version` (which must be `ready`), checking the expectation first.
-    /// - Throws: `not_found`, `quarantined`, `version_not_ready`, `precondition_failed`.
-    func setAlias(model: ModelName, alias: AliasName, version: Int, expectCurrent: Int?, expectAbsent: Bool, change: ChangeContext) async throws -> AliasInfo
-    /// - Throws: `not_found`.
-    func removeAlias(model: ModelName, alias: AliasName, change: ChangeContext) async throws
     func aliases(model: ModelName) async throws -> [AliasInfo]
 }
 
