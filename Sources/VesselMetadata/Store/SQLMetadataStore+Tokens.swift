@@ -27,11 +27,18 @@ extension SQLMetadataStore: TokenStore {
                 throw VesselError.notFound("principal '\(principal)' does not exist")
             }
             let ownerID = try owner.decode(column: "id", as: String.self)
-            if let existing = try await db.raw("SELECT principal_id, revoked_at FROM tokens WHERE hash = \(bind: hash)").first() {
+            if let existing = try await db.raw("SELECT id, principal_id, revoked_at, expires_at FROM tokens WHERE hash = \(bind: hash)").first() {
                 guard try existing.decode(column: "principal_id", as: String.self) == ownerID else {
                     throw VesselError.conflict("the configured token already belongs to another principal")
                 }
+                let revoked = try existing.decode(column: "revoked_at", as: Int64?.self)
+                let expires = try existing.decode(column: "expires_at", as: Int64?.self)
+                guard revoked != nil || expires != nil else { return }
+                // Re-enabling a revoked or expiring token is a change of who may do what: audited.
                 try await db.raw("UPDATE tokens SET revoked_at = NULL, expires_at = NULL WHERE hash = \(bind: hash)").run()
+                let before = revoked != nil ? "revoked" : "expires \(Timestamp.rfc3339(micros: expires!))"
+                try await self.audit(db, ChangeContext(actor: "system", requestID: nil), at: now, action: "token.restore",
+                                     target: "token/\(try existing.decode(column: "id", as: String.self))", model: nil, before: before, after: principal)
                 return
             }
             try await db.raw("""

@@ -64,6 +64,7 @@ extension SQLMetadataStore {
                 throw VesselError.notFound("webhook '\(id)' does not exist")
             }
             try await Outbox.append(db, id: eventID, type: .webhookTest, at: now, model: nil, payload: ["webhook": id, "actor": change.actor])
+            try await self.audit(db, change, at: now, action: "webhook.test", target: "webhook/\(id)", model: nil, after: eventID)
         }
         return eventID
     }
