@@ -5,7 +5,7 @@ import VesselMetadata
 /// Aliases and promotion. Every move goes through the governance rules: a protected alias
 /// checks role, approval and gates in the transaction that moves it.
 struct AliasController {
-    let store: any MetadataStore
+    let store: any AliasStore & VersionStore & GovernanceStore
 
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/models/:owner/:name/aliases", .read) { _, context, _ in

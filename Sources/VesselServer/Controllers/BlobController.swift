@@ -6,7 +6,7 @@ import VesselStorage
 
 /// Blob upload (streamed, verified, then recorded) and download (`HEAD`, `Range`, `ETag`).
 struct BlobController {
-    let store: any MetadataStore
+    let store: any BlobIndex & BlobMembership
     let blobs: any BlobStore
     let metrics: ServerMetrics
     /// With `--storage-redirect`: a presigned object-storage URL for a blob. Downloads answer

@@ -5,7 +5,7 @@ import VesselMetadata
 
 /// Grants, protections, promotion requests, checks, alias history.
 struct GovernanceController {
-    let store: any MetadataStore
+    let store: any GovernanceStore & GrantStore & AuditLog
     let cache: HotReadCache
 
     func register(_ routes: APIRoutes) {

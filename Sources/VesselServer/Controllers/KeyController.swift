@@ -5,7 +5,7 @@ import VesselSigning
 
 /// The registry's trusted signing keys (admin only).
 struct KeyController {
-    let store: any MetadataStore
+    let store: any SignatureStore
 
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/keys", .admin) { _, _, _ in

@@ -5,7 +5,7 @@ import VesselSigning
 
 /// Version signatures: attach a model-signing bundle, list them, fetch one as-is.
 struct SignatureController {
-    let store: any MetadataStore
+    let store: any SignatureStore & VersionStore
 
     func register(_ routes: APIRoutes) {
         let base = "/api/v1/models/:owner/:name/versions/:version/signatures"

@@ -8,7 +8,7 @@ import VesselStorage
 /// verified commit (docs/decisions/0002-upload-sessions.md). A session belongs to the
 /// principal that started it; to anyone else it does not exist.
 struct UploadController {
-    let store: any MetadataStore & UploadSessionStore
+    let store: any BlobIndex & UploadSessionStore
     let uploads: any ChunkedUploadStore
     let metrics: ServerMetrics
     /// The server's preferred chunk size (64 MiB unless configured for tests).

@@ -9,7 +9,7 @@ import VesselMetadata
 /// maintainer (or admin) on the subscription's scope or a scope covering it? An admin on `*`
 /// manages all of them; a maintainer of `acme/*` those on `acme/*` and `acme/<model>`.
 struct WebhookController {
-    let store: any MetadataStore & WebhookStore
+    let store: any WebhookStore & GrantStore
     let policy: DestinationPolicy
 
     func register(_ routes: APIRoutes) {
