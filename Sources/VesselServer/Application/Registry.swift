@@ -76,85 +76,6 @@ public struct Registry: Sendable {
         return opened
     }
 
-    /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
-    static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
-        guard let text = options.storageURL, let credentials = options.storageCredentials else {
-            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults)
-            try blobs.sweepTemporary()
-            return (blobs, blobs, nil)
-        }
-        let location = try S3Location(parsing: text)
-        let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
-                                                      cacheRoot: "\(options.dataDir)/s3-cache", logger: logger)
-        if status.created { logger.notice("created bucket '\(location.bucket)'") }
-        do {
-            let swept = try await s3.sweepAbandonedWrites()
-            if swept > 0 { logger.notice("aborted \(swept) blob write(s) left unfinished for over a day") }
-        } catch {
-            logger.warning("could not look for unfinished blob writes: \(error)")
-        }
-        if status.versioning != "Enabled" {
-            logger.warning("bucket versioning is off on '\(location.bucket)': a deleted or overwritten blob cannot be recovered; enable versioning on the bucket")
-        }
-        logger.info("blobs in S3", metadata: ["storage": "\(location)", "redirect": "\(options.storageRedirect)"])
-        return (s3, s3, s3)
-    }
-
-    /// SQLite under `dataDir`, or PostgreSQL at `databaseURL`.
-    static func openMetadata(_ options: ServerOptions, logger: Logger) async throws -> any SQLBackend {
-        if let text = options.databaseURL {
-            let url = try PostgresURL(text)
-            logger.info("metadata in PostgreSQL", metadata: ["database": "\(url.redacted)"])
-            return try await PostgresBackend.connect(url: url, logger: logger)
-        }
-        return try await SQLiteBackend.open(path: "\(options.dataDir)/metadata.sqlite", logger: logger)
-    }
-
-    /// On SQLite, webhook delivery state in `deliveries.sqlite` beside `metadata.sqlite`, with
-    /// a writer of its own (docs/decisions/0009-delivery-database.md); nil on PostgreSQL.
-    static func openDeliveries(_ options: ServerOptions, logger: Logger) async throws -> SQLiteBackend? {
-        guard options.databaseURL == nil else { return nil }
-        let deliveries = try await SQLiteBackend.open(path: "\(options.dataDir)/deliveries.sqlite", readers: 2, logger: logger)
-        do {
-            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(options.dataDir)/metadata.sqlite", logger: logger)
-        } catch {
-            await deliveries.shutdown()
-            throw error
-        }
-        return deliveries
-    }
-
-    /// Creates `admin` on first start, writing its token to `DIR/admin-token` (mode 0600);
-    /// ensures `VESSEL_ADMIN_TOKEN` as an admin token on every start. On a shared database
-    /// (PostgreSQL) replicas share no directory, so the first start needs `options.adminToken`.
-    func bootstrapAdmin(_ options: ServerOptions, logger: Logger) async throws {
-        let system = ChangeContext(actor: "system", requestID: nil)
-        if try await store.principal(named: "admin") == nil, options.databaseURL != nil {
-            guard let token = options.adminToken, !token.isEmpty else {
-                throw VesselError.invalidArgument("the database has no admin yet: give its token with VESSEL_ADMIN_TOKEN or --admin-token-file (replicas on a shared database share no admin-token file)")
-            }
-            _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
-            _ = try await store.grant(principal: "admin", role: .admin, scope: .registry, change: system)
-            logger.notice("created principal 'admin' with the token given at start")
-        } else if try await store.principal(named: "admin") == nil {
-            _ = try await store.createPrincipal(name: "admin", kind: .user, change: system)
-            _ = try await store.grant(principal: "admin", role: .admin, scope: .registry, change: system)
-            let token = Tokens.generate()
-            _ = try await store.createToken(principal: "admin", name: "bootstrap", hash: Tokens.hash(token), expiresAt: nil, change: system)
-            let path = "\(options.dataDir)/admin-token"
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw VesselError.internalError("cannot write the admin token file \(path)") }
-            fchmod(fd, 0o600)
-            let line = Array((token + "\n").utf8)
-            _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-            logger.notice("created principal 'admin'; its token is in \(path)")
-        }
-        if let token = options.adminToken, !token.isEmpty {
-            try await store.ensureToken(principal: "admin", name: "VESSEL_ADMIN_TOKEN", hash: Tokens.hash(token))
-        }
-    }
-
     /// The HTTP router with every route.
     public func makeRouter() -> (Router<AppContext>, routes: [String]) {
         let router = Router(context: AppContext.self)
@@ -166,14 +87,7 @@ public struct Registry: Sendable {
             cache.invalidate()
             wakeup.signal()
         })
-        router.get("/healthz") { _, _ in "ok\n" }
-        router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
-        }
-        router.get("/readyz") { _, _ -> Response in
-            _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-        }
+        HealthController(backend: backend, metrics: metrics).register(router)
         let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
@@ -219,4 +133,3 @@ public struct Registry: Sendable {
     }
 }
 
-import NIOCore

@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import VesselCore
+import VesselMetadata
+import VesselStorage
+
+/// Opening the backends the registry is composed of: blob storage, the metadata database and,
+/// on SQLite, the delivery database.
+extension Registry {
+    /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
+    static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
+        guard let text = options.storageURL, let credentials = options.storageCredentials else {
+            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults)
+            try blobs.sweepTemporary()
+            return (blobs, blobs, nil)
+        }
+        let location = try S3Location(parsing: text)
+        let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
+                                                      cacheRoot: "\(options.dataDir)/s3-cache", logger: logger)
+        if status.created { logger.notice("created bucket '\(location.bucket)'") }
+        do {
+            let swept = try await s3.sweepAbandonedWrites()
+            if swept > 0 { logger.notice("aborted \(swept) blob write(s) left unfinished for over a day") }
+        } catch {
+            logger.warning("could not look for unfinished blob writes: \(error)")
+        }
+        if status.versioning != "Enabled" {
+            logger.warning("bucket versioning is off on '\(location.bucket)': a deleted or overwritten blob cannot be recovered; enable versioning on the bucket")
+        }
+        logger.info("blobs in S3", metadata: ["storage": "\(location)", "redirect": "\(options.storageRedirect)"])
+        return (s3, s3, s3)
+    }
+
+    /// SQLite under `dataDir`, or PostgreSQL at `databaseURL`.
+    static func openMetadata(_ options: ServerOptions, logger: Logger) async throws -> any SQLBackend {
+        if let text = options.databaseURL {
+            let url = try PostgresURL(text)
+            logger.info("metadata in PostgreSQL", metadata: ["database": "\(url.redacted)"])
+            return try await PostgresBackend.connect(url: url, logger: logger)
+        }
+        return try await SQLiteBackend.open(path: "\(options.dataDir)/metadata.sqlite", logger: logger)
+    }
+
+    /// On SQLite, webhook delivery state in `deliveries.sqlite` beside `metadata.sqlite`, with
+    /// a writer of its own (docs/decisions/0009-delivery-database.md); nil on PostgreSQL.
+    static func openDeliveries(_ options: ServerOptions, logger: Logger) async throws -> SQLiteBackend? {
+        guard options.databaseURL == nil else { return nil }
+        let deliveries = try await SQLiteBackend.open(path: "\(options.dataDir)/deliveries.sqlite", readers: 2, logger: logger)
+        do {
+            try await Migrations.runDeliveries(on: deliveries, registryPath: "\(options.dataDir)/metadata.sqlite", logger: logger)
+        } catch {
+            await deliveries.shutdown()
+            throw error
+        }
+        return deliveries
+    }
+}
