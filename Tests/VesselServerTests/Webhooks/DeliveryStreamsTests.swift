@@ -3,7 +3,7 @@ import VesselCore
 @testable import VesselMetadata
 @testable import VesselServer
 
-/// The delivery loop's bookkeeping for direct sends (`Streams`): which events go straight out,
+/// The delivery loop's bookkeeping for direct sends (`DeliveryStreams`): which events go straight out,
 /// which become rows, and how far a subscription's stored cursor may move.
 @Suite struct DeliveryStreamsTests {
     static func subscription(_ id: String) throws -> WebhookSubscription {
@@ -15,7 +15,9 @@ import VesselCore
         models.keys.sorted().map { OutboxEvent(seq: $0, id: "evt_\($0)", type: "alias.moved", at: 0, model: models[$0]!, payload: [:]) }
     }
 
-    static func take(_ streams: inout Streams, _ key: String) throws -> DirectWork {
+    static func key(_ webhook: String, _ model: String) -> DeliveryStreamKey { DeliveryStreamKey(webhook: webhook, model: model) }
+
+    static func take(_ streams: inout DeliveryStreams, _ key: DeliveryStreamKey) throws -> DirectWork {
         let work = streams.take(key)
         return try #require(work)
     }
@@ -26,31 +28,31 @@ import VesselCore
     /// when later rounds are recorded first; a running stream takes new events in memory.
     @Test func theStoredCursorWaitsForEveryDirectSendOfARound() throws {
         let a = try Self.subscription("whk_a")
-        var streams = Streams()
+        var streams = DeliveryStreams()
         streams.reset(held: [])
         #expect(streams.follow([(a, 0)]) == 0)
 
         let first = streams.dispatch(Self.events([1: "acme/x", 2: "acme/y", 3: "acme/x"]), to: [a], now: 5, concurrency: 8)
-        #expect(first.start.map(\.key) == ["whk_a\nacme/x", "whk_a\nacme/y"])
+        #expect(first.start.map(\.key) == [Self.key("whk_a", "acme/x"), Self.key("whk_a", "acme/y")])
         #expect(first.rows.isEmpty && first.cursors.isEmpty, "nothing is settled before the sends are recorded")
-        let x1 = try Self.take(&streams, "whk_a\nacme/x"), y1 = try Self.take(&streams, "whk_a\nacme/y")
+        let x1 = try Self.take(&streams, Self.key("whk_a", "acme/x")), y1 = try Self.take(&streams, Self.key("whk_a", "acme/y"))
         #expect(x1.deliveries.map(\.eventSeq) == [1, 3] && x1.deliveries.allSatisfy { !$0.stored } && y1.rounds == [0])
 
         // x's task is done and ends; y's is still sending and takes its new event in memory.
-        _ = streams.settle(x1, key: "whk_a\nacme/x", Self.recorded())
-        #expect(streams.take("whk_a\nacme/x") == nil && !streams.streams.contains("whk_a\nacme/x"))
+        _ = streams.settle(x1, key: Self.key("whk_a", "acme/x"), Self.recorded())
+        #expect(streams.take(Self.key("whk_a", "acme/x")) == nil && !streams.streams.contains(Self.key("whk_a", "acme/x")))
         let second = streams.dispatch(Self.events([4: "acme/x", 5: "acme/y"]), to: [a], now: 6, concurrency: 8)
-        #expect(second.start.map(\.key) == ["whk_a\nacme/x"] && second.rows.isEmpty && second.cursors.isEmpty)
-        let y2 = try Self.take(&streams, "whk_a\nacme/y")
+        #expect(second.start.map(\.key) == [Self.key("whk_a", "acme/x")] && second.rows.isEmpty && second.cursors.isEmpty)
+        let y2 = try Self.take(&streams, Self.key("whk_a", "acme/y"))
         #expect(y2.deliveries.map(\.eventSeq) == [5] && y2.rounds == [3])
 
-        _ = streams.settle(y1, key: "whk_a\nacme/y", Self.recorded())
+        _ = streams.settle(y1, key: Self.key("whk_a", "acme/y"), Self.recorded())
         #expect(streams.cursorsToStore().map(\.cursor) == [3], "up to where the rounds still sending began")
         streams.stored(streams.cursorsToStore(), epoch: second.epoch)
         #expect(streams.cursorsToStore().isEmpty)
-        _ = streams.settle(y2, key: "whk_a\nacme/y", Self.recorded())
+        _ = streams.settle(y2, key: Self.key("whk_a", "acme/y"), Self.recorded())
         #expect(streams.cursorsToStore().isEmpty, "x's second round is still sending")
-        _ = streams.settle(try Self.take(&streams, "whk_a\nacme/x"), key: "whk_a\nacme/x", Self.recorded())
+        _ = streams.settle(try Self.take(&streams, Self.key("whk_a", "acme/x")), key: Self.key("whk_a", "acme/x"), Self.recorded())
         #expect(streams.cursorsToStore().map(\.cursor) == [5])
     }
 
@@ -58,24 +60,24 @@ import VesselCore
     /// stored as rows, and later events become rows. Streams beyond the slots get rows too.
     @Test func aFailedSendHoldsItsStreamBackAndSlotsAreLimited() throws {
         let a = try Self.subscription("whk_a")
-        var streams = Streams()
+        var streams = DeliveryStreams()
         streams.reset(held: [])
         _ = streams.follow([(a, 0)])
         let first = streams.dispatch(Self.events([1: "acme/x", 2: "acme/y", 3: "acme/z"]), to: [a], now: 5, concurrency: 2)
-        #expect(first.start.map(\.key) == ["whk_a\nacme/x", "whk_a\nacme/y"] && first.rows.map(\.eventSeq) == [3], "z found no free slot")
-        let x = try Self.take(&streams, "whk_a\nacme/x")
+        #expect(first.start.map(\.key) == [Self.key("whk_a", "acme/x"), Self.key("whk_a", "acme/y")] && first.rows.map(\.eventSeq) == [3], "z found no free slot")
+        let x = try Self.take(&streams, Self.key("whk_a", "acme/x"))
         _ = streams.dispatch(Self.events([4: "acme/x"]), to: [a], now: 6, concurrency: 2)
-        let leftover = streams.settle(x, key: "whk_a\nacme/x", DirectOutcome(retryAt: 50, recorded: true, held: true))
-        #expect(leftover?.deliveries.map(\.eventSeq) == [4] && streams.retryAt["whk_a\nacme/x"] == 50 && streams.held.contains("whk_a\nacme/x"))
+        let leftover = streams.settle(x, key: Self.key("whk_a", "acme/x"), DirectOutcome(retryAt: 50, recorded: true, held: true))
+        #expect(leftover?.deliveries.map(\.eventSeq) == [4] && streams.retryAt[Self.key("whk_a", "acme/x")] == 50 && streams.held.contains(Self.key("whk_a", "acme/x")))
         let third = streams.dispatch(Self.events([5: "acme/x", 6: "acme/y", 7: "acme/z"]), to: [a], now: 7, concurrency: 2)
         #expect(third.start.isEmpty && third.rows.map(\.eventSeq) == [5, 7], "x and z have rows to send first; y's task takes 6")
         #expect(streams.cursorsToStore().isEmpty)
-        _ = streams.settle(try #require(leftover), key: "whk_a\nacme/x", Self.recorded())
-        streams.end("whk_a\nacme/x")
+        _ = streams.settle(try #require(leftover), key: Self.key("whk_a", "acme/x"), Self.recorded())
+        streams.end(Self.key("whk_a", "acme/x"))
         #expect(streams.cursorsToStore().isEmpty, "y's events are not recorded yet")
-        let y = try Self.take(&streams, "whk_a\nacme/y")
+        let y = try Self.take(&streams, Self.key("whk_a", "acme/y"))
         #expect(y.deliveries.map(\.eventSeq) == [2, 6] && y.rounds == [0, 4])
-        _ = streams.settle(y, key: "whk_a\nacme/y", Self.recorded())
+        _ = streams.settle(y, key: Self.key("whk_a", "acme/y"), Self.recorded())
         #expect(streams.cursorsToStore().map(\.cursor) == [7])
     }
 
@@ -83,20 +85,20 @@ import VesselCore
     /// rows, sent once its task is done.
     @Test func aSlowStreamQueuesInMemoryUpToALimit() throws {
         let a = try Self.subscription("whk_a")
-        var streams = Streams()
+        var streams = DeliveryStreams()
         streams.reset(held: [])
         _ = streams.follow([(a, 0)])
-        let count = Int64(Streams.queueLimit) + 5
+        let count = Int64(DeliveryStreams.queueLimit) + 5
         let round = streams.dispatch(Self.events(Dictionary(uniqueKeysWithValues: (1...count).map { ($0, "acme/x") })), to: [a], now: 5, concurrency: 8)
-        #expect(round.start.count == 1 && round.rows.map(\.eventSeq) == Array(Int64(Streams.queueLimit + 1)...count))
-        #expect(streams.held == ["whk_a\nacme/x"] && streams.direct["whk_a\nacme/x"]?.deliveries.count == Streams.queueLimit)
+        #expect(round.start.count == 1 && round.rows.map(\.eventSeq) == Array(Int64(DeliveryStreams.queueLimit + 1)...count))
+        #expect(streams.held == [Self.key("whk_a", "acme/x")] && streams.direct[Self.key("whk_a", "acme/x")]?.deliveries.count == DeliveryStreams.queueLimit)
     }
 
     /// A send that could not be recorded makes the next round start over from the database;
     /// work taken before that settles nothing afterwards.
     @Test func anUnrecordedSendStartsTheStateOver() throws {
         let a = try Self.subscription("whk_a"), b = try Self.subscription("whk_b")
-        var streams = Streams()
+        var streams = DeliveryStreams()
         streams.reset(held: [])
         _ = streams.follow([(a, 0), (b, 0)])
         let round = streams.dispatch(Self.events([1: "acme/x", 2: "acme/y"]), to: [a, b], now: 5, concurrency: 8)
@@ -106,20 +108,20 @@ import VesselCore
         _ = streams.settle(taken[0], key: round.start[0].key, DirectOutcome(retryAt: nil, recorded: false, held: false))
         streams.end(round.start[0].key)
         #expect(streams.reload)
-        streams.reset(held: ["whk_b\nacme/y"])
+        streams.reset(held: [Self.key("whk_b", "acme/y")])
         #expect(streams.follow([(a, 0), (b, 0)]) == 0 && !streams.reload)
         for (index, stream) in round.start.enumerated().dropFirst() { _ = streams.settle(taken[index], key: stream.key, Self.recorded()) }
         #expect(streams.cursorsToStore().isEmpty && streams.unsettled.isEmpty)
         let again = streams.dispatch(Self.events([1: "acme/x", 2: "acme/y"]), to: [a, b], now: 6, concurrency: 8)
-        #expect(again.start.map(\.key) == ["whk_a\nacme/x"], "the others' tasks are still running and take the events")
-        #expect(again.rows.map(\.webhookID) == ["whk_b"] && streams.direct["whk_a\nacme/y"]?.deliveries.map(\.eventSeq) == [2])
+        #expect(again.start.map(\.key) == [Self.key("whk_a", "acme/x")], "the others' tasks are still running and take the events")
+        #expect(again.rows.map(\.webhookID) == ["whk_b"] && streams.direct[Self.key("whk_a", "acme/y")]?.deliveries.map(\.eventSeq) == [2])
     }
 
     /// After reading which streams have pending rows: a stream held before the read and not
     /// in it is drained; one held during the read stays held (the read may predate its rows).
     @Test func aStreamHeldDuringTheReadStaysHeld() {
-        let held = WebhookDelivery.held([(webhook: "a", model: "x")], since: ["a\nx", "a\ny"], now: ["a\nx", "a\ny", "a\nz"])
-        #expect(held == ["a\nx", "a\nz"])
+        let held = WebhookDelivery.held([(webhook: "a", model: "x")], since: [Self.key("a", "x"), Self.key("a", "y")], now: [Self.key("a", "x"), Self.key("a", "y"), Self.key("a", "z")])
+        #expect(held == [Self.key("a", "x"), Self.key("a", "z")])
     }
 
     /// A receiver that answers costs one attempt row per event: no delivery rows.
