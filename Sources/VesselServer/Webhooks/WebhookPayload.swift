@@ -63,31 +63,33 @@ enum WebhookPayload {
         static let null = Array("null".utf8)
     }
 
-    /// What changed, in one sentence.
+    /// What changed, in one sentence. Exhaustive over `Outbox.EventType`: a new event type does
+    /// not compile until it has its sentence; a type this build does not know (an event
+    /// written by a newer replica) gets a generic one.
     static func summary(_ delivery: PendingDelivery) -> String {
         let p = delivery.payload
         let model = delivery.model.isEmpty ? "the registry" : delivery.model
         let version = p["version"].map { "version \($0)" } ?? "a version"
         let alias = p["alias"] ?? "an alias"
         let actor = p["actor"] ?? "someone"
-        switch delivery.eventType {
-        case "model.created": return "\(actor) created model \(model)"
-        case "version.created": return "\(actor) pushed \(model) \(version)"
-        case "version.ready": return "\(model) \(version) is ready"
-        case "version.quarantined": return "\(model) \(version) was quarantined"
-        case "version.archived": return "\(actor) archived \(model) \(version)"
-        case "version.deleted": return "\(actor) deleted \(model) \(version)"
-        case "alias.set": return "\(actor) pointed \(model)@\(alias) at \(version)"
-        case "alias.moved": return "\(actor) moved \(model)@\(alias) to \(version)" + (p["previous_version"].map { " (was version \($0))" } ?? "")
-        case "alias.removed": return "\(actor) removed \(model)@\(alias)"
-        case "promotion.requested": return "\(actor) requested promoting \(model) \(version) to \(alias)"
-        case "promotion.approved": return "\(actor) approved promoting \(model) \(version) to \(alias)"
-        case "promotion.rejected": return "\(actor) rejected promoting \(model) \(version) to \(alias)"
-        case "promotion.refused": return "promoting \(model) \(version) to \(alias) was refused" + (p["failures"].map { ": \($0)" } ?? "")
-        case "check.reported": return "check \(p["check"] ?? "?") \(p["status"] ?? "reported") on \(model) \(version)"
-        case "signature.added": return "\(actor) signed \(model) \(version)"
-        case "webhook.test": return "test delivery from Vessel, requested by \(actor)"
-        default: return "\(delivery.eventType) on \(model)"
+        guard let type = Outbox.EventType(rawValue: delivery.eventType) else { return "\(delivery.eventType) on \(model)" }
+        switch type {
+        case .modelCreated: return "\(actor) created model \(model)"
+        case .versionCreated: return "\(actor) pushed \(model) \(version)"
+        case .versionReady: return "\(model) \(version) is ready"
+        case .versionQuarantined: return "\(model) \(version) was quarantined"
+        case .versionArchived: return "\(actor) archived \(model) \(version)"
+        case .versionDeleted: return "\(actor) deleted \(model) \(version)"
+        case .aliasSet: return "\(actor) pointed \(model)@\(alias) at \(version)"
+        case .aliasMoved: return "\(actor) moved \(model)@\(alias) to \(version)" + (p["previous_version"].map { " (was version \($0))" } ?? "")
+        case .aliasRemoved: return "\(actor) removed \(model)@\(alias)"
+        case .promotionRequested: return "\(actor) requested promoting \(model) \(version) to \(alias)"
+        case .promotionApproved: return "\(actor) approved promoting \(model) \(version) to \(alias)"
+        case .promotionRejected: return "\(actor) rejected promoting \(model) \(version) to \(alias)"
+        case .promotionRefused: return "promoting \(model) \(version) to \(alias) was refused" + (p["failures"].map { ": \($0)" } ?? "")
+        case .checkReported: return "check \(p["check"] ?? "?") \(p["status"] ?? "reported") on \(model) \(version)"
+        case .signatureAdded: return "\(actor) signed \(model) \(version)"
+        case .webhookTest: return "test delivery from Vessel, requested by \(actor)"
         }
     }
 

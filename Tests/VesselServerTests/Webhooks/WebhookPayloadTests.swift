@@ -74,4 +74,41 @@ import VesselCore
         #expect(Hex.decodeLowercase("000fa5ff", byteCount: 4) == [0x00, 0x0f, 0xa5, 0xff])
         #expect(Hex.decodeLowercase("000FA5FF", byteCount: 4) == nil)
     }
+
+    /// Every event type's Slack sentence, as written before the switch became exhaustive; a
+    /// type unknown to this build still gets one.
+    @Test func everyEventTypeHasItsSlackSummary() {
+        let full = ["version": "3", "alias": "prod", "actor": "ci", "previous_version": "2", "failures": "gate signed", "check": "eval", "status": "passed"]
+        let expected: [Outbox.EventType: String] = [
+            .modelCreated: "ci created model acme/demo",
+            .versionCreated: "ci pushed acme/demo version 3",
+            .versionReady: "acme/demo version 3 is ready",
+            .versionQuarantined: "acme/demo version 3 was quarantined",
+            .versionArchived: "ci archived acme/demo version 3",
+            .versionDeleted: "ci deleted acme/demo version 3",
+            .aliasSet: "ci pointed acme/demo@prod at version 3",
+            .aliasMoved: "ci moved acme/demo@prod to version 3 (was version 2)",
+            .aliasRemoved: "ci removed acme/demo@prod",
+            .promotionRequested: "ci requested promoting acme/demo version 3 to prod",
+            .promotionApproved: "ci approved promoting acme/demo version 3 to prod",
+            .promotionRejected: "ci rejected promoting acme/demo version 3 to prod",
+            .promotionRefused: "promoting acme/demo version 3 to prod was refused: gate signed",
+            .checkReported: "check eval passed on acme/demo version 3",
+            .signatureAdded: "ci signed acme/demo version 3",
+            .webhookTest: "test delivery from Vessel, requested by ci",
+        ]
+        #expect(Set(expected.keys) == Set(Outbox.EventType.allCases))
+        func summary(_ type: String, model: String = "acme/demo", _ payload: [String: String]) -> String {
+            var delivery = Self.delivery(model: model, payload: payload)
+            delivery.eventType = type
+            return WebhookPayload.summary(delivery)
+        }
+        for type in Outbox.EventType.allCases {
+            #expect(summary(type.rawValue, full) == expected[type], "\(type)")
+        }
+        #expect(summary("alias.moved", model: "", [:]) == "someone moved the registry@an alias to a version")
+        #expect(summary("promotion.refused", ["alias": "prod"]) == "promoting acme/demo a version to prod was refused")
+        #expect(summary("check.reported", [:]) == "check ? reported on acme/demo a version")
+        #expect(summary("model.renamed", [:]) == "model.renamed on acme/demo")
+    }
 }

@@ -1,0 +1,22 @@
+import Foundation
+import SQLKit
+import VesselCore
+
+/// The outbox: events written in the same transaction as the change they announce, numbered
+/// gap-free by the `event_head` row, delivered later by the webhook service. The types are
+/// `Outbox.EventType` (EventType.swift).
+public enum Outbox {
+    static func append(_ db: any SQLDatabase, id: String, type: EventType, at: Int64, model: String?, payload: [String: String]) async throws {
+        guard let head = try await db.raw("UPDATE event_head SET seq = seq + 1 WHERE id = 1 RETURNING seq").first() else {
+            throw VesselError.internalError("the outbox head is missing")
+        }
+        let seq = try head.decode(column: "seq", as: Int64.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(payload), as: UTF8.self)
+        try await db.raw("""
+            INSERT INTO events (seq, id, type, at, model, payload)
+            VALUES (\(bind: seq), \(bind: id), \(bind: type.rawValue), \(bind: at), \(bind: model), \(bind: json))
+            """).run()
+    }
+}
