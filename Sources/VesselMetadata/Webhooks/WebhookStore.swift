@@ -24,18 +24,6 @@ public struct WebhookSubscription: Sendable, Equatable {
     }
 }
 
-/// An outbox event as the delivery service reads it.
-public struct OutboxEvent: Sendable, Equatable {
-    public var seq: Int64
-    public var id: String
-    public var type: String
-    /// When it happened (microseconds since the epoch).
-    public var at: Int64
-    /// `owner/name`, or "" for events without a model.
-    public var model: String
-    public var payload: [String: String]
-}
-
 /// One event waiting to be delivered to one subscription.
 public struct PendingDelivery: Sendable, Equatable {
     public var webhookID: String
@@ -62,19 +50,6 @@ public struct PendingDelivery: Sendable, Equatable {
     public static func unsent(_ event: OutboxEvent, webhook: String, now: Int64) -> PendingDelivery {
         PendingDelivery(webhookID: webhook, eventSeq: event.seq, eventID: event.id, eventType: event.type, eventAt: event.at, model: event.model,
                         payload: event.payload, attempts: 0, firstAttemptAt: nil, nextAttemptAt: now, stored: false)
-    }
-}
-
-/// What one call of `enqueueDeliveries` did.
-public struct QueuedDeliveries: Sendable {
-    /// Events looked at.
-    public var events: Int
-    /// (subscription, model) groups that got deliveries, each once, in the order first queued.
-    public var groups: [(webhook: String, model: String)]
-
-    public init(events: Int, groups: [(webhook: String, model: String)]) {
-        self.events = events
-        self.groups = groups
     }
 }
 
@@ -170,28 +145,5 @@ public protocol WebhookStore: Sendable {
 extension WebhookStore {
     public func recordAttempts(_ records: [AttemptRecord]) async throws {
         try await recordAttempts(records, queue: [])
-    }
-
-    /// Moves every subscription's cursor over at most `limit` new events, queueing a row for
-    /// each one its filter matches — the path where every delivery is stored (tools, tests);
-    /// the delivery service sends streams with nothing held back without rows. Returns how
-    /// many events it looked at (`limit` means: call again) and the (subscription, model)
-    /// groups it queued deliveries for.
-    public func enqueueDeliveries(now: Int64, limit: Int) async throws -> QueuedDeliveries {
-        let hooks = try await webhookCursors()
-        guard let from = hooks.map(\.cursor).min() else { return QueuedDeliveries(events: 0, groups: []) }
-        let events = try await outboxEvents(after: from, limit: limit)
-        guard let last = events.last?.seq else { return QueuedDeliveries(events: 0, groups: []) }
-        var rows: [PendingDelivery] = []
-        var groups: [(webhook: String, model: String)] = []
-        var seen = Set<String>()
-        for (subscription, cursor) in hooks where cursor < last {
-            for event in events where event.seq > cursor && subscription.takes(event) {
-                if seen.insert(subscription.id + "\n" + event.model).inserted { groups.append((subscription.id, event.model)) }
-                rows.append(.unsent(event, webhook: subscription.id, now: now))
-            }
-        }
-        try await queueDeliveries(rows, cursors: hooks.filter { $0.cursor < last }.map { ($0.subscription.id, last) }, now: now)
-        return QueuedDeliveries(events: events.count, groups: groups)
     }
 }

@@ -139,13 +139,18 @@ import VesselMetadata
             _ = try await store.createModel(try ModelName("acme/m"), description: "", tags: [], change: WebhookTesting.system)
             _ = try await store.createModel(try ModelName("acme/n"), description: "", tags: [], change: WebhookTesting.system)
             #expect(try await store.purgeEvents(before: far, limit: 100) == 0, "not yet looked at")
-            _ = try await store.enqueueDeliveries(now: 0, limit: 100)
+            // As the delivery service leaves two streams held back by failures: a pending row
+            // for each event, the cursor past both.
+            let start = try #require(try await store.webhookCursors().first { $0.subscription.id == hook.id }?.cursor)
+            let events = try await store.outboxEvents(after: start, limit: 100).filter { hook.takes($0) }
+            try #require(events.map(\.model) == ["acme/m", "acme/n"])
+            try await store.queueDeliveries(events.map { .unsent($0, webhook: hook.id, now: 0) }, cursors: [(hook.id, events[1].seq)], now: 0)
             #expect(try await store.purgeEvents(before: far, limit: 100) == 0, "pending")
             let pending = try await store.pendingDeliveries(webhook: hook.id, model: "acme/m", limit: 10)
             #expect(pending.count == 1)
             try await store.recordAttempts(pending.enumerated().map { index, delivery in
                 AttemptRecord(delivery, DeliveryAttempt(status: .delivered, at: 1, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 1), id: "a\(index)")
-            })
+            }, queue: [])
             #expect(try await store.purgeEvents(before: far, limit: 100) == 1, "only the delivered event goes")
             #expect(try await store.eventCount() == 1)
         }
