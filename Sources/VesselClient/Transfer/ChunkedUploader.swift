@@ -77,14 +77,6 @@ public struct ChunkedUploader: Sendable {
 
     /// Runs `body`, retrying `unavailable` (a cut connection, a restarting server) with backoff.
     private func retrying<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        var attempt = 1
-        while true {
-            do {
-                return try await body()
-            } catch let error as VesselError where error.code == .unavailable && attempt < attempts {
-                try await Task.sleep(for: .milliseconds(200 * attempt))
-                attempt += 1
-            }
-        }
+        try await RetryPolicy.upload(attempts: attempts).run(body)
     }
 }

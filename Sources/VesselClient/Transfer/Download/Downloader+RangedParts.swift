@@ -1,0 +1,85 @@
+import struct Crypto.SHA256
+import VesselCore
+import VesselSigning
+
+extension Downloader {
+    /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
+    /// Throws `RangeIgnored` when the server answers a ranged request with the whole blob.
+    func fetchInParts(model: ModelName, digest: Digest, size: UInt64, file: PartialFile, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
+        var received: [Range<UInt64>]
+        if journal.exists {
+            // A journal that cannot be read vouches for nothing: the file may have holes.
+            received = journal.read(size: size) ?? []
+            if received.isEmpty { file.truncate() }
+        } else {
+            // A prefix left by a single-stream attempt counts.
+            let length = file.length
+            let prefix = length <= size ? length : 0
+            if prefix == 0 { file.truncate() }
+            received = prefix > 0 ? [0..<prefix] : []
+        }
+        try journal.write(received)
+        progress?.add(received.reduce(0) { $0 + UInt64($1.count) })
+        let queue = Parts.plan(received: received, size: size, partSize: partSize)
+        let state = Parts(received: received, queue: queue)
+        let (arrivals, arrived) = AsyncStream<Void>.makeStream()
+        // Hash in file order as the received prefix grows.
+        let hashing = Task { () throws -> (SHA256, UInt64) in
+            var hasher = SHA256()
+            var hashed: UInt64 = 0
+            let scratch = DirectIO.allocate(FileHasher.chunkSize)
+            defer { scratch.deallocate() }
+            var signals = arrivals.makeAsyncIterator()
+            repeat {
+                let end = state.prefixEnd
+                if end > hashed {
+                    hashed = try file.hash(hashed..<end, into: &hasher, scratch: scratch)
+                    guard hashed == end else { throw VesselError(.unavailable, "the partial download of \(digest) became shorter") }
+                }
+            } while await signals.next() != nil
+            return (hasher, hashed)
+        }
+        arrived.yield()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<min(streams, max(queue.count, 1)) {
+                    group.addTask {
+                        while let part = state.next() {
+                            var position = part.lowerBound
+                            defer {
+                                let got = part.lowerBound..<position
+                                if !got.isEmpty {
+                                    state.record(got, in: journal)
+                                    transferred.add(UInt64(got.count))
+                                    arrived.yield()
+                                }
+                            }
+                            let response = try await get(model: model, digest: digest, range: part)
+                            guard response.status.code == 206 || (response.status.code == 200 && part == 0..<size) else { throw RangeIgnored() }
+                            var none: SHA256?
+                            try await receive(response, digest: digest, into: file, at: &position, end: part.upperBound, hasher: &none)
+                            guard position == part.upperBound else {
+                                throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position)")
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            arrived.finish()
+            hashing.cancel()
+            _ = try? await hashing.value
+            throw error
+        }
+        arrived.finish()
+        let (hasher, hashed) = try await hashing.value
+        guard hashed == size else {
+            throw VesselError(.unavailable, "the download of \(digest) ended after \(hashed) of \(size) bytes")
+        }
+        return hasher
+    }
+}
+
+/// Thrown when a ranged request comes back whole: the download starts over on one stream.
+struct RangeIgnored: Error {}
