@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.32.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
@@ -69,6 +70,8 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                // /metrics: an instance registry per server, no global MetricsSystem (decision 0011).
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 // Webhook deliveries: the HTTP client and HMAC-SHA256 signatures.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -111,7 +114,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
+        // The process harness of the tests that run the built `vessel`: finding the binary,
+        // running it, `vessel serve` as a process.
+        .target(name: "VesselTestSupport", dependencies: ["VesselClient"], path: "Tests/VesselTestSupport"),
         .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
+        .testTarget(
+            name: "VesselClientTests",
+            dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
         .testTarget(
             name: "VesselSigningTests",
@@ -128,20 +138,21 @@ let package = Package(
         .testTarget(
             name: "VesselServerTests",
             dependencies: [
-                "VesselServer", "VesselFormats", "VesselClient", "VesselSigning", "VesselMetadata",
+                "VesselServer", "VesselFormats", "VesselClient", "VesselSigning", "VesselMetadata", "VesselTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI", "VesselFormats"]),
+        .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI", "VesselFormats", "VesselTestSupport"]),
         // `vessel sign`/`verify`/`keys`, push --sign-key and pull --verify-key against a live
         // in-process server, by running the built `vessel` binary (and model_signing when
         // VESSEL_TEST_PYTHON is set).
         .testTarget(
             name: "VesselSigningCLITests",
             dependencies: [
-                "VesselCore", "VesselServer", "VesselClient", "VesselSigning", "VesselCLI",
+                "VesselCore", "VesselServer", "VesselClient", "VesselSigning", "VesselCLI", "VesselTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

@@ -1,6 +1,12 @@
-/// The metrics a Vessel server exports on `/metrics`, by name, on an injected registry.
+import Prometheus
+
+/// The metrics a Vessel server exports on `/metrics`, by name, on a registry the server owns.
+///
+/// The registry is swift-prometheus' `PrometheusCollectorRegistry`, an ordinary instance:
+/// nothing here bootstraps swift-metrics' global `MetricsSystem`, so several servers in one
+/// process (the tests) each count their own requests (decision 0011).
 public struct ServerMetrics: Sendable {
-    public let registry: MetricsRegistry
+    public let registry: PrometheusCollectorRegistry
 
     static let requests = "vessel_http_requests_total"
     static let duration = "vessel_http_request_duration_seconds"
@@ -10,36 +16,57 @@ public struct ServerMetrics: Sendable {
     static let uploadsCompleted = "vessel_upload_sessions_completed_total"
     static let jobRuns = "vessel_job_runs_total"
 
-    public init(registry: MetricsRegistry = MetricsRegistry()) {
+    /// Families rendered with HELP and TYPE even before their first sample (the labeled ones:
+    /// the registry knows a family only once it has a series).
+    static let families: [(name: String, type: String, help: String)] = [
+        (requests, "counter", "HTTP requests answered, by method and status."),
+        (duration, "histogram", "Time to answer an HTTP request (until the response head; streamed bodies continue), by method."),
+        (bytesIn, "counter", "Request body bytes received (by Content-Length)."),
+        (bytesOut, "counter", "Response body bytes sent (by Content-Length)."),
+        (uploadsInFlight, "gauge", "Blob and chunk uploads being received right now."),
+        (uploadsCompleted, "counter", "Upload sessions completed into a verified blob."),
+        (jobRuns, "counter", "Background job runs, by job and outcome (ran, skipped: another replica holds the lease, failed)."),
+    ]
+    static let durationBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    // The unlabeled series, made once; the labeled ones are looked up per sample (the registry
+    // returns the existing series for a name and label set).
+    private let received: Counter
+    private let sent: Counter
+    private let inFlight: Gauge
+    private let completed: Counter
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        registry.declare(Self.requests, kind: "counter", help: "HTTP requests answered, by method and status.")
-        registry.declare(Self.duration, kind: "histogram", help: "Time to answer an HTTP request (until the response head; streamed bodies continue), by method.",
-                         buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60])
-        registry.declare(Self.bytesIn, kind: "counter", help: "Request body bytes received (by Content-Length).")
-        registry.declare(Self.bytesOut, kind: "counter", help: "Response body bytes sent (by Content-Length).")
-        registry.declare(Self.uploadsInFlight, kind: "gauge", help: "Blob and chunk uploads being received right now.")
-        registry.declare(Self.uploadsCompleted, kind: "counter", help: "Upload sessions completed into a verified blob.")
-        registry.declare(Self.jobRuns, kind: "counter", help: "Background job runs, by job and outcome (ran, skipped: another replica holds the lease, failed).")
-        registry.set(Self.uploadsInFlight, [], 0)
+        received = registry.makeCounter(descriptor: Self.descriptor(Self.bytesIn))
+        sent = registry.makeCounter(descriptor: Self.descriptor(Self.bytesOut))
+        inFlight = registry.makeGauge(descriptor: Self.descriptor(Self.uploadsInFlight))
+        completed = registry.makeCounter(descriptor: Self.descriptor(Self.uploadsCompleted))
+        inFlight.set(to: 0)
     }
 
     func request(method: String, status: Int, seconds: Double, bytesIn: Int, bytesOut: Int) {
-        registry.add(Self.requests, [("method", method), ("status", String(status))])
-        registry.observe(Self.duration, [("method", method)], seconds)
-        if bytesIn > 0 { registry.add(Self.bytesIn, [], Double(bytesIn)) }
-        if bytesOut > 0 { registry.add(Self.bytesOut, [], Double(bytesOut)) }
+        registry.makeCounter(descriptor: Self.descriptor(Self.requests), labels: [("method", method), ("status", String(status))]).increment()
+        registry.makeValueHistogram(descriptor: Self.descriptor(Self.duration), labels: [("method", method)], buckets: Self.durationBuckets).record(seconds)
+        if bytesIn > 0 { received.increment(by: Int64(bytesIn)) }
+        if bytesOut > 0 { sent.increment(by: Int64(bytesOut)) }
     }
 
     /// Runs `body` counted as one upload in flight.
     func upload<T>(_ body: () async throws -> T) async rethrows -> T {
-        registry.add(Self.uploadsInFlight, [], 1)
-        defer { registry.add(Self.uploadsInFlight, [], -1) }
+        inFlight.increment(by: 1)
+        defer { inFlight.decrement(by: 1) }
         return try await body()
     }
 
-    func sessionCompleted() { registry.add(Self.uploadsCompleted) }
+    func sessionCompleted() { completed.increment() }
 
     func jobRun(_ job: String, outcome: String) {
-        registry.add(Self.jobRuns, [("job", job), ("outcome", outcome)])
+        registry.makeCounter(descriptor: Self.descriptor(Self.jobRuns), labels: [("job", job), ("outcome", outcome)]).increment()
+    }
+
+    /// The full name as `metricName` (no namespace or unit parts), so the names stay greppable.
+    private static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: families.first { $0.name == name }?.help ?? "")
     }
 }
