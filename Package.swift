@@ -122,6 +122,10 @@ let package = Package(
             name: "VesselClientTests",
             dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(
+            name: "VesselClientTests",
+            dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
         .testTarget(
             name: "VesselSigningTests",

@@ -135,36 +135,6 @@ import VesselCore
         }
     }
 
-    @Test func partJournalMergesRangesAndFindsGaps() {
-        var ranges: [Range<UInt64>] = []
-        for range: Range<UInt64> in [10..<20, 30..<40, 20..<25, 0..<5, 38..<50] { ranges = PartJournal.merge(ranges, range) }
-        #expect(ranges == [0..<5, 10..<25, 30..<50])
-        #expect(PartJournal.gaps(in: ranges, size: 60) == [5..<10, 25..<30, 50..<60])
-        #expect(PartJournal.prefixEnd(of: ranges) == 5)
-        #expect(PartJournal.prefixEnd(of: [3..<9]) == 0)
-        #expect(PartJournal.gaps(in: [], size: 4) == [0..<4])
-    }
-
-    /// CI once saw a cut parted download fetch 424 KB twice: connections that finished
-    /// together rewrote the journal at once and the newest list was lost.
-    @Test func rangesRecordedByConnectionsAtOnceAllReachTheJournal() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let journal = PartJournal(path: "\(dir)/blob.partial.parts")
-        let parts = Parts(received: [], queue: [])
-        // Every other 10-byte range, so no two merge and each must be listed on its own.
-        let count = 400
-        await withTaskGroup(of: Void.self) { group in
-            for index in 0..<count {
-                group.addTask { parts.record(UInt64(index * 20)..<UInt64(index * 20 + 10), in: journal) }
-            }
-        }
-        let recorded = try #require(journal.read(size: UInt64(count * 20)))
-        #expect(recorded.count == count)
-        #expect(recorded.reduce(0) { $0 + $1.count } == count * 10)
-    }
-
     @Test func pushUsesSessionsForLargeFilesAndPullsBackIdentically() async throws {
         let big = UploadSessionAPITests.payload(mebibytes: 5)
         let small: [UInt8] = Array("{\"arch\": \"demo\"}".utf8)
