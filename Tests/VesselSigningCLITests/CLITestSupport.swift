@@ -1,84 +1,16 @@
 import Crypto
 import Foundation
 import Testing
+import VesselTestSupport
 
-/// The built `vessel` binary, run as a process with its own config and cache folders.
-enum VesselBinary {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+// The process harness — the built `vessel`, the runner — is the shared VesselTestSupport
+// target. These are the names this target's tests know it by.
+typealias VesselBinary = CLI
+typealias TestFailure = VesselTestSupport.TestFailure
 
-    /// Next to the test bundle (`.build/<config>/`), else `.build/debug/vessel`.
-    static var path: String {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vessel").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        return packageRoot.appendingPathComponent(".build/debug/vessel").path
-    }
-
-    struct Result: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-
-        func json() throws -> [String: Any] {
-            guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
-                throw TestFailure("stdout is not a JSON object: \(stdout)")
-            }
-            return object
-        }
-
-        /// `{"error": {"code", "message"}}` on stdout.
-        func errorCode() throws -> String? {
-            (try json()["error"] as? [String: Any])?["code"] as? String
-        }
-    }
-
-    static func run(_ arguments: [String], environment extra: [String: String] = [:], home: URL) async throws -> Result {
-        try await runProcess(path, arguments, environment: environment(home: home).merging(extra) { _, new in new })
-    }
-
-    /// A clean client environment: config and cache under `home`, no inherited Vessel settings.
-    static func environment(home: URL) -> [String: String] {
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("VESSEL_") }
-        env["XDG_CONFIG_HOME"] = home.appendingPathComponent("config").path
-        env["XDG_CACHE_HOME"] = home.appendingPathComponent("cache").path
-        env["HOME"] = home.path
-        return env
-    }
-}
-
-/// Runs a process without blocking a thread of the cooperative pool; output goes to files so
-/// a chatty process never blocks on a full pipe.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> VesselBinary.Result {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-proc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    process.standardInput = FileHandle.nullDevice
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
-    }
-    try outHandle.close()
-    try errHandle.close()
-    return VesselBinary.Result(
-        status: status,
-        stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
-        stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self)
-    )
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// `VesselTestSupport.runProcess`, for this target's tests.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessResult {
+    try await VesselTestSupport.runProcess(executable, arguments, environment: environment)
 }
 
 /// A temporary folder, removed by `cleanup()`.
@@ -157,7 +89,7 @@ enum PythonPeer {
     static func modelSigning(_ arguments: [String]) async throws -> VesselBinary.Result {
         let python = python ?? "python3"
         let script = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("model_signing").path
-        if FileManager.default.isExecutableFile(atPath: script) { return try await runProcess(script, arguments) }
-        return try await runProcess(python, ["-m", "model_signing"] + arguments)
+        if FileManager.default.isExecutableFile(atPath: script) { return try await VesselTestSupport.runProcess(script, arguments) }
+        return try await VesselTestSupport.runProcess(python, ["-m", "model_signing"] + arguments)
     }
 }

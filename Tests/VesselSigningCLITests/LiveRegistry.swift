@@ -5,6 +5,7 @@ import Logging
 import VesselClient
 import VesselCore
 import VesselServer
+import VesselTestSupport
 
 /// A registry on embedded defaults in a temp dir, served on a real port for the duration of
 /// `body`, so the `vessel` binary and an in-process `APIClient` can both talk to it.

@@ -1,0 +1,76 @@
+import Foundation
+
+/// What a finished process left: its exit status and its output.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    /// stdout as a JSON object.
+    public func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+            throw TestFailure("stdout is not a JSON object: \(stdout)")
+        }
+        return object
+    }
+
+    /// The code of `{"error": {"code", "message"}}` on stdout.
+    public func errorCode() throws -> String? {
+        (try json()["error"] as? [String: Any])?["code"] as? String
+    }
+}
+
+/// Runs `executable` to its end and returns its status and output: the one process runner of
+/// the tests.
+///
+/// No thread of Swift's cooperative pool waits for it (the pool has one thread per core, and
+/// tests blocked in `waitUntilExit` there stall every other test): the task is suspended until
+/// the process's termination handler resumes it. stdout and stderr go to files, so a chatty
+/// process never blocks on a full pipe; `stdin`, when given, is read from a file too.
+/// - Parameter environment: the whole environment of the process; nil inherits the tests'.
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) async throws -> ProcessResult {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-proc-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err"), input = dir.appendingPathComponent("in")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
+    defer {
+        try? outHandle.close()
+        try? errHandle.close()
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    if let stdin {
+        _ = FileManager.default.createFile(atPath: input.path, contents: Data(stdin.utf8))
+        process.standardInput = try FileHandle(forReadingFrom: input)
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
+    }
+    return ProcessResult(
+        status: status,
+        stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
+        stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self)
+    )
+}
+
+/// A test's own failure (a process that did not start, output that is not what was expected).
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

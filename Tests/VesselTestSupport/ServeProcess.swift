@@ -1,0 +1,105 @@
+import Foundation
+import VesselClient
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `vessel serve` process for process-level tests: the built binary on a free loopback
+/// port, with a known admin token, a clean environment and its output in a log file.
+///
+/// One task drives a server: `start`, `kill` and `stop` are not meant to race.
+public final class ServeProcess: @unchecked Sendable {
+    public static let adminToken = "vsl_cli-test-admin"
+    public let dataDir: String
+    public let port: Int
+    /// Where its stdout and stderr go (appended to across restarts).
+    public let log: String
+    /// Extra `vessel serve` arguments.
+    public let arguments: [String]
+    /// Added to its environment (`PATH` and `VESSEL_ADMIN_TOKEN`), e.g. storage credentials.
+    public let environment: [String: String]
+    private var process: Process?
+
+    /// Starts the server and waits until it answers.
+    /// - Parameters:
+    ///   - dataDir: its data folder; a new one under `TempDir` when nil.
+    ///   - log: `DATADIR.log` unless given (replicas sharing a data folder need their own).
+    public init(dataDir: String? = nil, arguments: [String] = [], log: String? = nil, environment: [String: String] = [:]) async throws {
+        let dataDir = dataDir ?? TempDir.make("vessel-e2e-data")
+        self.dataDir = dataDir
+        self.arguments = arguments
+        self.log = log ?? "\(dataDir).log"
+        self.environment = environment
+        self.port = CLI.freePort()
+        try await start()
+    }
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Environment for the `vessel` client, as the admin.
+    public var env: [String: String] { ["VESSEL_SERVER": url, "VESSEL_TOKEN": Self.adminToken] }
+
+    /// An in-process API client as the admin; shut it down after use.
+    public func client() -> APIClient {
+        APIClient(config: ClientConfig(server: url, token: Self.adminToken))
+    }
+
+    /// Starts the process (again, after `kill()` or `stop()`: same port, same data) and waits
+    /// until it answers, at most 30 s; a server that does not come up is killed and its log
+    /// quoted in the error.
+    public func start() async throws {
+        let executable = try VesselExecutable.require()
+        if !FileManager.default.fileExists(atPath: log) { _ = FileManager.default.createFile(atPath: log, contents: nil) }
+        guard let output = FileHandle(forWritingAtPath: log) else { throw TestFailure("cannot write \(log)") }
+        defer { try? output.close() }
+        _ = try? output.seekToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--data-dir", dataDir, "--port", String(port), "--log-level", "warning"] + arguments
+        process.environment = ["PATH": "/usr/bin:/bin", "VESSEL_ADMIN_TOKEN": Self.adminToken].merging(environment) { _, new in new }
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let api = client()
+        var ready = false
+        for _ in 0..<300 {
+            if (try? await api.whoami()) != nil {
+                ready = true
+                break
+            }
+            guard process.isRunning else { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        await api.shutdown()
+        if ready { return }
+        kill()
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        throw TestFailure("vessel serve did not come up on port \(port): \(text.suffix(2000))")
+    }
+
+    /// SIGKILL: no graceful shutdown, no flushing — a crash.
+    public func kill() {
+        guard let process else { return }
+        sendSignal(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// SIGTERM, and waits for the graceful shutdown.
+    public func stop() {
+        guard let process else { return }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        self.process = nil
+    }
+
+    deinit { stop() }
+}
+
+/// `kill(2)`, out of reach of `ServeProcess.kill()`.
+private func sendSignal(_ pid: Int32, _ signal: Int32) { _ = kill(pid, signal) }
