@@ -122,10 +122,6 @@ let package = Package(
             name: "VesselClientTests",
             dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(
-            name: "VesselClientTests",
-            dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
-        ),
         .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
         .testTarget(
             name: "VesselSigningTests",
