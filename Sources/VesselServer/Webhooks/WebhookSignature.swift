@@ -20,10 +20,6 @@ public struct WebhookSignature: Sendable {
         return "t=\(timestamp),v1=\(Hex.encode(mac.finalize()))"
     }
 
-    public static func header(secret: String, timestamp: Int64, body: [UInt8]) -> String {
-        WebhookSignature(secret: secret).header(timestamp: timestamp, body: body)
-    }
-
     /// A new random secret: `whsec_` and 32 random bytes in hex.
     public static func generateSecret() -> String {
         var generator = SystemRandomNumberGenerator()
