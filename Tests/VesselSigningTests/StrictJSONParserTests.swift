@@ -13,7 +13,7 @@ struct StrictJSONParserTests {
         let value = try parse(#" {"b": [1, -2.5e3, true, false, null], "a": "x\"\\\/\n\u00e9\ud83d\ude00"} "#)
         #expect(value.keys == ["b", "a"])
         #expect(value["a"] == .string("x\"\\/\né😀"))
-        #expect(value["b"] == .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]))
+        #expect(value["b"] == .array([.number(StrictJSONNumber("1")), .number(StrictJSONNumber("-2.5e3")), .bool(true), .bool(false), .null]))
         #expect(try parse("\"é\"") == .string("é"))
     }
 

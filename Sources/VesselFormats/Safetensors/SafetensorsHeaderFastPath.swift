@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import VesselCore
 
 /// A single-pass decoder for well-formed headers, used before the strict two-stage parser.
 ///
@@ -32,8 +33,8 @@ enum SafetensorsHeaderFastPath {
                 guard let key = cursor.plainString(), cursor.consume(UInt8(ascii: ":")) else { return nil }
                 if cursor.equals(key, "__metadata__") {
                     guard metadata == nil else { return nil }
-                    var parser = SafetensorsJSONParser(bytes: body, position: cursor.position)
-                    guard let value = try? parser.parseValue(depth: 1),
+                    var parser = StrictJSONReader(bytes: body, position: cursor.position, depth: 1, options: .safetensors)
+                    guard let value = try? parser.parseValue(),
                         SafetensorsUTF8.firstInvalidOffset(in: UnsafeRawBufferPointer(rebasing: body[cursor.position..<parser.position])) == nil,
                         let strings = try? SafetensorsHeaderValidator.validateMetadata(value)
                     else { return nil }

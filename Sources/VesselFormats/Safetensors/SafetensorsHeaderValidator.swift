@@ -1,10 +1,12 @@
+import VesselCore
+
 /// The semantic stage of header parsing: turns the top-level JSON members into validated
 /// tensor entries and metadata, then checks that the tensors tile the data buffer.
 enum SafetensorsHeaderValidator {
     static let metadataKey = "__metadata__"
 
     static func validate(
-        root: [SafetensorsJSONMember], headerLength: UInt64, dataLength: UInt64
+        root: [StrictJSONMember], headerLength: UInt64, dataLength: UInt64
     ) throws(SafetensorsError) -> SafetensorsHeader {
         var metadata: [String: String]? = nil
         var tensors: [SafetensorsTensorInfo] = []
@@ -29,7 +31,7 @@ enum SafetensorsHeaderValidator {
         return left.withNameUTF8 { l in right.withNameUTF8 { r in l.lexicographicallyPrecedes(r) } }
     }
 
-    static func validateMetadata(_ value: SafetensorsJSONValue) throws(SafetensorsError) -> [String: String] {
+    static func validateMetadata(_ value: StrictJSONValue) throws(SafetensorsError) -> [String: String] {
         guard case .object(let members) = value else {
             throw .invalidMetadata(reason: "it is \(value.kindName)")
         }
@@ -44,13 +46,13 @@ enum SafetensorsHeaderValidator {
         return result
     }
 
-    static func validateTensor(name: String, value: SafetensorsJSONValue) throws(SafetensorsError) -> SafetensorsTensorInfo {
+    static func validateTensor(name: String, value: StrictJSONValue) throws(SafetensorsError) -> SafetensorsTensorInfo {
         guard case .object(let fields) = value else {
             throw .invalidTensorEntry(tensor: name, reason: "it is \(value.kindName)")
         }
-        var dtypeValue: SafetensorsJSONValue? = nil
-        var shapeValue: SafetensorsJSONValue? = nil
-        var offsetsValue: SafetensorsJSONValue? = nil
+        var dtypeValue: StrictJSONValue? = nil
+        var shapeValue: StrictJSONValue? = nil
+        var offsetsValue: StrictJSONValue? = nil
         for field in fields {
             switch field.key {
             case "dtype": dtypeValue = field.value
@@ -90,7 +92,7 @@ enum SafetensorsHeaderValidator {
     }
 
     /// The array's elements when it is an array of unsigned 64-bit integers, else nil.
-    private static func unsignedIntegers(_ value: SafetensorsJSONValue) -> [UInt64]? {
+    private static func unsignedIntegers(_ value: StrictJSONValue) -> [UInt64]? {
         guard case .array(let elements) = value else { return nil }
         var result: [UInt64] = []
         result.reserveCapacity(elements.count)

@@ -1,3 +1,5 @@
+import VesselCore
+
 /// A sharded checkpoint's index, `model.safetensors.index.json`:
 /// `{"metadata": {"total_size": N, …}, "weight_map": {tensor name: shard file name}}`.
 ///
@@ -130,19 +132,19 @@ public struct SafetensorsShardIndex: Sendable, Equatable {
         return !name.utf8.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") || $0 == 0 }
     }
 
-    private static func parseJSON(_ raw: UnsafeRawBufferPointer) throws(SafetensorsShardIndexError) -> SafetensorsJSONValue {
+    private static func parseJSON(_ raw: UnsafeRawBufferPointer) throws(SafetensorsShardIndexError) -> StrictJSONValue {
         if let offset = SafetensorsUTF8.firstInvalidOffset(in: raw) {
             throw .invalidIndex(reason: "not UTF-8 at byte \(offset)")
         }
-        var parser = SafetensorsJSONParser(bytes: raw)
-        let value: SafetensorsJSONValue
+        var parser = StrictJSONReader(bytes: raw, options: .safetensors)
+        let value: StrictJSONValue
         do {
             value = try parser.parseValue()
         } catch {
             switch error {
             case .syntax(let offset, let reason): throw .invalidIndex(reason: "not JSON at byte \(offset): \(reason)")
             case .tooDeep(let offset): throw .invalidIndex(reason: "nested too deeply at byte \(offset)")
-            case .duplicateKey(let key): throw .duplicateKey(key)
+            case .duplicateKey(let key, _): throw .duplicateKey(key)
             }
         }
         parser.skipWhitespace()
