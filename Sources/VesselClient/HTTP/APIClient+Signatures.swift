@@ -14,7 +14,7 @@ extension APIClient {
     }
 
     public func signatures(_ model: ModelName, version: Int) async throws -> [SignatureInfo] {
-        try await call(.GET, "\(model.apiPath)/versions/\(version)/signatures", as: Page<SignatureInfo>.self).items
+        try await all("\(model.apiPath)/versions/\(version)/signatures", as: SignatureInfo.self)
     }
 
     /// The raw bundle of one signature, byte for byte as it was attached.
@@ -24,7 +24,7 @@ extension APIClient {
     }
 
     public func trustedKeys() async throws -> [TrustedKeyInfo] {
-        try await call(.GET, "/api/v1/keys", as: Page<TrustedKeyInfo>.self).items
+        try await all("/api/v1/keys", as: TrustedKeyInfo.self)
     }
 
     public func addTrustedKey(name: String, publicKeyPEM: String) async throws -> TrustedKeyInfo {

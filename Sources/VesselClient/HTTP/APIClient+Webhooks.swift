@@ -8,7 +8,7 @@ extension APIClient {
     }
 
     public func webhooks() async throws -> [WebhookInfo] {
-        try await call(.GET, "/api/v1/webhooks", as: Page<WebhookInfo>.self).items
+        try await all("/api/v1/webhooks", as: WebhookInfo.self)
     }
 
     public func deleteWebhook(_ id: String) async throws {

@@ -107,6 +107,19 @@ public final class APIClient: Sendable {
     }
 
     /// A call whose answer has no body worth reading.
+    /// Every item of a list, following `next_cursor` page by page (1,000 items a request).
+    func all<Item: Codable & Sendable>(_ path: String, as type: Item.Type) async throws -> [Item] {
+        var items: [Item] = []
+        var cursor: String?
+        let separator = path.contains("?") ? "&" : "?"
+        repeat {
+            let page = try await call(.GET, path + separator + "limit=1000" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<Item>.self)
+            items += page.items
+            cursor = page.nextCursor
+        } while cursor != nil
+        return items
+    }
+
     func callNoContent(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = Optional<Empty>.none) async throws {
         var request = request(method, path)
         if let body {

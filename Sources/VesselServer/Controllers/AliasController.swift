@@ -8,8 +8,8 @@ struct AliasController {
     let store: any AliasStore & VersionStore & GovernanceStore
 
     func register(_ routes: APIRoutes) {
-        routes.on(.get, "/api/v1/models/:owner/:name/aliases", .read) { _, context, _ in
-            try JSONResponse.make(Page(items: try await store.aliases(model: try model(context)), nextCursor: nil))
+        routes.on(.get, "/api/v1/models/:owner/:name/aliases", .read) { request, context, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.aliases(model: try model(context)), request) { $0.alias })
         }
         routes.on(.get, "/api/v1/models/:owner/:name/aliases/:alias", .read) { _, context, _ in
             let name = try alias(context)

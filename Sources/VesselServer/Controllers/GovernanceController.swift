@@ -10,7 +10,7 @@ struct GovernanceController {
 
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/grants", .admin) { request, _, _ in
-            try JSONResponse.make(Page(items: try await store.grants(principal: request.uri.queryParameters.get("principal")), nextCursor: nil))
+            try JSONResponse.make(try ListPaging.page(try await store.grants(principal: request.uri.queryParameters.get("principal")), request) { ListPaging.key($0.principal, $0.scope, $0.role.rawValue) })
         }
         routes.on(.post, "/api/v1/grants", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(GrantRequest.self, from: request, context: context)
@@ -21,8 +21,8 @@ struct GovernanceController {
             try await store.revoke(principal: body.principal, role: body.role, scope: try Scope(body.scope), change: caller.change)
             return Response(status: .noContent)
         }
-        routes.on(.get, "/api/v1/protections", .authenticated) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.protections(), nextCursor: nil))
+        routes.on(.get, "/api/v1/protections", .authenticated) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.protections(), request) { ListPaging.key($0.scope, $0.alias) })
         }
         routes.on(.put, "/api/v1/protections", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(ProtectRequest.self, from: request, context: context)
@@ -33,11 +33,11 @@ struct GovernanceController {
             try await store.unprotect(scope: try Scope(body.scope), alias: try AliasName(body.alias), change: caller.change)
             return Response(status: .noContent)
         }
-        routes.on(.get, "/api/v1/requests", .admin) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.promotionRequests(model: nil), nextCursor: nil))
+        routes.on(.get, "/api/v1/requests", .admin) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.promotionRequests(model: nil), request, descending: true) { ListPaging.key($0.createdAt, $0.id) })
         }
-        routes.on(.get, "/api/v1/models/:owner/:name/requests", .read) { _, context, _ in
-            try JSONResponse.make(Page(items: try await store.promotionRequests(model: try requireModel(context)), nextCursor: nil))
+        routes.on(.get, "/api/v1/models/:owner/:name/requests", .read) { request, context, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.promotionRequests(model: try requireModel(context)), request, descending: true) { ListPaging.key($0.createdAt, $0.id) })
         }
         // Deciding checks the caller's role on the request's model inside the decision.
         for (verb, approve) in [("approve", true), ("reject", false)] {
@@ -55,9 +55,9 @@ struct GovernanceController {
             let version = try Reference.parseVersion(try context.parameters.require("version"))
             return try JSONResponse.make(try await store.reportCheck(model: try requireModel(context), version: version, body, change: caller.change), status: .created)
         }
-        routes.on(.get, "/api/v1/models/:owner/:name/aliases/:alias/history", .read) { _, context, _ in
+        routes.on(.get, "/api/v1/models/:owner/:name/aliases/:alias/history", .read) { request, context, _ in
             let alias = try AliasName(try context.parameters.require("alias"))
-            return try JSONResponse.make(Page(items: try await store.aliasHistory(model: try requireModel(context), alias: alias), nextCursor: nil))
+            return try JSONResponse.make(try ListPaging.page(try await store.aliasHistory(model: try requireModel(context), alias: alias), request) { String(format: "%020lld", $0.seq) })
         }
         routes.on(.get, "/api/v1/models/:owner/:name/aliases/:alias/resolve", .read) { request, context, _ in
             let alias = try AliasName(try context.parameters.require("alias"))

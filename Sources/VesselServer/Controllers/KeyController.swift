@@ -8,8 +8,8 @@ struct KeyController {
     let store: any SignatureStore
 
     func register(_ routes: APIRoutes) {
-        routes.on(.get, "/api/v1/keys", .admin) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.trustedKeys(), nextCursor: nil))
+        routes.on(.get, "/api/v1/keys", .admin) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.trustedKeys(), request) { $0.name })
         }
         routes.on(.post, "/api/v1/keys", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(AddTrustedKeyRequest.self, from: request, context: context)

@@ -26,9 +26,9 @@ struct SignatureController {
             )
             return try JSONResponse.make(info, status: .created)
         }
-        routes.on(.get, base, .read) { _, context, _ in
+        routes.on(.get, base, .read) { request, context, _ in
             let (model, number) = try target(context)
-            return try JSONResponse.make(Page(items: try await store.signatures(model: model, version: number), nextCursor: nil))
+            return try JSONResponse.make(try ListPaging.page(try await store.signatures(model: model, version: number), request) { ListPaging.key($0.signedAt, $0.id) })
         }
         routes.on(.get, "\(base)/:signature", .read) { _, context, _ in
             let (model, number) = try target(context)

@@ -27,12 +27,12 @@ struct WebhookController {
             info.secret = secret
             return try JSONResponse.make(info, status: .created)
         }
-        routes.on(.get, "/api/v1/webhooks", .authenticated) { _, _, caller in
+        routes.on(.get, "/api/v1/webhooks", .authenticated) { request, _, caller in
             var visible: [WebhookInfo] = []
             for subscription in try await store.webhooks() {
                 if try await mayManage(caller, subscription.filter.scope) { visible.append(subscription.info) }
             }
-            return try JSONResponse.make(Page(items: visible, nextCursor: nil))
+            return try JSONResponse.make(try ListPaging.page(visible, request) { ListPaging.key($0.createdAt, $0.id) })
         }
         routes.on(.delete, "/api/v1/webhooks/:webhook", .authenticated) { _, context, caller in
             let subscription = try await managed(caller, context)
