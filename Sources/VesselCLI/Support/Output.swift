@@ -6,10 +6,10 @@ import VesselSigning
 /// Where every command's results (stdout) and diagnostics (stderr) go, and how errors become
 /// exit codes. With `--json`, a failure prints the API's error object on stdout.
 enum Output {
+    /// `value` pretty-printed in the API's shape: the server's encoder, so absent fields are
+    /// `null` here too.
     static func json<T: Encodable>(_ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return }
+        guard let data = try? JSONValueEncoder(prettyPrinted: true).encode(value) else { return }
         FileHandle.standardOutput.write(data)
         FileHandle.standardOutput.write(Data("\n".utf8))
     }

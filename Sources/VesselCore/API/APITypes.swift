@@ -15,12 +15,6 @@ public struct Page<Item: Codable & Sendable>: Codable, Sendable {
         case items
         case nextCursor = "next_cursor"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(items, forKey: .items)
-        try c.encode(nextCursor, forKey: .nextCursor)
-    }
 }
 
 public enum PrincipalKind: String, Codable, Sendable {
@@ -77,16 +71,6 @@ public struct TokenInfo: Codable, Sendable, Equatable {
         case expiresAt = "expires_at"
         case revokedAt = "revoked_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(principal, forKey: .principal)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(expiresAt, forKey: .expiresAt)
-        try c.encode(revokedAt, forKey: .revokedAt)
-    }
 }
 
 public struct CreateTokenRequest: Codable, Sendable {
@@ -123,14 +107,6 @@ public struct CreatedToken: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case id, token, principal
         case expiresAt = "expires_at"
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(token, forKey: .token)
-        try c.encode(principal, forKey: .principal)
-        try c.encode(expiresAt, forKey: .expiresAt)
     }
 }
 

@@ -142,16 +142,6 @@ public struct PromotionResult: Codable, Sendable, Equatable {
         case status, failures, model, alias, version
         case requestID = "request_id"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(status, forKey: .status)
-        try c.encode(requestID, forKey: .requestID)
-        try c.encode(failures, forKey: .failures)
-        try c.encode(model, forKey: .model)
-        try c.encode(alias, forKey: .alias)
-        try c.encode(version, forKey: .version)
-    }
 }
 
 public struct PromotionRequestInfo: Codable, Sendable, Equatable {

@@ -36,16 +36,6 @@ public struct SignatureInfo: Codable, Sendable, Equatable {
         case signedAt = "signed_at"
         case signedBy = "signed_by"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(keyHint, forKey: .keyHint)
-        try c.encode(status, forKey: .status)
-        try c.encode(keyName, forKey: .keyName)
-        try c.encode(signedAt, forKey: .signedAt)
-        try c.encode(signedBy, forKey: .signedBy)
-    }
 }
 
 /// A public key the registry trusts for signatures, by name.

@@ -49,18 +49,6 @@ public struct UploadSessionInfo: Codable, Sendable, Equatable {
         case nextChunk = "next_chunk"
         case expiresAt = "expires_at"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(uploadId, forKey: .uploadId)
-        try c.encode(digest, forKey: .digest)
-        try c.encode(size, forKey: .size)
-        try c.encode(chunkSize, forKey: .chunkSize)
-        try c.encode(chunks, forKey: .chunks)
-        try c.encode(received, forKey: .received)
-        try c.encode(nextChunk, forKey: .nextChunk)
-        try c.encode(expiresAt, forKey: .expiresAt)
-    }
 }
 
 /// `PUT …/uploads/:id/chunks/:n`: the chunk is durable.

@@ -84,18 +84,6 @@ public struct DeliveryAttemptInfo: Codable, Sendable, Equatable {
         case responseCode = "response_code"
         case latencyMs = "latency_ms"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(eventId, forKey: .eventId)
-        try c.encode(eventType, forKey: .eventType)
-        try c.encode(attempt, forKey: .attempt)
-        try c.encode(at, forKey: .at)
-        try c.encode(status, forKey: .status)
-        try c.encode(responseCode, forKey: .responseCode)
-        try c.encode(latencyMs, forKey: .latencyMs)
-        try c.encode(error, forKey: .error)
-    }
 }
 
 /// `POST /api/v1/events/:id/redeliver` `{"webhook"?}` → `{"event_id","webhooks"}`.

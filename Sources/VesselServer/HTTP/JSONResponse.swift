@@ -2,23 +2,19 @@ import Foundation
 import Hummingbird
 import VesselCore
 
-/// Encodes API responses: JSON, UTF-8, slashes unescaped.
+/// Encodes API responses: JSON, UTF-8, keys sorted, slashes unescaped, and every field
+/// without a value written as `null` (`JSONValueEncoder`, the API's null rule).
 enum JSONResponse {
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
-        return encoder
-    }
-
     static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
         make(body: try body(value), status: status)
     }
 
     /// The response body for `value`: its JSON and a newline.
     static func body<T: Encodable>(_ value: T) throws -> ByteBuffer {
-        let data = try encoder().encode(value)
+        let bytes = try JSONValueEncoder().encodeBytes(value)
         var buffer = ByteBuffer()
-        buffer.writeBytes(data)
+        buffer.reserveCapacity(bytes.count + 1)
+        buffer.writeBytes(bytes)
         buffer.writeString("\n")
         return buffer
     }
