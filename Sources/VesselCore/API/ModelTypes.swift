@@ -24,17 +24,6 @@ public struct ModelInfo: Codable, Sendable, Equatable {
         case createdBy = "created_by"
         case latestVersion = "latest_version"
     }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(model, forKey: .model)
-        try c.encode(description, forKey: .description)
-        try c.encode(tags, forKey: .tags)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(createdBy, forKey: .createdBy)
-        try c.encode(latestVersion, forKey: .latestVersion)
-        try c.encode(versions, forKey: .versions)
-    }
 }
 
 public struct CreateModelRequest: Codable, Sendable {
@@ -60,13 +49,13 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     public var createdBy: String
     public var aliases: [String]
     public var findings: [Finding]
-    /// Present when one version is fetched, absent in lists.
+    /// Present when one version is fetched, null in lists.
     public var manifest: [ManifestEntry]?
     /// Safetensors totals (parameters, dtypes, …), when the version holds safetensors files.
     public var summary: ModelSummary?
     /// The scanner's report per file; present when one version is fetched.
     public var scan: [FileScanReport]?
-    /// The version's signatures; filled in by `vessel show`, absent in API answers (they are
+    /// The version's signatures; filled in by `vessel show`, null in API answers (they are
     /// listed by `GET …/versions/:version/signatures`).
     public var signatures: [SignatureInfo]?
 
