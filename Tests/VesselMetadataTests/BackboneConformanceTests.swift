@@ -177,7 +177,7 @@ final class ManualClock: Sendable {
             #expect(try await store.dueDeliveryGroups(now: 500, limit: 10).map(\.model).sorted() == ["acme/c"], "b waits for its backoff")
             try await store.recordAttempts([AttemptRecord(retried, attempt(.dead, at: 1_000, next: 1_000), id: "b2")])
             #expect(try await store.pendingDeliveryCount() == 1)
-            let attempts = try await store.deliveryAttempts(webhook: hook.id, limit: 10)
+            let attempts = try await store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items
             #expect(attempts.map(\.attempt) == [2, 2, 1, 1])
             #expect(attempts.map(\.status) == ["dead", "delivered", "failed", "failed"])
         }
@@ -207,7 +207,12 @@ final class ManualClock: Sendable {
             #expect(held.first?.attempts == 1 && held.first?.firstAttemptAt == 21 && held.first?.nextAttemptAt == 900)
             #expect(held.last?.attempts == 0 && held.last?.firstAttemptAt == nil)
             #expect(try await store.heldStreams().map(\.model) == ["acme/b"])
-            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["failed", "delivered"])
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items.map(\.status) == ["failed", "delivered"])
+            // Paged newest first: each cursor continues after the last attempt of its page.
+            let first = try await store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: nil)
+            #expect(first.items.map(\.status) == ["failed"])
+            let second = try await store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: try #require(first.nextCursor))
+            #expect(second.items.map(\.status) == ["delivered"] && second.nextCursor == nil)
 
             try await store.queueDeliveries([], cursors: [(hook.id, events[2].seq)], now: 30)
             try await store.queueDeliveries([], cursors: [(hook.id, events[0].seq)], now: 31)

@@ -50,7 +50,7 @@ import VesselCore
             try await holder.value
             #expect(finished, "queueing and recording deliveries waited for a registry write transaction")
             #expect(try await store.pendingDeliveryCount() == 0)
-            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["delivered"])
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items.map(\.status) == ["delivered"])
         }
     }
 
@@ -112,7 +112,7 @@ import VesselCore
             try await Migrations.runDeliveries(on: deliveries, registryPath: "\(dir)/metadata.sqlite", logger: logger)
             let store = SQLMetadataStore(backend: sql, deliveries: deliveries)
             #expect(try await store.pendingDeliveries(webhook: hook.id, model: "acme/a", limit: 10).count == 1)
-            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10).map(\.status) == ["failed"])
+            #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items.map(\.status) == ["failed"])
             let left = try await sql.read { db in
                 try await db.raw("SELECT (SELECT COUNT(*) FROM webhook_deliveries) + (SELECT COUNT(*) FROM webhook_attempts) AS n").first()
                     .map { try $0.decode(column: "n", as: Int.self) }
@@ -144,7 +144,7 @@ import VesselCore
             let pending = try #require(try await store.pendingDeliveries(webhook: other.id, model: "acme/a", limit: 10).first)
             try await store.recordAttempts([AttemptRecord(pending, DeliveryAttempt(status: .delivered, at: 40, responseCode: 200, latencyMicros: 5, error: nil, nextAttemptAt: 40), id: "b1")])
             #expect(try await store.purgeEvents(before: Int64.max, limit: 100) == 1)
-            #expect(try await store.deliveryAttempts(webhook: other.id, limit: 10).isEmpty)
+            #expect(try await store.deliveryAttempts(webhook: other.id, limit: 10, cursor: nil).items.isEmpty)
             await expectCode(.notFound) { _ = try await store.redeliver(eventID: event.eventID, webhook: other.id, among: nil, change: Self.admin) }
         }
     }

@@ -3,8 +3,8 @@ import VesselCore
 
 extension SQLMetadataStore: AuditLog {
     public func auditEntries(model: ModelName?, limit: Int, cursor: String?) async throws -> Page<AuditEntry> {
-        let limit = Cursor.clamp(limit)
-        let after = try cursor.map { Int64(try Cursor.decode($0)) ?? 0 } ?? 0
+        let limit = PageCursor.clamp(limit)
+        let after = try cursor.map { Int64(try PageCursor.decode($0)) ?? 0 } ?? 0
         let rows = try await backend.read { db in
             if let model {
                 return try await db.raw("""
@@ -14,7 +14,7 @@ extension SQLMetadataStore: AuditLog {
             return try await db.raw("SELECT * FROM audit_log WHERE seq > \(bind: after) ORDER BY seq LIMIT \(bind: limit + 1)").all()
         }
         let items = try rows.prefix(limit).map(AuditEntry.decode)
-        let next = rows.count > limit ? items.last.map { Cursor.encode(String($0.seq)) } : nil
+        let next = rows.count > limit ? items.last.map { PageCursor.encode(String($0.seq)) } : nil
         return Page(items: items, nextCursor: next)
     }
 

@@ -38,8 +38,8 @@ extension SQLMetadataStore: ModelStore {
     }
 
     public func listModels(limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
-        let limit = Cursor.clamp(limit)
-        let after = try cursor.map(Cursor.decode) ?? ""
+        let limit = PageCursor.clamp(limit)
+        let after = try cursor.map(PageCursor.decode) ?? ""
         let rows = try await backend.read { db in
             try await db.raw("""
                 \(unsafeRaw: Self.modelQuery) WHERE (m.owner || '/' || m.name) > \(bind: after)
@@ -47,7 +47,7 @@ extension SQLMetadataStore: ModelStore {
                 """).all()
         }
         let items = try rows.prefix(limit).map(Self.modelInfo)
-        let next = rows.count > limit ? items.last.map { Cursor.encode($0.model.description) } : nil
+        let next = rows.count > limit ? items.last.map { PageCursor.encode($0.model.description) } : nil
         return Page(items: items, nextCursor: next)
     }
 

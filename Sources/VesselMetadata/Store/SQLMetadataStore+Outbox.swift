@@ -3,7 +3,7 @@ import VesselCore
 
 extension SQLMetadataStore: OutboxRetention {
     public func purgeEvents(before cutoff: Int64, limit: Int) async throws -> Int {
-        let limit = Cursor.clamp(limit)
+        let limit = PageCursor.clamp(limit)
         // Never an event some subscription has not looked at yet (above its cursor) or still
         // has to deliver (a pending delivery row); their attempt history ages out alike.
         // Cursors only move forward and new deliveries are only queued above them (or for an

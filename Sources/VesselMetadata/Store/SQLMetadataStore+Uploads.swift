@@ -42,7 +42,7 @@ extension SQLMetadataStore: UploadSessionStore {
     }
 
     public func expiredUploadSessions(now: Int64, limit: Int) async throws -> [UploadSession] {
-        let limit = Cursor.clamp(limit)
+        let limit = PageCursor.clamp(limit)
         return try await backend.read { db in
             try await db.raw("""
                 SELECT * FROM upload_sessions WHERE expires_at <= \(bind: now) ORDER BY expires_at, id LIMIT \(bind: limit)

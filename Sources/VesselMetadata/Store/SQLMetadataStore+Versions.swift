@@ -111,8 +111,8 @@ extension SQLMetadataStore: VersionStore {
     }
 
     public func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
-        let limit = Cursor.clamp(limit)
-        let before = try cursor.map { Int(try Cursor.decode($0)) ?? Int.max } ?? Int.max
+        let limit = PageCursor.clamp(limit)
+        let before = try cursor.map { Int(try PageCursor.decode($0)) ?? Int.max } ?? Int.max
         return try await backend.read { db in
             let modelID = try await self.modelID(db, model)
             var conditions: [any SQLExpression] = []
@@ -125,7 +125,7 @@ extension SQLMetadataStore: VersionStore {
                 """).all()
             var items: [VersionInfo] = []
             for row in rows.prefix(limit) { items.append(try await self.versionInfo(db, row, model: model)) }
-            let next = rows.count > limit ? items.last.map { Cursor.encode(String($0.version)) } : nil
+            let next = rows.count > limit ? items.last.map { PageCursor.encode(String($0.version)) } : nil
             return Page(items: items, nextCursor: next)
         }
     }

@@ -8,7 +8,7 @@ extension SQLMetadataStore: WebhookStore {
     }
 
     public func outboxEvents(after seq: Int64, limit: Int) async throws -> [OutboxEvent] {
-        let limit = Cursor.clamp(limit)
+        let limit = PageCursor.clamp(limit)
         return try await backend.read { db in
             try await db.raw("""
                 SELECT seq, id, type, at, model, payload FROM events WHERE seq > \(bind: seq) ORDER BY seq LIMIT \(bind: limit)
@@ -107,7 +107,7 @@ extension SQLMetadataStore: WebhookStore {
     }
 
     public func dueDeliveryGroups(now: Int64, limit: Int) async throws -> [(webhook: String, model: String)] {
-        let limit = Cursor.clamp(limit)
+        let limit = PageCursor.clamp(limit)
         return try await deliveries.read { db in
             try await db.raw("""
                 SELECT d.webhook_id, d.model FROM webhook_deliveries d
@@ -120,7 +120,7 @@ extension SQLMetadataStore: WebhookStore {
     }
 
     public func pendingDeliveries(webhook: String, model: String, limit: Int) async throws -> [PendingDelivery] {
-        let limit = Cursor.clamp(limit)
+        let limit = PageCursor.clamp(limit)
         let rows = try await deliveries.read { db in
             try await db.raw("""
                 SELECT event_seq, attempts, first_attempt_at, next_attempt_at FROM webhook_deliveries
@@ -235,17 +235,36 @@ extension SQLMetadataStore: WebhookStore {
         }
     }
 
-    public func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo] {
-        let limit = Cursor.clamp(limit)
+    public func deliveryAttempts(webhook: String, limit: Int, cursor: String?) async throws -> Page<DeliveryAttemptInfo> {
+        let limit = PageCursor.clamp(limit)
+        // Newest first; the cursor is the (at, event_seq, attempt) of the last attempt of a page.
+        let after: (at: Int64, seq: Int64, attempt: Int)? = try cursor.map { cursor in
+            let parts = try PageCursor.decode(cursor).split(separator: " ").compactMap { Int64($0) }
+            guard parts.count == 3 else { throw VesselError.invalidArgument("the paging cursor is not one this server issued") }
+            return (parts[0], parts[1], Int(parts[2]))
+        }
         let rows = try await deliveries.read { db in
-            try await db.raw("""
+            if let after {
+                return try await db.raw("""
+                    SELECT attempt, at, status, response_code, latency_micros, error, event_seq FROM webhook_attempts
+                    WHERE webhook_id = \(bind: webhook) AND (at < \(bind: after.at) OR (at = \(bind: after.at) AND (event_seq < \(bind: after.seq)
+                      OR (event_seq = \(bind: after.seq) AND attempt < \(bind: after.attempt)))))
+                    ORDER BY at DESC, event_seq DESC, attempt DESC LIMIT \(bind: limit + 1)
+                    """).all()
+            }
+            return try await db.raw("""
                 SELECT attempt, at, status, response_code, latency_micros, error, event_seq FROM webhook_attempts
-                WHERE webhook_id = \(bind: webhook) ORDER BY at DESC, event_seq DESC, attempt DESC LIMIT \(bind: limit)
+                WHERE webhook_id = \(bind: webhook) ORDER BY at DESC, event_seq DESC, attempt DESC LIMIT \(bind: limit + 1)
                 """).all()
         }
-        let events = try await events(try rows.map { try $0.decode(column: "event_seq", as: Int64.self) })
+        let page = rows.prefix(limit)
+        var next: String?
+        if rows.count > limit, let last = page.last {
+            next = PageCursor.encode("\(try last.decode(column: "at", as: Int64.self)) \(try last.decode(column: "event_seq", as: Int64.self)) \(try last.decode(column: "attempt", as: Int.self))")
+        }
+        let events = try await events(try page.map { try $0.decode(column: "event_seq", as: Int64.self) })
         // Attempts of events the retention job removed are left out, as the events are.
-        return try rows.compactMap { row in
+        let items = try page.compactMap { row -> DeliveryAttemptInfo? in
             guard let event = events[try row.decode(column: "event_seq", as: Int64.self)] else { return nil }
             return DeliveryAttemptInfo(
                 eventId: event.id,
@@ -258,6 +277,7 @@ extension SQLMetadataStore: WebhookStore {
                 error: try row.decode(column: "error", as: String?.self)
             )
         }
+        return Page(items: items, nextCursor: next)
     }
 
     public func pendingDeliveryCount() async throws -> Int {

@@ -63,21 +63,3 @@ public final class SQLMetadataStore: Sendable {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }
-
-/// Opaque paging cursors: base64url of the last key seen.
-enum Cursor {
-    static func encode(_ key: String) -> String {
-        Data(key.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decode(_ cursor: String) throws(VesselError) -> String {
-        var text = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while text.count % 4 != 0 { text += "=" }
-        guard let data = Data(base64Encoded: text), let key = String(data: data, encoding: .utf8) else {
-            throw .invalidArgument("the paging cursor is not one this server issued")
-        }
-        return key
-    }
-
-    static func clamp(_ limit: Int) -> Int { min(max(limit, 1), 1000) }
-}

@@ -137,7 +137,8 @@ public protocol WebhookStore: Sendable {
     /// does each of `queue` (a pending row: the rest of a stream behind that failure).
     func recordAttempts(_ records: [AttemptRecord], queue: [PendingDelivery]) async throws
     /// The most recent attempts of a subscription, newest first.
-    func deliveryAttempts(webhook: String, limit: Int) async throws -> [DeliveryAttemptInfo]
+    /// Newest first, `limit` (1…1000) a page.
+    func deliveryAttempts(webhook: String, limit: Int, cursor: String?) async throws -> Page<DeliveryAttemptInfo>
     /// Deliveries not yet delivered or dead, over all subscriptions.
     func pendingDeliveryCount() async throws -> Int
 }

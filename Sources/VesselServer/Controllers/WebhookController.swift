@@ -46,8 +46,7 @@ struct WebhookController {
         }
         routes.on(.get, "/api/v1/webhooks/:webhook/deliveries", .authenticated) { request, context, caller in
             let subscription = try await managed(caller, context)
-            let attempts = try await store.deliveryAttempts(webhook: subscription.id, limit: Query.limit(request))
-            return try JSONResponse.make(Page(items: attempts, nextCursor: nil))
+            return try JSONResponse.make(try await store.deliveryAttempts(webhook: subscription.id, limit: Query.limit(request), cursor: Query.cursor(request)))
         }
         routes.on(.post, "/api/v1/events/:event/redeliver", .authenticated) { request, context, caller in
             let body = try await JSONResponse.decode(RedeliverRequest.self, from: request, context: context)

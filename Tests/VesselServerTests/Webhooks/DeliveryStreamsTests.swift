@@ -144,7 +144,7 @@ import VesselCore
                         .map { (try $0.decode(column: "rows", as: Int.self), try $0.decode(column: "attempts", as: Int.self)) }
                 }
                 #expect(counts?.0 == 0 && counts?.1 == receiver.accepted.count)
-                #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 100).filter { $0.status == "delivered" }.count == receiver.accepted.count)
+                #expect(try await store.deliveryAttempts(webhook: hook.id, limit: 100, cursor: nil).items.filter { $0.status == "delivered" }.count == receiver.accepted.count)
             }
         }
     }

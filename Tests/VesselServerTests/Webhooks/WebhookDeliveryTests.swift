@@ -111,7 +111,7 @@ import VesselMetadata
                     try await receiver.wait { !$0.isEmpty }
                     try await WebhookTesting.settle(harness.registry.store)
                 }
-                let attempts = try await harness.registry.store.deliveryAttempts(webhook: hook.id, limit: 10).reversed()
+                let attempts = try await harness.registry.store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items.reversed()
                 #expect(attempts.map(\.status) == ["failed", "delivered"])
                 let first = try #require(attempts.first)
                 #expect(first.responseCode == nil && first.error == "the receiver did not answer in time")
@@ -136,7 +136,7 @@ import VesselMetadata
                 hook = try await first.store.createWebhook(url: receiver.url, filter: try EventFilter(patterns: ["*"], scope: .registry), format: .json, secret: "0123456789abcdef", change: WebhookTesting.system)
                 _ = try await first.store.createModel(try Self.model(), description: "", tags: [], change: WebhookTesting.system)
                 try await WebhookTesting.delivering(first) {
-                    while try await first.store.deliveryAttempts(webhook: hook.id, limit: 1).isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+                    while try await first.store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: nil).items.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
                 }
             } catch {
                 await first.shutdown()
@@ -152,7 +152,7 @@ import VesselMetadata
                     try await receiver.wait { !$0.isEmpty }
                     try await WebhookTesting.settle(second.store)
                 }
-                let attempts = try await second.store.deliveryAttempts(webhook: hook.id, limit: 10)
+                let attempts = try await second.store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items
                 #expect(attempts.first?.status == "delivered" && attempts.count >= 2)
                 #expect(receiver.accepted.first?.json?["type"] as? String == "model.created")
             } catch {
