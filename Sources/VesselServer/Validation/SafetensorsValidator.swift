@@ -41,8 +41,6 @@ public struct SafetensorsValidator: VersionValidator {
             report.findings.append(Finding(validator: name, code: error.code, message: error.message, path: error.path))
             return
         }
-        if let summary = inspection.summary {
-            report.analysis.summary = try JSONDecoder().decode(ModelSummary.self, from: JSONEncoder().encode(summary))
-        }
+        report.analysis.summary = inspection.summary
     }
 }
