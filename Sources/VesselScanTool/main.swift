@@ -1,17 +1,22 @@
 import Foundation
 import VesselFormats
 
-// vessel-scan: a thin command over `ModelScanner`, for the comparison and benchmark scripts.
+// vessel-scan: `ModelScanner` alone, for scripts/compare_scanners.py and scripts/bench_scan.sh.
+// Files are judged exactly as by `vessel scan` and the registry: the reviewed allowlist and the
+// strict safetensors parser (`ModelScanner.safetensorsRules`).
 //
-//   vessel-scan [--json] [--imports] PATH...        scan, print results, exit 0/1/2
+//   vessel-scan [--json] [--imports] PATH...     scan on every core and print the results
+//                                                (--json: {"items": [ScanFileResult…]}); exit 0
+//                                                all safe, 1 something unsafe, 2 something invalid
+//                                                and nothing unsafe
 //   vessel-scan --bench N [--bench-seconds S] [--jobs J] PATH...
-//                                                   scan N times (and for at least S seconds)
-//                                                   on J threads (default 1), print the best
-//                                                   round as timing JSON
+//                                                scan the files at least N times and for at least
+//                                                S seconds on J threads (default 1), print
+//                                                {"files","bytes","jobs","best_seconds","rounds",
+//                                                "checksum"}, exit 0; VESSEL_SCAN_PER_FILE=1 also
+//                                                prints each file's best of N to stderr
 //
-// Exit codes follow Vessel's conventions: 0 all safe, 1 something unsafe, 2 something invalid
-// (and nothing unsafe), 64 usage error. Safetensors files are checked only for a plausible
-// header here; the real parser is wired in by the vessel CLI.
+// --jobs applies to --bench only. Usage errors and --help exit 64.
 
 func usage() -> Never {
     FileHandle.standardError.write(Data("usage: vessel-scan [--json] [--imports] [--bench N [--bench-seconds S] [--jobs J]] PATH...\n".utf8))
