@@ -1,7 +1,11 @@
 /// The rules for a file path inside a version (the conventions' "which files a version holds").
 public enum ManifestPath {
-    /// Names skipped when walking a folder (the model-signing `ignore_paths` plus Vessel's pull marker).
-    public static let ignoredNames: Set<String> = [".git", ".gitignore", ".gitattributes", ".github", pullMarker]
+    /// The paths OpenSSF model-signing always ignores, in the order it writes them into a
+    /// bundle's `ignore_paths` (`BundleFormat.defaultIgnorePaths` is this list, for interop).
+    public static let modelSigningIgnoredNames = [".git", ".gitignore", ".gitattributes", ".github"]
+    /// Names a version never holds and every folder walk skips (the pusher's `ModelFolder`, the
+    /// scanner's walker): model-signing's ignored names plus Vessel's pull marker.
+    public static let ignoredNames = Set(modelSigningIgnoredNames).union([pullMarker])
     /// The marker `vessel pull` writes into a materialized folder.
     public static let pullMarker = ".vessel.json"
     /// Longest accepted path, in UTF-8 bytes.

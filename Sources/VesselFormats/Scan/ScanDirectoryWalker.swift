@@ -6,22 +6,17 @@ import Musl
 import Darwin
 #endif
 
+import VesselCore
+
 /// Lists the files below a folder the way Vessel versions hold them: recursively, sorted by
-/// UTF-8 bytes, skipping `.git`, `.gitignore`, `.gitattributes`, `.github` and `.vessel.json`,
-/// and reporting symlinks instead of following them.
+/// UTF-8 bytes, skipping `ManifestPath.ignoredNames` (`.git`, `.gitignore`, `.gitattributes`,
+/// `.github` and `.vessel.json`), and reporting symlinks instead of following them.
 enum ScanDirectoryWalker {
     enum Item: Equatable {
         case file(String)
         case symlink(String)
         case special(String)
         case unreadable(String)
-    }
-
-    static let skippedNames: Set<String> = [".git", ".gitignore", ".gitattributes", ".github", ".vessel.json"]
-
-    static func isSymlink(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
     }
 
     static func isDirectory(_ path: String) -> Bool {
@@ -45,7 +40,7 @@ enum ScanDirectoryWalker {
             items.append(.unreadable(folder))
             return
         }
-        for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) where !skippedNames.contains(name) {
+        for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) where !ManifestPath.ignoredNames.contains(name) {
             let path = folder.hasSuffix("/") ? folder + name : folder + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0 else {

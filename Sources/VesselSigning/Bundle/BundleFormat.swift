@@ -1,3 +1,5 @@
+import VesselCore
+
 /// Constants of the OpenSSF model-signing ("OMS") bundle, key method, as
 /// written and read by PyPI `model-signing` 1.1.1.
 public enum BundleFormat {
@@ -9,8 +11,9 @@ public enum BundleFormat {
     public static let statementType = "https://in-toto.io/Statement/v1"
     /// model-signing predicate type (v1.0).
     public static let predicateType = "https://model_signing/signature/v1.0"
-    /// Paths model-signing always ignores and records in `ignore_paths`.
-    public static let defaultIgnorePaths = [".git", ".gitignore", ".gitattributes", ".github"]
+    /// Paths model-signing always ignores and records in `ignore_paths`, in its order; the
+    /// list is defined once, as `ManifestPath.modelSigningIgnoredNames`.
+    public static let defaultIgnorePaths = ManifestPath.modelSigningIgnoredNames
 
     /// Largest bundle file read, in bytes (a 100,000-file model's bundle is ~40 MB).
     public static let maxBundleBytes = 256 * 1024 * 1024
