@@ -10,7 +10,7 @@
 
 import Crypto
 import Foundation
-import Synchronization
+import VesselCore
 import VesselSigning
 
 #if canImport(Glibc)
@@ -26,7 +26,7 @@ struct BenchFailure: Error, CustomStringConvertible {
 
 /// Regular files under `root` (relative paths), skipping model-signing's git paths and `skip`.
 func listFiles(_ root: URL, skip: Set<String>) throws -> [(path: String, size: Int)] {
-    let ignored = Set([".git", ".gitignore", ".gitattributes", ".github"]).union(skip)
+    let ignored = Set(BundleFormat.defaultIgnorePaths).union(skip)
     var out: [(String, Int)] = []
     func walk(_ dir: URL, _ prefix: String) throws {
         for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
@@ -66,43 +66,18 @@ func hashFile(_ path: String, buffer: UnsafeMutableRawBufferPointer) throws -> [
     return Array(hasher.finalize())
 }
 
-/// Hands out increasing indices to the hashing workers.
-final class WorkQueue: Sendable {
-    private let next = Mutex(0)
-
-    func take() -> Int {
-        next.withLock { value in
-            defer { value += 1 }
-            return value
-        }
-    }
-}
-
-/// Hashes every file with `workers` tasks pulling the next-largest file from a shared queue.
+/// Hashes every file on `workers` tasks, largest first (`concurrentMap`), each read through a
+/// buffer of its own.
 func hashFolder(_ root: URL, skip: Set<String>) async throws -> (resources: [SignedResource], bytes: Int) {
-    let files = try listFiles(root, skip: skip).sorted { $0.size > $1.size }
-    let queue = WorkQueue()
-    let results = try await withThrowingTaskGroup(of: [SignedResource].self) { group in
-        for _ in 0..<workers {
-            group.addTask {
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readSize, alignment: 4096)
-                defer { buffer.deallocate() }
-                var mine: [SignedResource] = []
-                while true {
-                    let index = queue.take()
-                    guard index < files.count else { break }
-                    try Task.checkCancellation()
-                    let digest = try hashFile(root.appendingPathComponent(files[index].path).path, buffer: buffer)
-                    mine.append(SignedResource(path: files[index].path, sha256: digest))
-                }
-                return mine
-            }
-        }
-        var all: [SignedResource] = []
-        for try await part in group { all += part }
-        return all
+    let files = try listFiles(root, skip: skip)
+    let order = files.indices.sorted { files[$0].size > files[$1].size }
+    let digests = try await concurrentMap(count: files.count, width: workers, order: order) { index in
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: readSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        return try hashFile(root.appendingPathComponent(files[index].path).path, buffer: buffer)
     }
-    return (results, files.reduce(0) { $0 + $1.size })
+    let resources = zip(files, digests).map { SignedResource(path: $0.path, sha256: $1) }
+    return (resources, files.reduce(0) { $0 + $1.size })
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double {

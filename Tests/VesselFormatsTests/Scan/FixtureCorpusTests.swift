@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import VesselFormats
 
@@ -79,36 +78,5 @@ struct FixtureCorpusTests {
         #expect(one.count == Self.expectations.count + 1)
         #expect(scanner.scan(paths: [ScanTestSupport.fixturesPath], jobs: 4) == one)
         #expect(scanner.scanFiles(one.map(\.path), jobs: 3) == one)
-    }
-
-    @Test func theParallelMapKeepsOrderWithUnevenCosts() {
-        // Every tenth item sleeps, so a thread that drew one falls behind the others.
-        let mapped = ModelScanner.map(count: 200, jobs: 4) { index -> Int in
-            if index % 10 == 0 { usleep(500) }
-            return index * 3
-        }
-        #expect(mapped == (0..<200).map { $0 * 3 })
-        #expect(ModelScanner.map(count: 0, jobs: 4) { $0 }.isEmpty)
-        #expect(ModelScanner.map(count: 3, jobs: 0) { $0 } == [0, 1, 2])
-    }
-
-    /// The map promises `jobs` threads however busy the machine is: four items that can only
-    /// finish once all four have started. On fewer threads the first item waits out the
-    /// (generous) timeout and reports it, so the test fails instead of hanging.
-    @Test func theParallelMapRunsJobsItemsAtOnce() {
-        let arrived = Mutex(0)
-        let allIn = DispatchSemaphore(value: 0)
-        let met = ModelScanner.map(count: 4, jobs: 4) { _ -> Bool in
-            let last = arrived.withLock { count -> Bool in
-                count += 1
-                return count == 4
-            }
-            if last {
-                for _ in 0..<3 { allIn.signal() }
-                return true
-            }
-            return allIn.wait(timeout: .now() + 30) == .success
-        }
-        #expect(met == [true, true, true, true])
     }
 }
