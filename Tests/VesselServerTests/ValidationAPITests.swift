@@ -82,6 +82,14 @@ import VesselFormats
         }
     }
 
+    /// `safetensors-only` is judged in VesselMetadata, which has no scanner: the format names
+    /// it admits must be exactly the formats of the `safetensors` and `data` families.
+    @Test func theSafetensorsOnlyGateAdmitsTheSafetensorsAndDataFamilies() {
+        let admitted = ScanFormat.allCases.filter { [.safetensors, .data].contains($0.family) }.map(\.rawValue)
+        #expect(Set(admitted) == Gate.safetensorsOnlyFormats)
+        #expect(ScanFormatPolicy.registryDefault.names == ["safetensors", "data"])
+    }
+
     @Test func picklesAreRefusedByDefaultAndMustScanCleanWhenAllowed() async throws {
         let benign = try Self.fixture("benign_ordereddict_p2.pkl")
         let malicious = try Self.fixture("global_os_system.pkl")
@@ -92,8 +100,11 @@ import VesselFormats
             try await client.execute(uri: "/api/v1/policies", method: .put, headers: APIHarness.auth, body: APIHarness.json(FormatPolicyRequest(scope: "acme/*", formats: ["safetensors", "data", "pickle"]))) { response in
                 #expect(response.status == .ok)
             }
-            try await client.execute(uri: "/api/v1/policies", method: .put, headers: APIHarness.auth, body: APIHarness.json(FormatPolicyRequest(scope: "acme/*", formats: ["exe"]))) { response in
-                #expect(response.status == .badRequest)
+            for formats in [["exe"], [], ["safetensors", " data"]] {
+                try await client.execute(uri: "/api/v1/policies", method: .put, headers: APIHarness.auth, body: APIHarness.json(FormatPolicyRequest(scope: "acme/*", formats: formats))) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(String(buffer: response.body).contains("formats must be a non-empty list of: safetensors, data, pickle"))
+                }
             }
             let allowed = try await APIHarness.push(client, model: "acme/pkl", files: ["model.pkl": benign])
             #expect(allowed.state == .ready, "\(allowed.findings)")

@@ -40,9 +40,9 @@ struct Policy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Which file formats versions may hold.", subcommands: [Set.self, List.self])
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the accepted formats for a scope (admin). Default: safetensors,data.")
+        static let configuration = CommandConfiguration(abstract: "Set the accepted formats for a scope (admin). Default: \(ScanFormatPolicy.registryDefault.names.joined(separator: ",")).")
         @Argument(help: "'*', 'owner/*' or 'owner/name'.") var scope: String
-        @Option(help: "Comma-separated: safetensors, data, pickle. Pickle-based files must still scan clean.") var formats: String
+        @Option(help: "Comma-separated: \(ScanFormatPolicy.familyNames). Pickle-based files must still scan clean.") var formats: String
         @OptionGroup var client: ClientOptions
 
         func run() async throws {

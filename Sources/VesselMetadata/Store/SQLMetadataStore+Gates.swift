@@ -36,7 +36,7 @@ extension SQLMetadataStore {
                     failures.append(RuleFailure(rule: text, message: "not clean: " + dirty.prefix(5).map { "\($0.path) is \($0.verdict)" }.joined(separator: ", ")))
                 }
             case .safetensorsOnly:
-                let weights = (target.scan ?? []).filter { !["safetensors", "data"].contains($0.format) }
+                let weights = (target.scan ?? []).filter { !Gate.safetensorsOnlyFormats.contains($0.format) }
                 if target.scan == nil {
                     failures.append(RuleFailure(rule: text, message: "the version has no scan report"))
                 } else if !weights.isEmpty {

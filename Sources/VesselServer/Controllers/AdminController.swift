@@ -1,5 +1,6 @@
 import Hummingbird
 import VesselCore
+import VesselFormats
 import VesselMetadata
 
 /// Principals, tokens, the audit log, and who-am-I.
@@ -45,9 +46,8 @@ struct AdminController {
         }
         routes.on(.put, "/api/v1/policies", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(FormatPolicyRequest.self, from: request, context: context)
-            let known = Set(["safetensors", "data", "pickle"])
-            guard !body.formats.isEmpty, body.formats.allSatisfy(known.contains) else {
-                throw VesselError.invalidArgument("formats must be a non-empty list of: safetensors, data, pickle")
+            guard ScanFormatPolicy(names: body.formats) != nil else {
+                throw VesselError.invalidArgument("formats must be a non-empty list of: \(ScanFormatPolicy.familyNames)")
             }
             return try JSONResponse.make(try await store.setFormatPolicy(scope: try Scope(body.scope), formats: body.formats, change: caller.change))
         }

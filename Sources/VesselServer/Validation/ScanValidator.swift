@@ -7,18 +7,17 @@ import VesselFormats
 /// allows them, and must still scan clean.
 public struct ScanValidator: VersionValidator {
     public var name: String { "scan" }
-    /// Accepted when no policy covers the model.
-    public static let defaultFormats = ["safetensors", "data"]
     let scanner = ModelScanner(safetensorsChecker: ModelScanner.safetensorsRules)
 
     public init() {}
 
     public func validate(_ input: ValidationInput, into report: inout ValidationReport) async throws {
-        let allowed = Set(input.formatPolicy ?? Self.defaultFormats)
+        // A stored policy holds family names `PUT /policies` checked; with none, the default.
+        let policy = input.formatPolicy.map { ScanFormatPolicy(allowedFamilies: Set($0.compactMap(ScanFormatFamily.init(rawValue:)))) }
+            ?? .registryDefault
         var reports: [FileScanReport] = []
         for (entry, result) in zip(input.manifest.entries, try await scanAll(input)) {
             reports.append(try JSONDecoder().decode(FileScanReport.self, from: JSONEncoder().encode(result)))
-            let family = result.format.family.rawValue
             switch result.verdict {
             case .unsafe:
                 report.findings.append(Finding(validator: name, code: "unsafe", message: Self.describe(result), path: entry.path))
@@ -28,10 +27,10 @@ public struct ScanValidator: VersionValidator {
             default:
                 break
             }
-            if !allowed.contains(family) {
+            if !policy.allows(result.format) {
                 report.findings.append(Finding(
                     validator: name, code: "format_not_allowed",
-                    message: "\(result.format.rawValue) files (\(family)) are not accepted here; accepted: \(allowed.sorted().joined(separator: ", ")) (`vessel policy set` changes this)",
+                    message: "\(result.format.rawValue) files (\(result.format.family.rawValue)) are not accepted here; accepted: \(policy.allowedFamilies.map(\.rawValue).sorted().joined(separator: ", ")) (`vessel policy set` changes this)",
                     path: entry.path
                 ))
             }

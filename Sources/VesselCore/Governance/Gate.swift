@@ -11,6 +11,12 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
     /// The latest reported value of a metric compared with a bound.
     case metric(key: String, op: Comparison, value: Double)
 
+    /// The scanned formats (`ScanFormat` raw values in a version's scan report) that
+    /// `safetensors-only` admits: the formats of the `safetensors` and `data` families.
+    /// VesselMetadata judges the gate without the scanner, so the names are kept here;
+    /// `ValidationAPITests` checks them against `ScanFormat.family`.
+    public static let safetensorsOnlyFormats: Set<String> = ["safetensors", "data"]
+
     public enum Comparison: String, Sendable, CaseIterable {
         case greaterOrEqual = ">="
         case lessOrEqual = "<="
