@@ -4,12 +4,22 @@ import Testing
 import VesselCore
 @testable import VesselMetadata
 
-/// The signature store's contract (trusted keys, signatures, the signed-by query), run
+/// The signature store's contract (trusted keys, signatures, the signed-by gate), run
 /// against every backend in `MetadataHarness.backends`.
 @Suite struct SignatureStoreConformanceTests {
     let model = try! ModelName("acme/m")
     let hintA = String(repeating: "a", count: 64)
     let hintB = String(repeating: "b", count: 64)
+
+    /// Whether the `signed-by:KEY` gate lets an alias protected by it move to version 1: the
+    /// governed path is the one place that asks for "a trusted signature by this key".
+    func passesSignedBy(_ store: SQLMetadataStore, _ key: String) async throws -> Bool {
+        let alias = "signed-\(key)"
+        _ = try await store.protect(ProtectRequest(scope: model.description, alias: alias, role: .contributor, requireApproval: false, gates: ["signed-by:\(key)"]), change: MetadataHarness.admin)
+        let result = try await MetadataHarness.setAlias(store, model, alias, 1)
+        #expect(result.status == .applied || result.failures.map(\.rule) == ["signed-by:\(key)"], "\(result.failures)")
+        return result.status == .applied
+    }
 
     @Test(arguments: MetadataHarness.backends)
     func trustedKeysAreNamedUniqueAndAudited(_ backend: String) async throws {
@@ -49,9 +59,8 @@ import VesselCore
             await expectCode(.conflict) { _ = try await store.addSignature(model: model, version: 1, digest: MetadataHarness.digest(5), keyHint: hintA, keyName: nil, bundle: "{}", change: MetadataHarness.admin) }
             await expectCode(.notFound) { _ = try await store.addSignature(model: model, version: 2, digest: version.digest, keyHint: hintA, keyName: nil, bundle: "{}", change: MetadataHarness.admin) }
 
-            #expect(try await store.hasTrustedSignature(model: model, version: 1, keyName: "release"))
-            #expect(try await !store.hasTrustedSignature(model: model, version: 1, keyName: "other"))
-            #expect(try await !store.hasTrustedSignature(model: model, version: 2, keyName: "release"))
+            #expect(try await passesSignedBy(store, "release"))
+            #expect(try await !passesSignedBy(store, "other"))
 
             let events = try await sql.read { db in
                 try await db.raw("SELECT type FROM events WHERE type = 'signature.added'").all().count
@@ -63,11 +72,12 @@ import VesselCore
 
             // Removing the key withdraws trust; re-adding another key under the name does not revive it.
             try await store.removeTrustedKey(name: "release", change: MetadataHarness.admin)
-            #expect(try await !store.hasTrustedSignature(model: model, version: 1, keyName: "release"))
+            #expect(try await !passesSignedBy(store, "release"))
             #expect(try await store.signatures(model: model, version: 1).allSatisfy { $0.status == .unverified && $0.keyName == nil })
             _ = try await store.addTrustedKey(name: "release", hint: hintB, curve: "P-256", publicKeyPEM: "PEM-B", change: MetadataHarness.admin)
-            #expect(try await !store.hasTrustedSignature(model: model, version: 1, keyName: "release"))
+            #expect(try await !passesSignedBy(store, "release"))
             // A deleted version has no signatures to show.
+            try await MetadataHarness.removeAlias(store, model, "signed-release")
             _ = try await store.changeState(model: model, version: 1, to: .deleted, change: MetadataHarness.admin)
             await expectCode(.notFound) { _ = try await store.signatures(model: model, version: 1) }
         }

@@ -66,7 +66,7 @@ import VesselCore
             try await client.execute(uri: "/api/v1/models/acme/m/versions/1/signatures/nope", method: .get, headers: APIHarness.auth) { response in
                 #expect(response.status == .notFound)
             }
-            #expect(try await harness.registry.store.hasTrustedSignature(model: try ModelName("acme/m"), version: 1, keyName: "release"))
+            #expect(try await harness.registry.store.signatures(model: try ModelName("acme/m"), version: 1).contains { $0.status == .trusted && $0.keyName == "release" })
             let events = try await harness.registry.backend.read { db in
                 try await db.raw("SELECT type FROM events WHERE type = 'signature.added'").all().count
             }

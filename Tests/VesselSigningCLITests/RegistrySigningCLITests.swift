@@ -31,7 +31,7 @@ import VesselSigning
             #expect(pushed.status == 0, "\(pushed.stdout)\(pushed.stderr)")
             let signature = try #require(try pushed.json()["signature"] as? [String: Any])
             #expect(signature["status"] as? String == "trusted" && signature["key_name"] as? String == "release")
-            #expect(try await live.registry.store.hasTrustedSignature(model: try ModelName("acme/m"), version: 1, keyName: "release"))
+            #expect(try await live.registry.store.signatures(model: try ModelName("acme/m"), version: 1).contains { $0.status == .trusted && $0.keyName == "release" })
 
             // A second signature of the same version by an untrusted key, via sign --model.
             let local = ws.path("stranger.sig")
@@ -88,7 +88,7 @@ import VesselSigning
             // Removing the key: its signatures become unverified.
             #expect(try await vessel(["keys", "rm", "release"]).status == 0)
             #expect(try await vessel(["keys", "rm", "release"]).status == 3)
-            #expect(try await !live.registry.store.hasTrustedSignature(model: try ModelName("acme/m"), version: 1, keyName: "release"))
+            #expect(try await !live.registry.store.signatures(model: try ModelName("acme/m"), version: 1).contains { $0.status == .trusted && $0.keyName == "release" })
             let audit = try await vessel(["audit", "--json"])
             #expect(audit.stdout.contains("signature.add") && audit.stdout.contains("key.remove"))
         }

@@ -21,8 +21,7 @@ extension APIClient {
     public func revokeToken(_ id: String) async throws { try await callNoContent(.DELETE, "/api/v1/tokens/\(id.percentEscaped)") }
 
     public func createModel(_ model: ModelName, description: String?, tags: [String]?) async throws -> ModelInfo {
-        struct Body: Codable { var description: String?; var tags: [String]? }
-        return try await call(.POST, model.apiPath, body: Body(description: description, tags: tags), as: ModelInfo.self)
+        try await call(.POST, model.apiPath, body: CreateModelRequest(description: description, tags: tags), as: ModelInfo.self)
     }
 
     public func models(limit: Int = 100, cursor: String? = nil) async throws -> Page<ModelInfo> {

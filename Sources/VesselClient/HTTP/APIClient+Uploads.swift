@@ -27,8 +27,4 @@ extension APIClient {
     public func completeUpload(_ model: ModelName, id: String) async throws -> UploadedBlob {
         try await call(.POST, "\(model.apiPath)/uploads/\(id.percentEscaped)/complete", as: UploadedBlob.self)
     }
-
-    public func abortUpload(_ model: ModelName, id: String) async throws {
-        try await callNoContent(.DELETE, "\(model.apiPath)/uploads/\(id.percentEscaped)")
-    }
 }

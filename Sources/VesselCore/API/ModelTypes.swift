@@ -26,12 +26,12 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// The body of `POST /api/v1/models/:owner/:name` (the model is named by the path); both
+/// fields may be left out.
 public struct CreateModelRequest: Codable, Sendable {
-    public var model: ModelName
     public var description: String?
     public var tags: [String]?
-    public init(model: ModelName, description: String?, tags: [String]?) {
-        self.model = model
+    public init(description: String?, tags: [String]?) {
         self.description = description
         self.tags = tags
     }
@@ -152,16 +152,6 @@ public struct SetAliasRequest: Codable, Sendable {
         case expectCurrent = "expect_current"
         case expectAbsent = "expect_absent"
     }
-}
-
-public struct MissingBlobsRequest: Codable, Sendable {
-    public var digests: [Digest]
-    public init(digests: [Digest]) { self.digests = digests }
-}
-
-public struct MissingBlobsResponse: Codable, Sendable {
-    public var missing: [Digest]
-    public init(missing: [Digest]) { self.missing = missing }
 }
 
 /// What `vessel pull` writes into `DIR/.vessel.json`.

@@ -64,7 +64,8 @@ extension SQLMetadataStore {
         return failures
     }
 
-    /// Whether a trusted signature by `keyName` (still a trusted key) covers the version.
+    /// Whether a trusted signature by `keyName` (still a trusted key, with the hint that
+    /// verified it) covers the version: the `signed-by:KEY` gate, the one reader of this fact.
     func trustedSignature(_ db: any SQLDatabase, versionID: String, keyName: String) async throws -> Bool {
         try await db.raw("""
             SELECT s.id FROM signatures s JOIN trusted_keys k ON k.name = s.key_name AND k.hint = s.key_hint

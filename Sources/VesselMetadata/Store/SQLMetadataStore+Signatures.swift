@@ -59,20 +59,6 @@ extension SQLMetadataStore: SignatureStore {
         }
     }
 
-    public func hasTrustedSignature(model: ModelName, version: Int, keyName: String) async throws -> Bool {
-        try await backend.read { db in
-            try await db.raw("""
-                SELECT s.id FROM signatures s
-                JOIN versions v ON v.id = s.version_id
-                JOIN models m ON m.id = v.model_id
-                JOIN trusted_keys k ON k.name = s.key_name AND k.hint = s.key_hint
-                WHERE m.owner = \(bind: model.owner) AND m.name = \(bind: model.name) AND v.number = \(bind: version)
-                  AND v.state <> 'deleted' AND s.status = 'trusted' AND s.key_name = \(bind: keyName)
-                LIMIT 1
-                """).first() != nil
-        }
-    }
-
     /// The id of a committed, not deleted version.
     private func versionID(_ db: any SQLDatabase, model: ModelName, version: Int) async throws -> String {
         let modelID = try await modelID(db, model)

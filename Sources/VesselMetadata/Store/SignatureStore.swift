@@ -25,7 +25,4 @@ public protocol SignatureStore: Sendable {
     func signatures(model: ModelName, version: Int) async throws -> [SignatureInfo]
     /// The raw bundle of one signature. - Throws: `not_found`.
     func signatureBundle(model: ModelName, version: Int, id: String) async throws -> String
-    /// Whether the version has a signature that verified with the trusted key `keyName`, and
-    /// that key is still trusted (for a `signed-by:KEYNAME` promotion gate).
-    func hasTrustedSignature(model: ModelName, version: Int, keyName: String) async throws -> Bool
 }

@@ -23,7 +23,7 @@ struct ModelController {
         }
         routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
             let model = try requireModel(context)
-            let body = try await JSONResponse.decode(ModelOptions.self, from: request, context: context)
+            let body = try await JSONResponse.decode(CreateModelRequest.self, from: request, context: context)
             return try JSONResponse.make(try await store.createModel(model, description: body.description ?? "", tags: body.tags ?? [], change: caller.change), status: .created)
         }
         routes.on(.get, "/api/v1/models/:owner/:name", .read) { _, context, _ in
@@ -77,9 +77,4 @@ struct ModelController {
     func version(_ context: AppContext) throws -> Int {
         try Reference.parseVersion(try context.parameters.require("version"))
     }
-}
-
-struct ModelOptions: Codable, Sendable {
-    var description: String?
-    var tags: [String]?
 }

@@ -22,11 +22,6 @@ extension S3Client {
         }
     }
 
-    public func headBucket() async throws -> Bool {
-        let response = try await send(request(.HEAD, key: nil), expect: [200, 404], action: "look up the bucket")
-        return response.status.code == 200
-    }
-
     public func createBucket() async throws {
         _ = try await sendCollect(request(.PUT, key: nil), expect: [200, 409], action: "create the bucket")
     }
