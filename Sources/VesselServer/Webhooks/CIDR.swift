@@ -60,9 +60,22 @@ enum IPAddress {
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`), if it is one.
-    static func unmapped(_ address: [UInt8]) -> [UInt8] {
-        guard address.count == 16, address[0..<10].allSatisfy({ $0 == 0 }), address[10] == 0xFF, address[11] == 0xFF else { return address }
-        return Array(address[12..<16])
+    /// The IPv4 address an IPv6 address carries, if it has one of the forms that route to it:
+    /// IPv4-mapped `::ffff:a.b.c.d`, SIIT-translated `::ffff:0:a.b.c.d`, IPv4-compatible
+    /// `::a.b.c.d` (deprecated, still routed by some stacks; not `::` and `::1`) and 6to4
+    /// `2002:AABB:CCDD::/48`. NAT64 (`64:ff9b::/96`) is refused as a whole instead.
+    static func embeddedIPv4(_ address: [UInt8]) -> [UInt8]? {
+        guard address.count == 16 else { return nil }
+        if address[0] == 0x20, address[1] == 0x02 { return Array(address[2..<6]) }
+        guard address[0..<8].allSatisfy({ $0 == 0 }), !address[0..<15].allSatisfy({ $0 == 0 }) || address[15] > 1 else { return nil }
+        switch (address[8], address[9], address[10], address[11]) {
+        case (0, 0, 0xFF, 0xFF), (0xFF, 0xFF, 0, 0), (0, 0, 0, 0): return Array(address[12..<16])
+        default: return nil
+        }
+    }
+
+    /// Whether `address` is IPv4-mapped (`::ffff:a.b.c.d`): the same host as its IPv4 address.
+    static func isMapped(_ address: [UInt8]) -> Bool {
+        address.count == 16 && address[0..<10].allSatisfy({ $0 == 0 }) && address[10] == 0xFF && address[11] == 0xFF
     }
 }

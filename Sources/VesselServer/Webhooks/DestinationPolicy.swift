@@ -8,9 +8,11 @@ import VesselCore
 
 /// Where webhooks may be delivered. By default every address a host name resolves to must be
 /// public: loopback, private, shared (CGNAT), link-local (which holds the cloud metadata
-/// service, 169.254.169.254), known metadata addresses, multicast and reserved ranges are
-/// refused. `allowed` networks (`vessel serve --webhook-allow CIDR`) lift the refusal for
-/// addresses inside them. Checked when a subscription is created and again before every attempt.
+/// service, 169.254.169.254), known metadata addresses, benchmarking (198.18.0.0/15),
+/// multicast and reserved ranges are refused, and so are the IPv6 forms that carry an IPv4
+/// address (see `IPAddress.embeddedIPv4`) whenever the address they carry is refused.
+/// `allowed` networks (`vessel serve --webhook-allow CIDR`) lift the refusal for addresses
+/// inside them. Checked when a subscription is created and again before every attempt.
 public struct DestinationPolicy: Sendable {
     public let allowed: [CIDR]
 
@@ -25,6 +27,7 @@ public struct DestinationPolicy: Sendable {
             ("10.0.0.0/8", "a private address"), ("172.16.0.0/12", "a private address"), ("192.168.0.0/16", "a private address"),
             ("100.64.0.0/10", "a shared (CGNAT) address"), ("169.254.0.0/16", "a link-local address (cloud metadata lives here)"),
             ("100.100.100.200/32", "a cloud metadata address"), ("192.0.0.0/24", "a reserved address"),
+            ("198.18.0.0/15", "a benchmarking address"),
             ("224.0.0.0/4", "a multicast address"), ("240.0.0.0/4", "a reserved address"),
             ("::/128", "an unspecified address"), ("::1/128", "a loopback address"), ("fe80::/10", "a link-local address"),
             ("fc00::/7", "a private (unique local) address"), ("fd00:ec2::254/128", "a cloud metadata address"),
@@ -34,10 +37,20 @@ public struct DestinationPolicy: Sendable {
     }()
 
     /// Why `address` is refused, or nil when deliveries may go there.
+    /// An IPv6 address that carries an IPv4 one is refused when either is refused; allowing
+    /// the IPv4 network allows its IPv6 forms too.
     public func refusal(_ address: [UInt8]) -> String? {
-        let address = IPAddress.unmapped(address)
+        if let v4 = IPAddress.embeddedIPv4(address) {
+            if IPAddress.isMapped(address) { return refusal(v4) }
+            if let kind = kind(of: v4) { return "\(IPAddress.text(address)) carries \(IPAddress.text(v4)), \(kind)" }
+        }
+        return kind(of: address).map { "\(IPAddress.text(address)) is \($0)" }
+    }
+
+    /// What kind of refused address `address` is ("a loopback address"), nil when it is allowed.
+    private func kind(of address: [UInt8]) -> String? {
         if allowed.contains(where: { $0.contains(address) }) { return nil }
-        return Self.refused.first { $0.0.contains(address) }.map { "\(IPAddress.text(address)) is \($0.1)" }
+        return Self.refused.first { $0.0.contains(address) }?.1
     }
 
     /// A URL that passed the policy, with the host name and the addresses that were checked.
