@@ -5,22 +5,22 @@ import VesselMetadata
 
 /// Principals, tokens, the audit log, and who-am-I.
 struct AdminController {
-    let store: any MetadataStore
+    let store: any PrincipalStore & TokenStore & AuditLog & FormatPolicyStore
     let clock: @Sendable () -> Int64
 
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/whoami", .authenticated) { _, _, caller in
             try JSONResponse.make(WhoAmI(principal: caller.principal.name, kind: caller.principal.kind))
         }
-        routes.on(.get, "/api/v1/principals", .admin) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.listPrincipals(), nextCursor: nil))
+        routes.on(.get, "/api/v1/principals", .admin) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.listPrincipals(), request) { $0.name })
         }
         routes.on(.post, "/api/v1/principals", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(CreatePrincipalRequest.self, from: request, context: context)
             return try JSONResponse.make(try await store.createPrincipal(name: body.name, kind: body.kind, change: caller.change), status: .created)
         }
-        routes.on(.get, "/api/v1/tokens", .admin) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.listTokens(), nextCursor: nil))
+        routes.on(.get, "/api/v1/tokens", .admin) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.listTokens(), request) { ListPaging.key($0.createdAt, $0.id) })
         }
         routes.on(.post, "/api/v1/tokens", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(CreateTokenRequest.self, from: request, context: context)
@@ -41,8 +41,8 @@ struct AdminController {
             let page = try await store.auditEntries(model: model, limit: Query.limit(request), cursor: Query.cursor(request))
             return try JSONResponse.make(Page(items: page.items.map(AuditEntryInfo.init), nextCursor: page.nextCursor))
         }
-        routes.on(.get, "/api/v1/policies", .read) { _, _, _ in
-            try JSONResponse.make(Page(items: try await store.formatPolicies(), nextCursor: nil))
+        routes.on(.get, "/api/v1/policies", .read) { request, _, _ in
+            try JSONResponse.make(try ListPaging.page(try await store.formatPolicies(), request) { $0.scope })
         }
         routes.on(.put, "/api/v1/policies", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(FormatPolicyRequest.self, from: request, context: context)

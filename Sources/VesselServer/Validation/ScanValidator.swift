@@ -17,7 +17,7 @@ public struct ScanValidator: VersionValidator {
             ?? .registryDefault
         var reports: [FileScanReport] = []
         for (entry, result) in zip(input.manifest.entries, try await scanAll(input)) {
-            reports.append(try JSONDecoder().decode(FileScanReport.self, from: JSONEncoder().encode(result)))
+            reports.append(FileScanReport(result))
             switch result.verdict {
             case .unsafe:
                 report.findings.append(Finding(validator: name, code: "unsafe", message: Self.describe(result), path: entry.path))
