@@ -6,7 +6,7 @@ import VesselStorage
 
 /// Models, versions (draft → commit), version states.
 struct ModelController {
-    let store: any MetadataStore
+    let store: any ModelStore & VersionStore & BlobIndex & FormatPolicyStore & GrantStore
     let blobs: any BlobStore
     let pipeline: ValidationPipeline
 
