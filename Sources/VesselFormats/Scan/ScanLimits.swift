@@ -19,9 +19,12 @@ public struct ScanLimits: Sendable, Hashable {
     public var maxPicklesPerStream: Int
     /// Most members accepted in one zip archive.
     public var maxZipEntries: Int
-    /// Largest size a zip member (or joblib stream) may inflate to while being scanned.
+    /// Largest size a zip member may inflate to while being scanned, and may declare in the
+    /// central directory whether it is read or not (stored members, which do not inflate,
+    /// excepted).
     public var maxInflatedMemberBytes: UInt64
-    /// Largest inflate ratio (output / input) once `ratioGraceBytes` have been produced.
+    /// Largest inflate ratio (output / input) once `ratioGraceBytes` have been produced; also
+    /// applied to every zip member's declared sizes, read or not.
     public var maxInflateRatio: UInt64
     /// Output below this size is never judged by ratio (small members compress oddly).
     public var ratioGraceBytes: UInt64

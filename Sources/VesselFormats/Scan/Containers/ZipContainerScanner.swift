@@ -1,10 +1,17 @@
 /// Scans zip-based artifacts: PyTorch checkpoints, `.npz` archives and Keras v3 files.
 ///
-/// Every member name is checked for path traversal. Only the members that can carry code
-/// are read: `.pkl` members of PyTorch zips, `.npy` headers (and object-array pickles) of
+/// Every member name is checked for path traversal, and every member's declared sizes and
+/// local header by `ZipMemberAudit`. Only the members that can carry code are read: `.pkl` members of PyTorch zips, `.npy` headers (and object-array pickles) of
 /// `.npz`, `config.json` of `.keras`. Tensor data is never read.
 struct ZipContainerScanner {
     let scanner: ModelScanner
+
+    /// The model layouts a zip can have.
+    private enum Layout {
+        case pytorch
+        case keras
+        case numpy
+    }
 
     /// Returns the format the archive turned out to be.
     func scan(_ file: ScanFile, claim: ScanFormat?, extension ext: String, into accumulator: inout ScanAccumulator) -> ScanFormat {
@@ -17,38 +24,60 @@ struct ZipContainerScanner {
             if claim != nil || problem.kind.isUnsafe { accumulator.add(problem, member: nil) }
             return claim ?? .data
         }
+        let files = archive.entries.filter { !$0.isDirectory }
+        let layout = Self.layout(of: files, extension: ext)
+        // Every member is judged from the directory and its local header, read or not (as
+        // for the archive itself, only unsafe problems count in a zip that is plain data). A
+        // member found wanting is not read: its problem would only be reported twice.
+        let audit = ZipMemberAudit(archive: archive, limits: limits)
+        var refused = Set<String>()
         for entry in archive.entries {
             if let reason = entry.traversalReason {
                 accumulator.add(ScanFinding(severity: .high, kind: .pathTraversal, detail: reason, member: entry.name))
             }
+            for problem in audit.problems(entry) {
+                refused.insert(entry.name)
+                if layout != nil || claim != nil || problem.kind.isUnsafe { accumulator.add(problem, member: entry.name) }
+            }
         }
-        let files = archive.entries.filter { !$0.isDirectory }
-        if files.contains(where: { Self.isTorchRecord($0.name) }) {
+        switch layout {
+        case .pytorch:
             for entry in files {
                 if Self.hasSuffix(entry.name, ".pkl") {
-                    scanPickleMember(archive, entry, into: &accumulator)
+                    if !refused.contains(entry.name) { scanPickleMember(archive, entry, into: &accumulator) }
                 } else if Self.hasSuffix(entry.name, ".py") {
                     accumulator.add(ScanFinding(severity: .high, kind: .codeMember, detail: "TorchScript/Python code member is not analysed", member: entry.name))
                 }
             }
             return .pytorchZip
-        }
-        if ext == "keras" || (files.contains { $0.name == "config.json" }
-                              && files.contains { $0.name == "metadata.json" || $0.name == "model.weights.h5" }) {
-            scanKerasConfig(archive, files.first { $0.name == "config.json" }, into: &accumulator)
+        case .keras:
+            let config = files.first { $0.name == "config.json" }
+            if let config, refused.contains(config.name) { return .keras }
+            scanKerasConfig(archive, config, into: &accumulator)
             return .keras
-        }
-        if ext == "npz" || (!files.isEmpty && files.allSatisfy { Self.hasSuffix($0.name, ".npy") }) {
-            for entry in files where Self.hasSuffix(entry.name, ".npy") {
+        case .numpy:
+            for entry in files where Self.hasSuffix(entry.name, ".npy") && !refused.contains(entry.name) {
                 scanNumpyMember(archive, entry, into: &accumulator)
             }
             return .numpyZip
+        case nil:
+            if let claim {
+                accumulator.add(ScanFinding(severity: .medium, kind: .unrecognized, detail: "zip archive is not a PyTorch, NumPy or Keras layout"))
+                return claim
+            }
+            return .data
         }
-        if let claim {
-            accumulator.add(ScanFinding(severity: .medium, kind: .unrecognized, detail: "zip archive is not a PyTorch, NumPy or Keras layout"))
-            return claim
+    }
+
+    /// Which model layout the member names (and the file's extension) say, if any.
+    private static func layout(of files: [ZipArchiveEntry], extension ext: String) -> Layout? {
+        if files.contains(where: { isTorchRecord($0.name) }) { return .pytorch }
+        if ext == "keras" || (files.contains { $0.name == "config.json" }
+                              && files.contains { $0.name == "metadata.json" || $0.name == "model.weights.h5" }) {
+            return .keras
         }
-        return .data
+        if ext == "npz" || (!files.isEmpty && files.allSatisfy { hasSuffix($0.name, ".npy") }) { return .numpy }
+        return nil
     }
 
     /// Whether `name`, lowercased, ends with `suffix` (lowercase ASCII). ASCII names are
