@@ -25,4 +25,11 @@ struct Vessel: AsyncParsableCommand {
             WebhookCommand.self,
         ]
     )
+
+    /// ArgumentParser's entry point, after making a closed stdout an error the output layer
+    /// handles rather than a SIGPIPE death (`StandardStream` says what it does then).
+    static func main() async {
+        StandardStream.ignoreBrokenPipe()
+        await main(nil)
+    }
 }

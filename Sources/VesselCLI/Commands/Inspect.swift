@@ -26,10 +26,9 @@ struct Inspect: AsyncParsableCommand {
             inspection = result
         }
         if client.json {
-            FileHandle.standardOutput.write(try inspection.jsonData())
-            FileHandle.standardOutput.write(Data("\n".utf8))
+            Output.jsonData(try inspection.jsonData())
         } else {
-            FileHandle.standardOutput.write(Data(inspection.renderText().utf8))
+            Output.lines(inspection.renderText())
         }
         if !inspection.valid { throw ExitCode(2) }
     }

@@ -22,7 +22,7 @@ struct Login: AsyncParsableCommand {
             if tokenStdin {
                 token = (readLine(strippingNewline: true) ?? "").trimmingCharacters(in: .whitespaces)
             } else {
-                FileHandle.standardError.write(Data("Token for \(url): ".utf8))
+                Output.prompt("Token for \(url): ")
                 token = getpass("").map { String(cString: $0) } ?? ""
             }
             guard !token.isEmpty else { throw VesselError.invalidArgument("no token given") }

@@ -29,7 +29,7 @@ struct Scan: AsyncParsableCommand {
         if json {
             if singleFile, let only = results.first { Output.json(only) } else { Output.json(["files": results]) }
         } else {
-            FileHandle.standardOutput.write(Data(ScanTextRenderer(showImports: imports).render(results).utf8))
+            Output.lines(ScanTextRenderer(showImports: imports).render(results))
         }
         if results.contains(where: { $0.verdict == .unsafe }) { throw ExitCode(1) }
         if results.contains(where: { $0.verdict == .invalid }) { throw ExitCode(2) }

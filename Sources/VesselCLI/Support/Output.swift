@@ -5,21 +5,47 @@ import VesselSigning
 
 /// Where every command's results (stdout) and diagnostics (stderr) go, and how errors become
 /// exit codes. With `--json`, a failure prints the API's error object on stdout.
+///
+/// Human-readable output is made safe here, once: `line`, `lines`, `table`, `diagnostic` and
+/// `prompt` pass what they print through `TerminalText.escaped`, so a control character in a
+/// path, description, reason or server message shows as `\x1b` instead of reaching the
+/// terminal (a forged audit line, a retitled window). Commands print only through `Output`;
+/// none writes to `FileHandle.standardOutput` itself. JSON goes out as encoded: the encoder
+/// escapes control characters already. Bytes go through `StandardStream`, which decides
+/// what a closed pipe does.
 enum Output {
     /// `value` pretty-printed in the API's shape: the server's encoder, so absent fields are
     /// `null` here too.
     static func json<T: Encodable>(_ value: T) {
         guard let data = try? JSONValueEncoder(prettyPrinted: true).encode(value) else { return }
-        FileHandle.standardOutput.write(data)
-        FileHandle.standardOutput.write(Data("\n".utf8))
+        jsonData(data)
     }
 
+    /// A JSON document encoded elsewhere (it escapes control characters itself), and a newline.
+    static func jsonData(_ data: Data) {
+        StandardStream.out(data + Data("\n".utf8))
+    }
+
+    /// One line on stdout, control characters escaped (newlines inside `text` too).
     static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        StandardStream.out((TerminalText.escaped(text) + "\n").utf8)
     }
 
+    /// A block rendered elsewhere (scan and inspect reports), `\n`-separated lines on stdout:
+    /// every other control character is escaped, line by line.
+    static func lines(_ text: String) {
+        let escaped = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escaped(String($0)) }
+        StandardStream.out(escaped.joined(separator: "\n").utf8)
+    }
+
+    /// One line on stderr, control characters escaped.
     static func diagnostic(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        StandardStream.err((TerminalText.escaped(text) + "\n").utf8)
+    }
+
+    /// A question on stderr, without a newline, control characters escaped.
+    static func prompt(_ text: String) {
+        StandardStream.err(TerminalText.escaped(text).utf8)
     }
 
     /// Runs a command body, mapping errors to the conventions' exit codes.
@@ -63,9 +89,9 @@ enum Output {
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
     }
 
-    /// Left-aligned columns.
+    /// Left-aligned columns, every cell escaped before the widths are measured.
     static func table(_ header: [String], _ rows: [[String]]) {
-        let all = [header] + rows
+        let all = ([header] + rows).map { $0.map(TerminalText.escaped) }
         var widths = [Int](repeating: 0, count: header.count)
         for row in all { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         for row in all {

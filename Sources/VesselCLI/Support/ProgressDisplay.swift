@@ -16,7 +16,7 @@ enum ProgressDisplay {
                     try? await Task.sleep(for: .milliseconds(200))
                     draw(progress.snapshot, elapsed: Date().timeIntervalSince(start))
                 }
-                FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+                StandardStream.err("\r\u{1B}[K".utf8)
                 return nil
             }
             let result = try await body()
@@ -33,6 +33,7 @@ enum ProgressDisplay {
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         let rate = elapsed > 0 ? Double(state.done) / elapsed : 0
         let text = "\r\(state.phase.padding(toLength: 11, withPad: " ", startingAt: 0)) [\(bar)] \(Output.bytes(state.done))/\(Output.bytes(state.total)) \(Output.bytes(UInt64(rate)))/s\u{1B}[K"
-        FileHandle.standardError.write(Data(text.utf8))
+        // Raw: the carriage return and erase-line are the display's own; no user text is in it.
+        StandardStream.err(text.utf8)
     }
 }

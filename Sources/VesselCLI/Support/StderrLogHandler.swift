@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VesselCore
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,9 @@ import Glibc
 /// rendered when a line is written, not whenever it is set. Hummingbird sets a request id on
 /// the logger of every request, and `StreamLogHandler` re-renders all of its metadata on each
 /// set; that was 5% of the server's time answering a cached `resolve`, for lines that the
-/// default level never writes.
+/// default level never writes. Messages and metadata can quote what clients sent (a model
+/// name, a path, a header): their control characters are escaped (`TerminalText`), so a
+/// request cannot forge a log line or drive the terminal of whoever reads the log.
 struct StderrLogHandler: LogHandler {
     let label: String
     var logLevel: Logger.Level
@@ -33,7 +36,7 @@ struct StderrLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let explicit = event.metadata { all.merge(explicit) { _, new in new } }
         let rendered = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let text = "\(Self.timestamp()) \(event.level) \(label):\(rendered) [\(event.source)] \(event.message)\n"
+        let text = "\(Self.timestamp()) \(event.level) \(label):\(TerminalText.escaped(rendered)) [\(event.source)] \(TerminalText.escaped(event.message.description))\n"
         // One write per line, so lines from several threads do not interleave.
         var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
