@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "While the API is answering requests, send at most this many webhook deliveries a second (0: no limit); when it is idle they go at full speed.")
     var webhookBusyRate = 100
 
+    @Option(help: ArgumentHelp("A file holding the key that encrypts webhook signing secrets in the database: 32 random bytes, raw, hex or base64 (e.g. `openssl rand -hex 32`).", valueName: "FILE"))
+    var secretsKeyFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -67,6 +70,7 @@ struct Serve: AsyncParsableCommand {
             options.storageURL = storage
             options.createBucket = createBucket
             options.storageRedirect = storageRedirect
+            options.secretsKeyFile = secretsKeyFile
             let env = ProcessInfo.processInfo.environment
             if storage != nil, let access = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !access.isEmpty, !secret.isEmpty {
                 let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

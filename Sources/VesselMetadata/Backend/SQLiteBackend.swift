@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOPosix
 import SQLKit
@@ -35,7 +38,11 @@ public final class SQLiteBackend: SQLBackend {
     /// up to `readers` reader connections follow as reads overlap.
     /// - Throws: `unavailable` naming the file when it cannot be opened or is not a SQLite
     ///   database.
+    ///
+    /// The file is created 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm`
+    /// files the database's mode); an existing one readable by others is made 0600 too.
     public static func open(path: String, readers: Int = 3, logger: Logger) async throws -> SQLiteBackend {
+        restrictMode(path, logger: logger)
         let writer = try await connect(path: path, pragmas: ["PRAGMA journal_mode = WAL"], logger: logger)
         return SQLiteBackend(writer: writer, readers: max(1, readers), path: path, logger: logger)
     }
@@ -45,6 +52,22 @@ public final class SQLiteBackend: SQLBackend {
         self.readers = (0..<readers).map { _ in Reader() }
         self.path = path
         self.logger = logger
+    }
+
+    /// Creates `path` (mode 0600) when missing; makes it and its `-wal`, `-shm` and `-journal`
+    /// files 0600 when group or others may read them. A failure is left to SQLite's open.
+    private static func restrictMode(_ path: String, logger: Logger) {
+        let created = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        if created >= 0 { Glibc.close(created) }
+        for file in [path, "\(path)-wal", "\(path)-shm", "\(path)-journal"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o077 != 0 else { continue }
+            if chmod(file, 0o600) == 0 {
+                logger.notice("made \(file) readable by its owner only (it was \(String(info.st_mode & 0o777, radix: 8)))")
+            } else {
+                logger.warning("\(file) is readable by others and could not be made 0600: \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// A connection with the settings every connection gets (and `pragmas`). The first

@@ -4,7 +4,7 @@ import VesselCore
 /// The delivery side of webhooks: cursors over the outbox, due groups, attempts.
 extension SQLMetadataStore: WebhookStore {
     public func webhookCursors() async throws -> [(subscription: WebhookSubscription, cursor: Int64)] {
-        try await withCursors(try await backend.read { db in try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart) })
+        try await withCursors(try await backend.read { db in try await db.raw("SELECT * FROM webhooks").all().map(Self.subscriptionWithStart) }.map(opened))
     }
 
     public func outboxEvents(after seq: Int64, limit: Int) async throws -> [OutboxEvent] {

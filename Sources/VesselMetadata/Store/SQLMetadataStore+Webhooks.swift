@@ -13,7 +13,7 @@ extension SQLMetadataStore {
             try await db.raw("""
                 INSERT INTO webhooks (id, url, events, scope, format, secret, cursor, created_at, created_by)
                 VALUES (\(bind: subscription.id), \(bind: url), \(bind: events), \(bind: filter.scope.description), \(bind: format.rawValue),
-                  \(bind: secret), \(bind: head), \(bind: now), \(bind: change.actor))
+                  \(bind: try self.secrets.seal(secret, id: subscription.id)), \(bind: head), \(bind: now), \(bind: change.actor))
                 """).run()
             try await self.audit(db, change, at: now, action: "webhook.create", target: "webhook/\(subscription.id)",
                                  model: Self.model(of: filter.scope), after: "\(url) events=\(filter.patterns.joined(separator: ",")) scope=\(filter.scope) format=\(format.rawValue)")
@@ -24,13 +24,13 @@ extension SQLMetadataStore {
     public func webhooks() async throws -> [WebhookSubscription] {
         try await backend.read { db in
             try await db.raw("SELECT * FROM webhooks ORDER BY created_at, id").all().map(Self.subscription)
-        }
+        }.map(opened)
     }
 
     public func webhook(id: String) async throws -> WebhookSubscription {
         let row = try await backend.read { db in try await db.raw("SELECT * FROM webhooks WHERE id = \(bind: id)").first() }
         guard let row else { throw VesselError.notFound("webhook '\(id)' does not exist") }
-        return try Self.subscription(row)
+        return try opened(try Self.subscription(row))
     }
 
     public func deleteWebhook(id: String, change: ChangeContext) async throws {
@@ -116,6 +116,41 @@ extension SQLMetadataStore {
         }
     }
 
+    /// `subscription` with its secret opened (see `WebhookSecretSealer`).
+    func opened(_ subscription: WebhookSubscription) throws -> WebhookSubscription {
+        var subscription = subscription
+        subscription.secret = try secrets.open(subscription.secret, id: subscription.id)
+        return subscription
+    }
+
+    func opened(_ hook: (subscription: WebhookSubscription, start: Int64)) throws -> (subscription: WebhookSubscription, start: Int64) {
+        (try opened(hook.subscription), hook.start)
+    }
+
+    /// Checks at start-up that every stored secret opens with this store's key (or that none is
+    /// sealed when there is no key), and seals those stored as given when there is a key.
+    /// - Returns: how many secrets were sealed now.
+    /// - Throws: `unavailable` for a secret that does not open: a wrong or missing key.
+    public func prepareWebhookSecrets() async throws -> Int {
+        let stored = try await backend.read { db in
+            try await db.raw("SELECT id, secret FROM webhooks ORDER BY id").all().map {
+                (id: try $0.decode(column: "id", as: String.self), secret: try $0.decode(column: "secret", as: String.self))
+            }
+        }
+        var sealed = 0
+        for row in stored {
+            let secret = try secrets.open(row.secret, id: row.id)
+            guard secrets.encrypts, !WebhookSecretSealer.isSealed(row.secret) else { continue }
+            let value = try secrets.seal(secret, id: row.id)
+            try await backend.transaction { db in
+                try await db.raw("UPDATE webhooks SET secret = \(bind: value) WHERE id = \(bind: row.id) AND secret = \(bind: row.secret)").run()
+            }
+            sealed += 1
+        }
+        return sealed
+    }
+
+    /// A subscription as stored: its `secret` may be sealed (`opened` opens it).
     static func subscription(_ row: any SQLRow) throws -> WebhookSubscription {
         let patterns = try decodeJSON([String].self, try row.decode(column: "events", as: String.self))
         let format = try row.decode(column: "format", as: String.self)

@@ -15,18 +15,23 @@ public final class SQLMetadataStore: Sendable {
     let sharesDeliveries: Bool
     let clock: @Sendable () -> Int64
     let makeID: @Sendable () -> String
+    /// How webhook signing secrets are stored (sealed with `--secrets-key-file`, else as given).
+    let secrets: WebhookSecretSealer
 
     /// - Parameters:
     ///   - clock: now, in microseconds since the epoch (injected so tests are deterministic).
     ///   - makeID: a new unique id.
+    ///   - secrets: how webhook signing secrets are stored.
     ///   - deliveries: a separate database for webhook delivery state (migrated with
     ///     `Migrations.runDeliveries`); nil keeps it in `backend`.
-    public init(backend: any SQLBackend, deliveries: (any SQLBackend)? = nil, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = RandomID.uuid) {
+    public init(backend: any SQLBackend, deliveries: (any SQLBackend)? = nil, clock: @escaping @Sendable () -> Int64 = { Timestamp.micros(Date()) }, makeID: @escaping @Sendable () -> String = RandomID.uuid,
+                secrets: WebhookSecretSealer = .plaintext) {
         self.backend = backend
         self.deliveries = deliveries ?? backend
         self.sharesDeliveries = deliveries == nil
         self.clock = clock
         self.makeID = makeID
+        self.secrets = secrets
     }
 
     /// Closes the separate delivery database, if there is one (`backend` is closed by its owner).

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import VesselCore
@@ -7,6 +10,30 @@ import VesselStorage
 /// Opening the backends the registry is composed of: blob storage, the metadata database and,
 /// on SQLite, the delivery database.
 extension Registry {
+    /// Creates the data directory readable by its owner only (0700): it holds token hashes and
+    /// webhook signing secrets. An existing one that group or others may enter is made 0700.
+    static func prepareDataDirectory(_ dir: String, logger: Logger) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var info = stat()
+        guard stat(dir, &info) == 0, info.st_mode & 0o077 != 0 else { return }
+        let was = String(info.st_mode & 0o777, radix: 8)
+        if chmod(dir, 0o700) == 0 {
+            logger.notice("made the data directory \(dir) the owner's only (0700; it was \(was))")
+        } else {
+            logger.warning("the data directory \(dir) is open to others (\(was)) and could not be made 0700: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Checks the stored webhook secrets open with the key (a wrong key stops the start) and
+    /// seals those stored before a key was given; without a key, warns.
+    static func prepareWebhookSecrets(_ store: SQLMetadataStore, encrypted: Bool, logger: Logger) async throws {
+        let sealed = try await store.prepareWebhookSecrets()
+        if sealed > 0 { logger.notice("encrypted \(sealed) webhook signing secret(s) stored before --secrets-key-file was given") }
+        if !encrypted {
+            logger.warning("webhook signing secrets are stored unencrypted in the database; give --secrets-key-file to encrypt them")
+        }
+    }
+
     /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
     static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
         guard let text = options.storageURL, let credentials = options.storageCredentials else {

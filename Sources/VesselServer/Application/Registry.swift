@@ -33,8 +33,8 @@ public struct Registry: Sendable {
     /// - Parameter clock: now in microseconds since the epoch; injected by tests.
     public static func openEmbedded(_ options: ServerOptions, logger: Logger, faults: FileFaults = .none, clock: (@Sendable () -> Int64)? = nil) async throws -> Registry {
         try options.validate()
-        let dir = options.dataDir
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let secrets = try options.secretsKeyFile.map { path throws(VesselError) in try WebhookSecretSealer.load(keyFile: path) } ?? .plaintext
+        try prepareDataDirectory(options.dataDir, logger: logger)
         // Storage first: wrong S3 credentials or a missing bucket stop the start before any migration.
         let storage = try await openStorage(options, faults: faults, logger: logger)
         let backend: any SQLBackend
@@ -54,7 +54,7 @@ public struct Registry: Sendable {
             throw error
         }
         let clock: @Sendable () -> Int64 = clock ?? { Timestamp.micros(Date()) }
-        let store = SQLMetadataStore(backend: backend, deliveries: deliveries, clock: clock)
+        let store = SQLMetadataStore(backend: backend, deliveries: deliveries, clock: clock, secrets: secrets)
         var registry = Registry(
             store: store, blobs: storage.blobs, backend: backend, pipeline: .standard,
             authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: storage.uploads, metrics: ServerMetrics(), options: options
@@ -69,6 +69,7 @@ public struct Registry: Sendable {
         let opened = registry
         do {
             try await backend.withStartupLock { try await opened.bootstrapAdmin(options, logger: logger) }
+            try await prepareWebhookSecrets(store, encrypted: secrets.encrypts, logger: logger)
         } catch {
             await opened.shutdown()
             throw error

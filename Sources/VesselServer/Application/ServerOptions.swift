@@ -40,6 +40,9 @@ public struct ServerOptions: Sendable {
     public var readCacheLifetime: Duration = .milliseconds(50)
     /// Webhook delivery: destination allowlist, timeouts, retries.
     public var webhooks = WebhookOptions()
+    /// A file holding the key that seals webhook signing secrets in the database
+    /// (`--secrets-key-file`; see `WebhookSecretSealer`). Without one they are stored as given.
+    public var secretsKeyFile: String?
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 

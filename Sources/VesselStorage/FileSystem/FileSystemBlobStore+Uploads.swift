@@ -116,7 +116,7 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         try await threadPool.runIfActive {
             let parent = (final as NSString).deletingLastPathComponent
             mkdir(parent, 0o755)
-            chmod(data, 0o444)
+            chmod(data, 0o400)
             guard rename(data, final) == 0 else { throw FileIOError.map(errno, doing: "store a blob") }
             Self.fsyncDirectory(parent)
         }

@@ -11,7 +11,7 @@ import Glibc
 /// Blobs as files under one root directory.
 ///
 ///     ROOT/
-///       sha256/ab/abcdef…   committed blobs (mode 0444), named by their full hex digest
+///       sha256/ab/abcdef…   committed blobs (mode 0400; the data directory is 0700), named by their full hex digest
 ///       tmp/<uuid>          writes in flight; a commit fsyncs and renames one into sha256/,
 ///                           an abort unlinks it, and `sweepTemporary()` clears leftovers of a crash
 ///       uploads/<id>/       resumable upload sessions (see `FileSystemBlobStore+Uploads`);

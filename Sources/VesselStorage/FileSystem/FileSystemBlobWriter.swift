@@ -62,7 +62,7 @@ final class FileSystemBlobWriter: BlobWriter {
             try await store.threadPool.runIfActive {
                 try file.flushNow()
                 guard fsync(fd) == 0 else { throw FileIOError.map(errno, doing: "flush an upload") }
-                fchmod(fd, 0o444)
+                fchmod(fd, 0o400)
                 close(fd)
                 let dir = (finalPath as NSString).deletingLastPathComponent
                 mkdir(dir, 0o755)
