@@ -42,6 +42,24 @@ import Darwin
     }
 }
 
+// MARK: A manifest holding both `a` and `a/b` (item 11)
+
+extension SecurityInputTests {
+    /// A file and a folder of the same name cannot both be materialized, so such a version
+    /// could be committed `ready` but never pulled: the draft is refused.
+    @Test func aManifestHoldingAFileAndAFolderOfTheSameNameIsRefused() async throws {
+        try await APIHarness.with { _, client in
+            for files in [[Self.entry("a"), Self.entry("a/b")], [Self.entry("w/x/y"), Self.entry("w/x"), Self.entry("w-z")], [Self.entry("d/e/f"), Self.entry("d")]] {
+                let result = try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(files.joined(separator: ","))]}")
+                Self.expectRefused(result, naming: "folder")
+            }
+            // Siblings that share a prefix without a '/' are fine.
+            let fine = try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(Self.entry("a")),\(Self.entry("ab/c")),\(Self.entry("a-b"))]}")
+            #expect(fine.0 == .created, "\(fine)")
+        }
+    }
+}
+
 // MARK: Duplicate keys in JSON request bodies (item 11)
 
 extension SecurityInputTests {

@@ -30,15 +30,25 @@ public struct ManifestEntry: Hashable, Sendable, Codable {
 public struct Manifest: Hashable, Sendable, Codable {
     public private(set) var entries: [ManifestEntry]
 
-    /// Validates every path, refuses duplicates, and sorts by UTF-8 bytes.
+    /// Validates every path, refuses duplicates and a path that is also
+    /// another's folder, and sorts by UTF-8 bytes.
+    /// - Throws: `invalid_argument` for the first entry that breaks a rule.
     public init(entries: [ManifestEntry]) throws(VesselError) {
         guard entries.count <= Self.maxFiles else {
             throw .invalidArgument("a version holds at most \(Self.maxFiles) files; this one has \(entries.count)")
         }
         for entry in entries { try ManifestPath.validate(entry.path) }
         let sorted = entries.sorted { ManifestPath.precedes($0.path, $1.path) }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where a.path == b.path {
-            throw .invalidArgument("file path '\(ManifestPath.printable(a.path))' appears more than once")
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            if a.path == b.path {
+                throw .invalidArgument("file path '\(ManifestPath.printable(a.path))' appears more than once")
+            }
+            // In this order a path's folder contents come right after it, so checking
+            // neighbours finds every file that is also a folder (`a` and `a/b`): such a
+            // version could be committed but never pulled.
+            if ManifestPath.isInside(b.path, folder: a.path) {
+                throw .invalidArgument("'\(ManifestPath.printable(a.path))' is a file, so it cannot also be the folder holding '\(ManifestPath.printable(b.path))'")
+            }
         }
         self.entries = sorted
     }

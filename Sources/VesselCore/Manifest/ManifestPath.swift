@@ -54,6 +54,14 @@ public enum ManifestPath {
         }
     }
 
+    /// Whether `path` lies inside the folder `folder` (`a/b` and `a/b/c` are inside `a`; `a-b`
+    /// and `ab` are not), comparing UTF-8 bytes.
+    public static func isInside(_ path: String, folder: String) -> Bool {
+        let inner = path.utf8, outer = folder.utf8
+        guard inner.count > outer.count, inner.starts(with: outer) else { return false }
+        return inner[inner.index(inner.startIndex, offsetBy: outer.count)] == UInt8(ascii: "/")
+    }
+
     static func printable(_ path: String) -> String {
         String(path.unicodeScalars.map { $0.value < 0x20 ? "?" : Character($0) }.prefix(200))
     }

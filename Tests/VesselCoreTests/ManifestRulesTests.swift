@@ -1,0 +1,20 @@
+import Testing
+import VesselCore
+
+/// The rules a manifest enforces whatever builds it (the server's drafts, the pusher's
+/// folder walk): issue 21, item 11.
+@Suite struct ManifestRulesTests {
+    static func entry(_ path: String, size: UInt64 = 1) -> ManifestEntry {
+        ManifestEntry(path: path, size: size, digest: try! Digest("sha256:" + String(repeating: "a", count: 64)))
+    }
+
+    @Test(arguments: [["a", "a/b"], ["a/b/c", "a/b"], ["x/y", "x", "x-y"], ["m/n/o/p", "m"]])
+    func aFileAndAFolderOfTheSameNameAreRefused(_ paths: [String]) {
+        #expect(throws: VesselError.self) { try Manifest(entries: paths.map { Self.entry($0) }) }
+    }
+
+    @Test func siblingsSharingAPrefixAreFine() throws {
+        let manifest = try Manifest(entries: ["a", "a-b", "ab/c", "a.txt", "b/a"].map { Self.entry($0) })
+        #expect(manifest.entries.count == 5)
+    }
+}
