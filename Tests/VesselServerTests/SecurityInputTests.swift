@@ -60,6 +60,77 @@ extension SecurityInputTests {
     }
 }
 
+// MARK: A truncated blob body (item 11)
+
+extension SecurityInputTests {
+    /// A blob or chunk whose connection ends before `Content-Length` bytes arrived is a
+    /// `size_mismatch` (422), as docs/errors.md says, not an `internal` error; nothing is stored.
+    @Test func aTruncatedBlobBodyIsASizeMismatch() async throws {
+        try await LiveHarness.with { harness in
+            guard let port = URL(string: harness.api.config.server)?.port else { throw VesselError.internalError("no port") }
+            let bytes = [UInt8](repeating: 7, count: 1000)
+            let digest = APIHarness.digest(bytes)
+            let head = "PUT \(Self.model)/blobs/\(digest) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIHarness.adminToken)\r\nContent-Length: 1000\r\n\r\n"
+            let answer = try await Self.exchange(port: port, Array(head.utf8) + bytes[..<400])
+            #expect(answer.hasPrefix("HTTP/1.1 422"), "\(answer.prefix(300))")
+            #expect(answer.contains("\"size_mismatch\""), "\(answer.prefix(300))")
+            #expect(try await harness.registry.blobs.size(of: digest) == nil)
+
+            let session = try await harness.api.startUpload(try ModelName("acme/m"), digest: digest, size: 1000)
+            let chunk = "PUT \(Self.model)/uploads/\(session.uploadId)/chunks/0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIHarness.adminToken)\r\nContent-Length: 1000\r\n\r\n"
+            let chunkAnswer = try await Self.exchange(port: port, Array(chunk.utf8) + bytes[..<400])
+            #expect(chunkAnswer.hasPrefix("HTTP/1.1 422"), "\(chunkAnswer.prefix(300))")
+            #expect(chunkAnswer.contains("\"size_mismatch\""), "\(chunkAnswer.prefix(300))")
+        }
+    }
+
+    /// Sends `bytes` on a new loopback connection, closes the sending side (the client is
+    /// done, the server's answer can still arrive), and returns everything the server sends
+    /// before it closes. Blocking socket calls run on their own thread.
+    static func exchange(port: Int, _ bytes: [UInt8]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try blockingExchange(port: port, bytes) })
+            }
+        }
+    }
+
+    private static func blockingExchange(port: Int, _ bytes: [UInt8]) throws -> String {
+        #if canImport(Glibc)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { throw VesselError.internalError("socket failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw VesselError.internalError("connect failed") }
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw VesselError.internalError("send failed") }
+            sent += n
+        }
+        shutdown(fd, Int32(SHUT_WR))
+        var answer = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            answer += buffer[..<n]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+}
+
 // MARK: Duplicate keys in JSON request bodies (item 11)
 
 extension SecurityInputTests {

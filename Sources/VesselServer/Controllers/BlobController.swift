@@ -21,13 +21,28 @@ struct BlobController {
     /// so a large upload allocates (and page-faults) one MiB instead of one per MiB.
     /// With `batching` false the pieces go to `write` as they arrive: for writers that gather
     /// them into their own buffer, where batching here would only add a copy of every byte.
-    static func stream(_ body: RequestBody, batching: Bool = true, to write: (ByteBuffer) async throws -> Void) async throws {
-        guard batching else {
-            for try await piece in body { try await write(piece) }
-            return
-        }
-        var pending = ByteBufferAllocator().buffer(capacity: writeChunk + (64 << 10))
-        for try await var piece in body {
+    /// - Throws: `size_mismatch` when the body cannot be read to its end (the connection
+    ///   closed before `declared` bytes arrived: Hummingbird reports a truncated body as an
+    ///   error of the body stream); whatever `write` throws.
+    static func stream(_ body: RequestBody, declared: UInt64, batching: Bool = true, to write: (ByteBuffer) async throws -> Void) async throws {
+        var pieces = body.makeAsyncIterator()
+        var received: UInt64 = 0
+        var pending = ByteBufferAllocator().buffer(capacity: batching ? writeChunk + (64 << 10) : 0)
+        while true {
+            let next: ByteBuffer?
+            do {
+                next = try await pieces.next()
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                throw VesselError(.sizeMismatch, "the request body ended after \(received) of the declared \(declared) bytes; nothing was stored, send it again")
+            }
+            guard var piece = next else { break }
+            received += UInt64(piece.readableBytes)
+            guard batching else {
+                try await write(piece)
+                continue
+            }
             pending.writeBuffer(&piece)
             if pending.readableBytes >= writeChunk {
                 try await write(pending)
@@ -62,7 +77,7 @@ struct BlobController {
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
         do {
-            try await Self.stream(request.body, batching: !writer.takesPieces) { try await writer.write($0) }
+            try await Self.stream(request.body, declared: size, batching: !writer.takesPieces) { try await writer.write($0) }
             try await writer.commit()
         } catch {
             await writer.abort()

@@ -66,7 +66,7 @@ struct UploadController {
         let writer = try await uploads.makeChunkWriter(session.id, plan: session.plan, index: index)
         let created: Bool
         do {
-            try await BlobController.stream(request.body, batching: !writer.takesPieces) { try await writer.write($0) }
+            try await BlobController.stream(request.body, declared: expected, batching: !writer.takesPieces) { try await writer.write($0) }
             created = try await writer.commit()
         } catch {
             await writer.abort()
