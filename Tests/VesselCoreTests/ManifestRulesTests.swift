@@ -17,4 +17,12 @@ import VesselCore
         let manifest = try Manifest(entries: ["a", "a-b", "ab/c", "a.txt", "b/a"].map { Self.entry($0) })
         #expect(manifest.entries.count == 5)
     }
+
+    @Test func sizesAboveInt64MaxAreRefused() throws {
+        _ = try Manifest(entries: [Self.entry("a", size: UInt64(Int64.max))])
+        #expect(throws: VesselError.self) { try Manifest(entries: [Self.entry("a", size: UInt64(Int64.max) + 1)]) }
+        #expect(throws: VesselError.self) { try Manifest(entries: [Self.entry("a", size: .max)]) }
+        let half = UInt64(Int64.max) / 2 + 1
+        #expect(throws: VesselError.self) { try Manifest(entries: [Self.entry("a", size: half), Self.entry("b", size: half)]) }
+    }
 }

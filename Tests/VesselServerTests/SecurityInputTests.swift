@@ -131,6 +131,37 @@ extension SecurityInputTests {
     }
 }
 
+// MARK: Declared sizes above Int64.max (item 11)
+
+extension SecurityInputTests {
+    static let hugeSize = "18446744073709551615"  // 2^64 − 1
+
+    /// Sizes are stored as signed 64-bit integers; a larger declared size was clamped to
+    /// 2^63 − 1 and stored. It is refused wherever a size is declared.
+    @Test func aDeclaredSizeAboveInt64MaxIsRefused() async throws {
+        try await APIHarness.with { _, client in
+            let draft = try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(Self.entry("big.bin", size: Self.hugeSize))]}")
+            Self.expectRefused(draft, naming: "size", "9223372036854775807")
+            let justAbove = try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(Self.entry("big.bin", size: "9223372036854775808"))]}")
+            Self.expectRefused(justAbove, naming: "size")
+            // Two files each within the limit, together above it.
+            let half = "5000000000000000000"
+            let total = try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(Self.entry("a.bin", size: half)),\(Self.entry("b.bin", size: half))]}")
+            Self.expectRefused(total, naming: "size")
+            let upload = try await Self.submit(client, "\(Self.model)/uploads", "{\"digest\":\"sha256:\(String(repeating: "b", count: 64))\",\"size\":\(Self.hugeSize)}")
+            Self.expectRefused(upload, naming: "size")
+        }
+        // The in-process client sets Content-Length from the body, so this header goes over a socket.
+        try await LiveHarness.with { harness in
+            guard let port = URL(string: harness.api.config.server)?.port else { throw VesselError.internalError("no port") }
+            let head = "PUT \(Self.model)/blobs/sha256:\(String(repeating: "c", count: 64)) HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(APIHarness.adminToken)\r\nContent-Length: \(Self.hugeSize)\r\n\r\n"
+            let answer = try await Self.exchange(port: port, Array(head.utf8) + [1, 2, 3])
+            #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(300))")
+            #expect(answer.contains("\"invalid_argument\"") && answer.contains("9223372036854775807"), "\(answer.prefix(300))")
+        }
+    }
+}
+
 // MARK: Duplicate keys in JSON request bodies (item 11)
 
 extension SecurityInputTests {

@@ -30,14 +30,20 @@ public struct ManifestEntry: Hashable, Sendable, Codable {
 public struct Manifest: Hashable, Sendable, Codable {
     public private(set) var entries: [ManifestEntry]
 
-    /// Validates every path, refuses duplicates and a path that is also
+    /// Validates every path and size, refuses duplicates and a path that is also
     /// another's folder, and sorts by UTF-8 bytes.
     /// - Throws: `invalid_argument` for the first entry that breaks a rule.
     public init(entries: [ManifestEntry]) throws(VesselError) {
         guard entries.count <= Self.maxFiles else {
             throw .invalidArgument("a version holds at most \(Self.maxFiles) files; this one has \(entries.count)")
         }
-        for entry in entries { try ManifestPath.validate(entry.path) }
+        var total: UInt64 = 0
+        for entry in entries {
+            try ManifestPath.validate(entry.path)
+            try Limits.checkSize(entry.size, field: "the size of '\(ManifestPath.printable(entry.path))'")
+            total += entry.size  // cannot overflow: at most 100,000 sizes of at most 2^63 − 1 each
+        }
+        try Limits.checkSize(total, field: "the version's total size")
         let sorted = entries.sorted { ManifestPath.precedes($0.path, $1.path) }
         for (a, b) in zip(sorted, sorted.dropFirst()) {
             if a.path == b.path {

@@ -69,6 +69,7 @@ struct BlobController {
         guard let lengthText = request.headers[.contentLength], let size = UInt64(lengthText) else {
             throw VesselError.invalidArgument("a blob upload needs a Content-Length header")
         }
+        try Limits.checkSize(size, field: "the Content-Length")
         if let existing = try await store.blobSize(digest) {
             guard existing == size else {
                 throw VesselError(.sizeMismatch, "blob \(digest) is stored with \(existing) bytes, not \(size)")

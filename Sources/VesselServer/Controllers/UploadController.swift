@@ -43,6 +43,7 @@ struct UploadController {
     private func start(_ request: Request, context: AppContext, caller: Caller) async throws -> Response {
         guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
         let body = try await JSONResponse.decode(CreateUploadRequest.self, from: request, context: context)
+        try Limits.checkSize(body.size, field: "the declared size")
         if let existing = try await store.blobSize(body.digest) {
             guard existing == body.size else {
                 throw VesselError(.sizeMismatch, "blob \(body.digest) is stored with \(existing) bytes, not \(body.size)")
