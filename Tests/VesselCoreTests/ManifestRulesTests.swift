@@ -25,4 +25,12 @@ import VesselCore
         let half = UInt64(Int64.max) / 2 + 1
         #expect(throws: VesselError.self) { try Manifest(entries: [Self.entry("a", size: half), Self.entry("b", size: half)]) }
     }
+
+    @Test func limitsNameTheFieldAndTheLimit() {
+        #expect(throws: VesselError.invalidArgument("description is 16385 bytes long; the limit is 16384 bytes (16 KiB)")) {
+            try Limits.check(String(repeating: "x", count: 16385), field: "description", max: Limits.description)
+        }
+        #expect(throws: Never.self) { try Limits.check(String(repeating: "x", count: 16384), field: "description", max: Limits.description) }
+        #expect(throws: Never.self) { try Limits.check(nil, field: "description", max: Limits.description) }
+    }
 }

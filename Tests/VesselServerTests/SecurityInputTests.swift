@@ -42,6 +42,66 @@ import Darwin
     }
 }
 
+// MARK: Caps on free text (item 8)
+
+extension SecurityInputTests {
+    /// A description could be 64 MiB (the body cap); three such versions made one list
+    /// answer 189 MB. Every free-text field has a cap (`Limits`), and a longer value is
+    /// refused with `invalid_argument` naming the field and its limit.
+    @Test func everyFreeTextFieldIsCapped() async throws {
+        try await APIHarness.with { harness, client in
+            // At the limit is fine; one byte more is refused. Bytes, not characters: 'é' is two.
+            #expect(try await Self.submit(client, Self.model, "{\"description\":\(Self.text(Limits.description))}").0 == .created)
+            Self.expectRefused(try await Self.submit(client, "/api/v1/models/acme/n", "{\"description\":\(Self.text(Limits.description + 1))}"), naming: "description", "\(Limits.description)")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/models/acme/n", "{\"description\":\(Self.text(Limits.description / 2 + 1, "é"))}"), naming: "description")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/models/acme/n", "{\"tags\":[\(Self.text(Limits.tag + 1))]}"), naming: "tag", "\(Limits.tag)")
+            let tags = (0...Limits.tagsPerModel).map { "\"t\($0)\"" }.joined(separator: ",")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/models/acme/n", "{\"tags\":[\(tags)]}"), naming: "tags", "\(Limits.tagsPerModel)")
+            Self.expectRefused(try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(Self.entry("a"))],\"description\":\(Self.text(Limits.description + 1))}"), naming: "description")
+            let mediaType = "{\"path\":\"a\",\"size\":1,\"digest\":\"sha256:\(String(repeating: "a", count: 64))\",\"media_type\":\(Self.text(Limits.mediaType + 1))}"
+            Self.expectRefused(try await Self.submit(client, "\(Self.model)/drafts", "{\"files\":[\(mediaType)]}"), naming: "media_type", "\(Limits.mediaType)")
+
+            let reason = Self.text(Limits.reason + 1)
+            Self.expectRefused(try await Self.submit(client, "\(Self.model)/promote", "{\"version\":1,\"to\":\"prod\",\"reason\":\(reason)}"), naming: "reason", "\(Limits.reason)")
+            Self.expectRefused(try await Self.submit(client, "\(Self.model)/aliases/prod", method: .put, "{\"version\":1,\"reason\":\(reason)}"), naming: "reason")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/requests/r1/approve", "{\"reason\":\(reason)}"), naming: "reason")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/requests/r1/reject", "{\"reason\":\(reason)}"), naming: "reason")
+
+            let checks = "\(Self.model)/versions/1/checks"
+            Self.expectRefused(try await Self.submit(client, checks, "{\"name\":\(Self.text(Limits.checkName + 1)),\"status\":\"passed\",\"metrics\":{}}"), naming: "check name", "\(Limits.checkName)")
+            Self.expectRefused(try await Self.submit(client, checks, "{\"name\":\"eval\",\"status\":\"passed\",\"metrics\":{\(Self.text(Limits.metricName + 1)):1}}"), naming: "metric name", "\(Limits.metricName)")
+            let metrics = (0...Limits.metricsPerCheck).map { "\"m\($0)\":1" }.joined(separator: ",")
+            Self.expectRefused(try await Self.submit(client, checks, "{\"name\":\"eval\",\"status\":\"passed\",\"metrics\":{\(metrics)}}"), naming: "metrics", "\(Limits.metricsPerCheck)")
+            let longURL = "\"https://ci.example.com/\(String(repeating: "x", count: Limits.url))\""
+            Self.expectRefused(try await Self.submit(client, checks, "{\"name\":\"eval\",\"status\":\"passed\",\"metrics\":{},\"url\":\(longURL)}"), naming: "url", "\(Limits.url)")
+            Self.expectRefused(try await Self.submit(client, checks, "{\"name\":\"eval\",\"status\":\(Self.text(Limits.checkName + 1)),\"metrics\":{}}"), naming: "status")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/webhooks", "{\"url\":\(longURL)}"), naming: "url", "\(Limits.url)")
+            Self.expectRefused(try await Self.submit(client, "/api/v1/tokens", "{\"principal\":\"admin\",\"name\":\(Self.text(Limits.name + 1))}"), naming: "name", "\(Limits.name)")
+
+            // Nothing refused was stored.
+            let models = try await harness.registry.store.listModels(limit: 100, cursor: nil)
+            #expect(models.items.map(\.model.description) == ["acme/m"])
+        }
+    }
+
+    /// Lists page (`limit` ≤ 1000), and a version list carries no manifests: its size is
+    /// bounded by the page size times the capped fields.
+    @Test func listsAreBounded() async throws {
+        try await APIHarness.with { _, client in
+            _ = try await APIHarness.push(client, model: "acme/m", files: ["a.txt": [1], "b.txt": [2]])
+            for list in ["/api/v1/models", "\(Self.model)/versions", "\(Self.model)/aliases", "/api/v1/grants", "/api/v1/webhooks", "/api/v1/requests", "\(Self.model)/audit"] {
+                let refused = try await client.execute(uri: "\(list)?limit=\(Limits.pageSize + 1)", method: .get, headers: APIHarness.auth) { $0.status }
+                #expect(refused == .badRequest, "\(list)")
+                try await client.execute(uri: "\(list)?limit=\(Limits.pageSize)", method: .get, headers: APIHarness.auth) { response in
+                    #expect(response.status == .ok, "\(list): \(String(buffer: response.body))")
+                }
+            }
+            let versions = try await client.execute(uri: "\(Self.model)/versions", method: .get, headers: APIHarness.auth) { try APIHarness.decode(Page<VersionInfo>.self, $0) }
+            #expect(versions.items.count == 1 && versions.items.allSatisfy { $0.manifest == nil && $0.scan == nil })
+        }
+    }
+}
+
 // MARK: A manifest holding both `a` and `a/b` (item 11)
 
 extension SecurityInputTests {

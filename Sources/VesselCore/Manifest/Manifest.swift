@@ -30,7 +30,7 @@ public struct ManifestEntry: Hashable, Sendable, Codable {
 public struct Manifest: Hashable, Sendable, Codable {
     public private(set) var entries: [ManifestEntry]
 
-    /// Validates every path and size, refuses duplicates and a path that is also
+    /// Validates every path, size and media type, refuses duplicates and a path that is also
     /// another's folder, and sorts by UTF-8 bytes.
     /// - Throws: `invalid_argument` for the first entry that breaks a rule.
     public init(entries: [ManifestEntry]) throws(VesselError) {
@@ -41,6 +41,7 @@ public struct Manifest: Hashable, Sendable, Codable {
         for entry in entries {
             try ManifestPath.validate(entry.path)
             try Limits.checkSize(entry.size, field: "the size of '\(ManifestPath.printable(entry.path))'")
+            try Limits.check(entry.mediaType, field: "the media_type of '\(ManifestPath.printable(entry.path))'", max: Limits.mediaType)
             total += entry.size  // cannot overflow: at most 100,000 sizes of at most 2^63 − 1 each
         }
         try Limits.checkSize(total, field: "the version's total size")

@@ -34,7 +34,8 @@ enum JSONResponse {
     }
 
     /// Decodes a JSON request body, turning decoding failures into `invalid_argument`. The
-    /// strict reader sees the bytes first (``RequestJSON``): a repeated key is refused.
+    /// strict reader sees the bytes first (``RequestJSON``): a repeated key is refused. A body
+    /// that is a `LimitedRequest` is checked against its caps (`Limits`) before it is returned.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppContext) async throws -> T {
         let buffer: ByteBuffer
         do {
@@ -43,8 +44,9 @@ enum JSONResponse {
             throw VesselError(.payloadTooLarge, "the request body is larger than \(context.maxUploadSize) bytes")
         }
         try buffer.withUnsafeReadableBytes { bytes throws(VesselError) in try RequestJSON.check(bytes) }
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            value = try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let DecodingError.dataCorrupted(context) {
             throw VesselError.invalidArgument("invalid request body: \(context.debugDescription)")
         } catch let DecodingError.keyNotFound(key, _) {
@@ -54,6 +56,8 @@ enum JSONResponse {
         } catch {
             throw VesselError.invalidArgument("the request body is not valid JSON")
         }
+        if let limited = value as? any LimitedRequest { try limited.checkLimits() }
+        return value
     }
 }
 
