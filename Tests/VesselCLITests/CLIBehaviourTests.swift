@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VesselTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ import Glibc
     }
 
     @Test func failuresMapToExitCodes() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let env = server.env
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/w.bin", count: 1000, seed: 9)
@@ -75,7 +76,7 @@ import Glibc
     }
 
     @Test func principalsTokensAndLogin() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let env = server.env
         #expect(try await CLI.run(["principal", "add", "ci-bot", "--service"], environment: env).status == 0)
         #expect(try await CLI.run(["principal", "add", "ci-bot"], environment: env).status == 5)
@@ -105,7 +106,7 @@ import Glibc
     }
 
     @Test func auditListsAndVerifies() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/w.bin", count: 10, seed: 1)
         _ = try await CLI.run(["push", model, "--model", "acme/audit", "--alias", "staging"], environment: server.env)

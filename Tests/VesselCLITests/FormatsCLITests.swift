@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VesselFormats
+import VesselTestSupport
 
 /// `vessel inspect`, `vessel scan`, and quarantine as the CLI shows them.
 @Suite(.serialized) struct FormatsCLITests {
@@ -44,7 +45,7 @@ import VesselFormats
         #expect(text.status == 0)
         #expect(text.stdout.contains("embed"))
 
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         #expect(try await CLI.run(["push", folder, "--model", "acme/inspect"], environment: server.env).status == 0)
         let remote = try await CLI.run(["inspect", "acme/inspect:1", "--json"], environment: server.env)
         #expect(remote.status == 0, "\(remote.stdout)\(remote.stderr)")
@@ -62,7 +63,7 @@ import VesselFormats
     }
 
     @Test func quarantinedVersionsAreNotPulledWithoutOverride() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let folder = TempDir.make("vessel-quarantine")
         try FileManager.default.copyItem(atPath: "\(Self.fixtures)/global_os_system.pkl", toPath: "\(folder)/model.pkl")
         let push = try await CLI.run(["push", folder, "--model", "acme/evil", "--alias", "staging", "--json"], environment: server.env)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VesselTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 /// `vessel serve` as a process, driven by the `vessel` CLI, as a user would.
 @Suite(.serialized) struct PushPullEndToEndTests {
     @Test func pushPullAndRepullTransfersNothing() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/model-00001-of-00001.bin", count: 70 << 20, seed: 1)
         try TempDir.writeFile("\(model)/tokenizer/vocab.txt", count: 10_000, seed: 2)
@@ -56,7 +57,7 @@ import Glibc
     }
 
     @Test func editedPulledFileNeverCorruptsTheCache() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/weights.bin", count: 100_000, seed: 4)
         _ = try await CLI.run(["push", model, "--model", "acme/edit"], environment: server.env)
@@ -77,20 +78,13 @@ import Glibc
     }
 
     @Test func serverKilledMidUploadLeavesNothingVisible() async throws {
-        let server = try await ServerProcess()
+        let server = try await ServeProcess()
         let model = TempDir.make("vessel-model")
         try TempDir.writeFile("\(model)/big.bin", count: 600 << 20, seed: 5)
         defer { try? FileManager.default.removeItem(atPath: model) }
 
-        let push = Process()
-        push.executableURL = URL(fileURLWithPath: CLI.binary)
-        push.arguments = ["push", model, "--model", "acme/killed", "--json"]
-        var env = server.env
-        env["PATH"] = "/usr/bin:/bin"
-        push.environment = env
-        push.standardOutput = FileHandle.nullDevice
-        push.standardError = FileHandle.nullDevice
-        try push.run()
+        // The push runs in a child task (killed if the test ends early) while this one watches.
+        async let push = CLI.run(["push", model, "--model", "acme/killed", "--json"], environment: server.env)
         // Kill the server as soon as an upload is in flight: a temporary file or an upload
         // session's data file is growing.
         let tmp = "\(server.dataDir)/blobs/tmp"
@@ -109,11 +103,9 @@ import Glibc
             try await Task.sleep(for: .milliseconds(2))
         }
         server.kill()
-        // Polled, not `waitUntilExit`: a blocked wait would hold one of the few threads of
-        // Swift's cooperative pool that every other test shares.
-        while push.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        let cut = try await push
         #expect(sawUpload, "the upload finished before the server could be killed")
-        #expect(push.terminationStatus != 0)
+        #expect(cut.status != 0, "\(cut.stdout)")
 
         try await server.start()
         let versions = try await CLI.run(["versions", "acme/killed", "--json"], environment: server.env)

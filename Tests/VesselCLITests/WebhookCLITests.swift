@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VesselTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -10,7 +11,7 @@ import Glibc
 /// recorded, nothing leaves the host.
 @Suite(.serialized) struct WebhookCLITests {
     @Test func addListTestDeliveriesRemove() async throws {
-        let server = try await ServerProcess(arguments: ["--webhook-allow", "127.0.0.0/8"])
+        let server = try await ServeProcess(arguments: ["--webhook-allow", "127.0.0.0/8"])
         let env = server.env
         let receiver = CLI.refusingPort()
         defer { close(receiver.fd) }

@@ -2,13 +2,10 @@ import AsyncHTTPClient
 import Foundation
 import Testing
 import VesselCore
+import VesselTestSupport
 @testable import VesselClient
 @testable import VesselServer
 @testable import VesselStorage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The server on S3 storage: start-up checks, push/pull through the bucket, and
 /// `--storage-redirect`. Needs a real S3 server (`VESSEL_TEST_S3_URL`, `VESSEL_TEST_S3_ACCESS_KEY`,
@@ -28,35 +25,34 @@ import Glibc
     }
 
     /// Runs `vessel serve` expecting it to stop at start: its exit code and output (-1 when it
-    /// was still running after 120 s — a hang, however busy the machine is). How long the stop
-    /// took is not checked: a loaded CI machine once stalled every process for 30 s.
+    /// was still running after 120 s — a hang, however busy the machine is — and is killed).
+    /// How long the stop took is not checked: a loaded CI machine once stalled every process
+    /// for 30 s.
     static func serveFailing(_ arguments: [String], environment extra: [String: String]) async throws -> (Int32, String) {
-        let executable = try #require(ServeProcess.executable)
+        let executable = try VesselExecutable.require()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-s3fail-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--data-dir", dir, "--port", String(try ServeProcess.freePort())] + arguments
+        let arguments = ["serve", "--data-dir", dir, "--port", String(CLI.freePort())] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["VESSEL_ADMIN_TOKEN"] = APIHarness.adminToken
         for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let deadline = ContinuousClock.now + .seconds(120)
-        try process.run()
-        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return (-1, "still running after 120 s")
+        // The process and a 120 s timer race; the loser is cancelled (a cancelled run kills
+        // the process).
+        return try await withThrowingTaskGroup(of: (Int32, String)?.self) { group in
+            group.addTask { [environment] in
+                let result = try await runProcess(executable, arguments, environment: environment)
+                return (result.status, result.stdout + result.stderr)
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(120))
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next().flatMap { $0 } ?? (-1, "still running after 120 s")
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (process.terminationStatus, output)
     }
 
-    @Test(.enabled(if: ServeProcess.executable != nil, "needs the vessel executable built next to the tests"))
+    @Test(.enabled(if: VesselExecutable.path != nil, "needs the vessel executable built next to the tests"))
     func unreachableStorageStopsTheStart() async throws {
         let (code, output) = try await Self.serveFailing(
             ["--storage", "s3://vessel?endpoint=http://127.0.0.1:9&region=us-east-1"],
@@ -67,7 +63,7 @@ import Glibc
         #expect(missing == 2 && text.contains("AWS_ACCESS_KEY_ID"), "\(text)")
     }
 
-    @Test(.enabled(if: ServeProcess.executable != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
+    @Test(.enabled(if: VesselExecutable.path != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
     func wrongCredentialsAndMissingBucketsStopTheStart() async throws {
         let s3 = try #require(Self.s3)
         let (code, output) = try await Self.serveFailing(["--storage", s3.url], environment: ["AWS_ACCESS_KEY_ID": s3.access, "AWS_SECRET_ACCESS_KEY": "wrong-secret"])
@@ -80,7 +76,7 @@ import Glibc
         #expect(missing == 3 && text.contains("--create-bucket"), "\(text)")
     }
 
-    @Test(.enabled(if: ServeProcess.executable != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
+    @Test(.enabled(if: VesselExecutable.path != nil && s3 != nil, "needs the vessel executable and a real S3 server"))
     func createBucketStartsAndWarnsWhenVersioningIsOff() async throws {
         let s3 = try #require(Self.s3)
         var location = try S3Location(parsing: s3.url)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VesselCore
+import VesselTestSupport
 @testable import VesselClient
 @testable import VesselStorage
 
@@ -12,7 +13,7 @@ import Glibc
 /// bucket. A replica killed in the middle of an upload session leaves nothing visible, and the
 /// session continues and completes through the other, which verifies the blob by re-reading it.
 @Suite(.serialized) struct TwoReplicaS3Tests {
-    @Test(.enabled(if: ServeProcess.executable != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
+    @Test(.enabled(if: VesselExecutable.path != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
                    "needs the vessel executable, VESSEL_TEST_POSTGRES_URL and a real S3 server"))
     func replicaKilledMidUploadResumesThroughTheOther() async throws {
         guard let pg = TwoReplicaTests.postgresURL, let s3 = S3ServeTests.s3 else { return }
@@ -50,7 +51,7 @@ import Glibc
                 throw error
             }
             await apiA.shutdown()
-            a.kill9()
+            a.kill()
 
             // Nothing is visible: no blob object, and the parts wait in the session's upload.
             #expect(try await probe.size(of: digest) == nil)
@@ -80,7 +81,7 @@ import Glibc
     /// is pulled through replica B, then 50 `vessel alias set --expect-current 1` processes,
     /// spread over both replicas and each aiming at a different version, race for `prod`:
     /// exactly one exits 0, the other 49 exit 5, and the audit chain verifies with one move.
-    @Test(.enabled(if: ServeProcess.executable != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
+    @Test(.enabled(if: VesselExecutable.path != nil && TwoReplicaTests.postgresURL != nil && S3ServeTests.s3 != nil,
                    "needs the vessel executable, VESSEL_TEST_POSTGRES_URL and a real S3 server"))
     func sharedBucketPushPullAndFiftyRacingMoves() async throws {
         guard let pg = TwoReplicaTests.postgresURL, let s3 = S3ServeTests.s3 else { return }
@@ -128,23 +129,23 @@ import Glibc
             await apiA.shutdown()
             await apiB.shutdown()
 
-            let statuses = try await withThrowingTaskGroup(of: ServeProcess.CLIResult.self) { group in
+            let statuses = try await withThrowingTaskGroup(of: ProcessResult.self) { group in
                 for index in 0..<racers {
                     let server = index % 2 == 0 ? a : b
                     group.addTask {
-                        try await ServeProcess.runCLI(["alias", "set", "acme/race", "prod", String(index + 2), "--expect-current", "1"], server: server)
+                        try await CLI.run(["alias", "set", "acme/race", "prod", String(index + 2), "--expect-current", "1"], environment: server.env)
                     }
                 }
-                return try await group.reduce(into: [ServeProcess.CLIResult]()) { $0.append($1) }
+                return try await group.reduce(into: [ProcessResult]()) { $0.append($1) }
             }
             #expect(statuses.filter { $0.status == 0 }.count == 1)
             let losers = statuses.filter { $0.status == 5 }
             #expect(losers.count == racers - 1, "exit statuses: \(statuses.map(\.status))")
             #expect(losers.allSatisfy { $0.stderr.contains("precondition_failed") || $0.stderr.contains("expect") }, "\(losers.first?.stderr ?? "")")
 
-            let verify = try await ServeProcess.runCLI(["audit", "verify"], server: b)
+            let verify = try await CLI.run(["audit", "verify"], environment: b.env)
             #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
-            let audit = try await ServeProcess.runCLI(["audit", "--model", "acme/race", "--json"], server: a)
+            let audit = try await CLI.run(["audit", "--model", "acme/race", "--json"], environment: a.env)
             let object = try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any]
             let moves = (object?["items"] as? [[String: Any]] ?? []).filter { ($0["action"] as? String) == "alias.set" && ($0["before"] as? String) == "1" }
             #expect(moves.count == 1, "\(audit.stdout.prefix(2000))")

@@ -4,6 +4,7 @@ import SQLKit
 import Testing
 import VesselCore
 import VesselMetadata
+import VesselTestSupport
 @testable import VesselClient
 
 /// Two `vessel serve` processes on one PostgreSQL database (and one blob directory), started
@@ -13,7 +14,7 @@ import VesselMetadata
 @Suite(.serialized) struct TwoReplicaTests {
     static let postgresURL = ProcessInfo.processInfo.environment["VESSEL_TEST_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
 
-    @Test(.enabled(if: ServeProcess.executable != nil && postgresURL != nil, "needs the vessel executable and VESSEL_TEST_POSTGRES_URL"))
+    @Test(.enabled(if: VesselExecutable.path != nil && postgresURL != nil, "needs the vessel executable and VESSEL_TEST_POSTGRES_URL"))
     func pushThroughOnePullThroughTheOther() async throws {
         guard let text = Self.postgresURL else { return }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-replicas-\(UUID().uuidString)").path

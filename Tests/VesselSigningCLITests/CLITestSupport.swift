@@ -3,16 +3,6 @@ import Foundation
 import Testing
 import VesselTestSupport
 
-// The process harness — the built `vessel`, the runner — is the shared VesselTestSupport
-// target. These are the names this target's tests know it by.
-typealias VesselBinary = CLI
-typealias TestFailure = VesselTestSupport.TestFailure
-
-/// `VesselTestSupport.runProcess`, for this target's tests.
-func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessResult {
-    try await VesselTestSupport.runProcess(executable, arguments, environment: environment)
-}
-
 /// A temporary folder, removed by `cleanup()`.
 struct Workspace {
     let root: URL
@@ -86,10 +76,10 @@ enum PythonPeer {
         return value
     }
 
-    static func modelSigning(_ arguments: [String]) async throws -> VesselBinary.Result {
+    static func modelSigning(_ arguments: [String]) async throws -> ProcessResult {
         let python = python ?? "python3"
         let script = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("model_signing").path
-        if FileManager.default.isExecutableFile(atPath: script) { return try await VesselTestSupport.runProcess(script, arguments) }
-        return try await VesselTestSupport.runProcess(python, ["-m", "model_signing"] + arguments)
+        if FileManager.default.isExecutableFile(atPath: script) { return try await runProcess(script, arguments) }
+        return try await runProcess(python, ["-m", "model_signing"] + arguments)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VesselClient
 import VesselCore
+import VesselTestSupport
 
 /// A folder made by `vessel pull` (so holding `.vessel.json`) verifies with the real
 /// `model_signing verify key`, against the registry's signature and against `vessel sign`.
@@ -13,8 +14,8 @@ struct PulledFolderInteropTests {
         let model = try ws.writeModel("model", SampleModel.files)
         let key = try ws.keyPair("release")
         try await LiveRegistry.with { live in
-            func vessel(_ arguments: [String]) async throws -> VesselBinary.Result {
-                try await VesselBinary.run(arguments, environment: live.environment, home: ws.root)
+            func vessel(_ arguments: [String]) async throws -> ProcessResult {
+                try await CLI.run(arguments, environment: live.environment, home: ws.root)
             }
             let pushed = try await vessel(["push", model, "--model", "acme/m", "--sign-key", key.privateKey, "--json"])
             #expect(pushed.status == 0, "\(pushed.stderr)")

@@ -3,6 +3,7 @@ import Testing
 import VesselClient
 import VesselCore
 import VesselSigning
+import VesselTestSupport
 
 /// Signatures in the registry, driven through the `vessel` binary against a live server:
 /// keys, push --sign-key, sign --model, show, and pull --verify-key (verify-before-load).
@@ -13,8 +14,8 @@ import VesselSigning
         let model = try ws.writeModel("model", SampleModel.files)
         let release = try ws.keyPair("release"), stranger = try ws.keyPair("stranger")
         try await LiveRegistry.with { live in
-            func vessel(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> VesselBinary.Result {
-                try await VesselBinary.run(arguments, environment: live.environment.merging(extra) { _, new in new }, home: ws.root)
+            func vessel(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> ProcessResult {
+                try await CLI.run(arguments, environment: live.environment.merging(extra) { _, new in new }, home: ws.root)
             }
             // Keys: add, list, refuse a duplicate.
             let added = try await vessel(["keys", "add", "release", release.publicKey, "--json"])

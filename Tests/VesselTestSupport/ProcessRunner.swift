@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a finished process left: its exit status and its output.
 public struct ProcessResult: Sendable {
     public var status: Int32
@@ -33,6 +37,10 @@ public struct ProcessResult: Sendable {
 /// tests blocked in `waitUntilExit` there stall every other test): the task is suspended until
 /// the process's termination handler resumes it. stdout and stderr go to files, so a chatty
 /// process never blocks on a full pipe; `stdin`, when given, is read from a file too.
+///
+/// To run a process in the background, call this in a child task (`async let`, a task
+/// group): cancelling the task kills the process (SIGKILL) and, once it has exited, throws
+/// `CancellationError`.
 /// - Parameter environment: the whole environment of the process; nil inherits the tests'.
 public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) async throws -> ProcessResult {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-proc-\(UUID().uuidString)")
@@ -58,15 +66,60 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
     } else {
         process.standardInput = FileHandle.nullDevice
     }
-    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-        do { try process.run() } catch { continuation.resume(throwing: error) }
+    let launch = Launch()
+    let status: Int32 = try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { process in
+                launch.exited()
+                continuation.resume(returning: process.terminationStatus)
+            }
+            do {
+                guard try launch.start(process) else { return continuation.resume(throwing: CancellationError()) }
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    } onCancel: {
+        launch.cancel()
     }
+    try Task.checkCancellation()
     return ProcessResult(
         status: status,
         stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
         stderr: String(decoding: try Data(contentsOf: err), as: UTF8.self)
     )
+}
+
+/// A process's id from its start to its exit, so that cancelling signals it only while it
+/// runs (never pid 0, never a pid reused after its exit), and never starts it once cancelled.
+private final class Launch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pid: pid_t?
+    private var cancelled = false
+
+    /// Starts `process` unless cancelled; false when it was not started.
+    func start(_ process: Process) throws -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !cancelled else { return false }
+        try process.run()
+        pid = process.processIdentifier
+        return true
+    }
+
+    func exited() {
+        lock.lock()
+        defer { lock.unlock() }
+        pid = nil
+    }
+
+    /// Kills the process if it runs; keeps it from starting if it does not yet.
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        cancelled = true
+        if let pid { kill(pid, SIGKILL) }
+    }
 }
 
 /// A test's own failure (a process that did not start, output that is not what was expected).
