@@ -15,6 +15,12 @@ import VesselCore
         return digest
     }
 
+    /// Sets `path`'s access and modification times `secondsAgo` into the past.
+    static func setLastUse(_ path: String, secondsAgo: Int) -> Bool {
+        let then = timeval(tv_sec: time(nil) - secondsAgo, tv_usec: 0)
+        return utimes(path, [then, then]) == 0
+    }
+
     @Test func evictsLeastRecentlyUsedAndKeepsFilesInUse() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-cache-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -29,10 +35,12 @@ import VesselCore
         #expect(read == 100_000)
         let missing = try await cache.withCached(first) { _ in 0 }
         #expect(missing == nil)
+        // Eviction orders by last use, the modification time in whole seconds: `a` was used
+        // 20 s ago, `b` 10 s ago, `c` now.
         let a = try await Self.fill(cache, BlobHarness.bytes(100_000, seed: 2))
-        try await Task.sleep(for: .milliseconds(1100))
+        #expect(Self.setLastUse(cache.path(of: a), secondsAgo: 20))
         let b = try await Self.fill(cache, BlobHarness.bytes(100_000, seed: 3))
-        try await Task.sleep(for: .milliseconds(1100))
+        #expect(Self.setLastUse(cache.path(of: b), secondsAgo: 10))
         let c = try await Self.fill(cache, BlobHarness.bytes(100_000, seed: 4))
         #expect(!FileManager.default.fileExists(atPath: cache.path(of: a)), "the oldest copy goes over the limit")
         #expect(FileManager.default.fileExists(atPath: cache.path(of: b)) && FileManager.default.fileExists(atPath: cache.path(of: c)))
