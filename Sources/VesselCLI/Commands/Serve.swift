@@ -54,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "While the API is answering requests, send at most this many webhook deliveries a second (0: no limit); when it is idle they go at full speed.")
     var webhookBusyRate = 100
 
+    @Option(help: "Close a connection idle this long, or one whose request head has not arrived within it (e.g. 30s).")
+    var idleTimeout = "30s"
+
     @Option(help: ArgumentHelp("A file holding the key that encrypts webhook signing secrets in the database: 32 random bytes, raw, hex or base64 (e.g. `openssl rand -hex 32`).", valueName: "FILE"))
     var secretsKeyFile: String?
 
@@ -71,6 +74,7 @@ struct Serve: AsyncParsableCommand {
             options.createBucket = createBucket
             options.storageRedirect = storageRedirect
             options.secretsKeyFile = secretsKeyFile
+            options.idleTimeout = .seconds(try Timestamp.parseDuration(idleTimeout))
             let env = ProcessInfo.processInfo.environment
             if storage != nil, let access = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !access.isEmpty, !secret.isEmpty {
                 let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -90,6 +94,7 @@ struct Serve: AsyncParsableCommand {
             options.webhooks.retryWindow = .seconds(try Timestamp.parseDuration(webhookRetryWindow))
             guard webhookBusyRate >= 0 else { throw VesselError.invalidArgument("--webhook-busy-rate must be 0 (no limit) or more") }
             options.webhooks.busySendRate = webhookBusyRate == 0 ? nil : webhookBusyRate
+            DescriptorLimit.raiseToHard(logger: logger)
             let registry = try await Registry.openEmbedded(options, logger: logger)
             logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
             do {

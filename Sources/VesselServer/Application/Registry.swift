@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import NIOPosix
 import VesselCore
 import VesselMetadata
@@ -106,6 +107,7 @@ public struct Registry: Sendable {
     public func makeApplication(_ options: ServerOptions, logger: Logger) -> some ApplicationProtocol {
         Application(
             router: makeRouter().0,
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(options.idleTimeout))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
             services: [backgroundJobs(logger: logger), webhookDelivery(logger: logger)],
             logger: logger

@@ -43,6 +43,10 @@ public struct ServerOptions: Sendable {
     /// A file holding the key that seals webhook signing secrets in the database
     /// (`--secrets-key-file`; see `WebhookSecretSealer`). Without one they are stored as given.
     public var secretsKeyFile: String?
+    /// An HTTP/1 connection with no request in progress is closed after this long; it also
+    /// bounds a request whose head has not fully arrived (`--idle-timeout`). Paused while a
+    /// handler runs, so long-polls are unaffected.
+    public var idleTimeout: Duration = .seconds(30)
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
