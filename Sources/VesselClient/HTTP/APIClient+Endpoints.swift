@@ -9,14 +9,14 @@ extension APIClient {
     }
 
     public func principals() async throws -> [PrincipalInfo] {
-        try await call(.GET, "/api/v1/principals", as: Page<PrincipalInfo>.self).items
+        try await all("/api/v1/principals", as: PrincipalInfo.self)
     }
 
     public func createToken(principal: String, name: String?, expiresInSeconds: Int64?) async throws -> CreatedToken {
         try await call(.POST, "/api/v1/tokens", body: CreateTokenRequest(principal: principal, name: name, expiresInSeconds: expiresInSeconds), as: CreatedToken.self)
     }
 
-    public func tokens() async throws -> [TokenInfo] { try await call(.GET, "/api/v1/tokens", as: Page<TokenInfo>.self).items }
+    public func tokens() async throws -> [TokenInfo] { try await all("/api/v1/tokens", as: TokenInfo.self) }
 
     public func revokeToken(_ id: String) async throws { try await callNoContent(.DELETE, "/api/v1/tokens/\(id.percentEscaped)") }
 
@@ -42,7 +42,7 @@ extension APIClient {
     }
 
     public func aliases(_ model: ModelName) async throws -> [AliasInfo] {
-        try await call(.GET, "\(model.apiPath)/aliases", as: Page<AliasInfo>.self).items
+        try await all("\(model.apiPath)/aliases", as: AliasInfo.self)
     }
 
     public func setAlias(_ model: ModelName, _ alias: AliasName, _ request: SetAliasRequest) async throws -> AliasInfo {
@@ -106,7 +106,7 @@ extension APIClient {
     }
 
     public func formatPolicies() async throws -> [FormatPolicyInfo] {
-        try await call(.GET, "/api/v1/policies", as: Page<FormatPolicyInfo>.self).items
+        try await all("/api/v1/policies", as: FormatPolicyInfo.self)
     }
 
     public func setFormatPolicy(scope: String, formats: [String]) async throws -> FormatPolicyInfo {
@@ -135,7 +135,7 @@ extension APIClient {
     }
 
     public func grants(principal: String?) async throws -> [GrantInfo] {
-        try await call(.GET, "/api/v1/grants" + (principal.map { "?principal=\($0.percentEscaped)" } ?? ""), as: Page<GrantInfo>.self).items
+        try await all("/api/v1/grants" + (principal.map { "?principal=\($0.percentEscaped)" } ?? ""), as: GrantInfo.self)
     }
 
     public func protect(_ request: ProtectRequest) async throws -> ProtectionInfo {
@@ -147,7 +147,7 @@ extension APIClient {
     }
 
     public func protections() async throws -> [ProtectionInfo] {
-        try await call(.GET, "/api/v1/protections", as: Page<ProtectionInfo>.self).items
+        try await all("/api/v1/protections", as: ProtectionInfo.self)
     }
 
     public func decide(requestID: String, approve: Bool, reason: String?) async throws -> PromotionResult {
@@ -156,7 +156,7 @@ extension APIClient {
 
     public func promotionRequests(model: ModelName?) async throws -> [PromotionRequestInfo] {
         let path = model.map { "\($0.apiPath)/requests" } ?? "/api/v1/requests"
-        return try await call(.GET, path, as: Page<PromotionRequestInfo>.self).items
+        return try await all(path, as: PromotionRequestInfo.self)
     }
 
     public func reportCheck(_ model: ModelName, version: Int, _ report: CheckReportRequest) async throws -> CheckInfo {
@@ -164,7 +164,7 @@ extension APIClient {
     }
 
     public func aliasHistory(_ model: ModelName, _ alias: AliasName) async throws -> [AliasHistoryEntry] {
-        try await call(.GET, "\(model.apiPath)/aliases/\(alias)/history", as: Page<AliasHistoryEntry>.self).items
+        try await all("\(model.apiPath)/aliases/\(alias)/history", as: AliasHistoryEntry.self)
     }
 
     public func resolveAlias(_ model: ModelName, _ alias: AliasName, at: String?) async throws -> ResolvedAlias {
