@@ -7,7 +7,7 @@ import Testing
 @Suite(
     "Interop with model-signing 1.1.1",
     .enabled(if: TestEnvironment.python != nil,
-             "set VESSEL_TEST_PYTHON to a python with model-signing==1.1.1 and pyopenssl (scripts/setup_venv.sh)")
+             "set VESSEL_TEST_PYTHON to a python with model-signing==1.1.1 and pyopenssl (scripts/test makes one)")
 )
 struct InteropTests {
     enum Producer: String, CaseIterable, Sendable { case python, vessel }
