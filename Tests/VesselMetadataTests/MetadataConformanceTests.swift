@@ -138,7 +138,7 @@ import VesselCore
             var names: [String] = []
             var cursor: String?
             repeat {
-                let page = try await store.listModels(limit: 3, cursor: cursor)
+                let page = try await store.listModels(readable: [.registry], limit: 3, cursor: cursor)
                 #expect(page.items.count <= 3)
                 names += page.items.map(\.model.description)
                 cursor = page.nextCursor
@@ -148,7 +148,11 @@ import VesselCore
             #expect(first.items.map(\.version) == [5, 4])
             let second = try await store.listVersions(model: model, filter: VersionFilter(), limit: 2, cursor: first.nextCursor)
             #expect(second.items.map(\.version) == [3, 2])
-            await expectCode(.invalidArgument) { _ = try await store.listModels(limit: 3, cursor: "%%%") }
+            await expectCode(.invalidArgument) { _ = try await store.listModels(readable: [.registry], limit: 3, cursor: "%%%") }
+            // Filtered in the query: only what the scopes cover, none at all for no scope.
+            let readable = try await store.listModels(readable: [.model(try ModelName("acme/m3")), .owner("beta")], limit: 3, cursor: nil)
+            #expect(readable.items.map(\.model.description) == ["acme/m3"] && readable.nextCursor == nil)
+            #expect(try await store.listModels(readable: [], limit: 3, cursor: nil).items.isEmpty)
         }
     }
 

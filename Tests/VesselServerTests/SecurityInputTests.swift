@@ -79,7 +79,7 @@ extension SecurityInputTests {
             Self.expectRefused(try await Self.submit(client, "/api/v1/tokens", "{\"principal\":\"admin\",\"name\":\(Self.text(Limits.name + 1))}"), naming: "name", "\(Limits.name)")
 
             // Nothing refused was stored.
-            let models = try await harness.registry.store.listModels(limit: 100, cursor: nil)
+            let models = try await harness.registry.store.listModels(readable: [.registry], limit: 100, cursor: nil)
             #expect(models.items.map(\.model.description) == ["acme/m"])
         }
     }

@@ -28,7 +28,10 @@ public protocol ModelStore: Sendable {
     func createModel(_ name: ModelName, description: String, tags: [String], change: ChangeContext) async throws -> ModelInfo
     /// - Throws: `not_found`.
     func model(_ name: ModelName) async throws -> ModelInfo
-    func listModels(limit: Int, cursor: String?) async throws -> Page<ModelInfo>
+    /// One page of the models some scope in `readable` covers (`[.registry]`: every model), in
+    /// name order. The filter is part of the query, so a page — and its cursor — only ever
+    /// names a model the caller may read. - Throws: `invalid_argument` for a foreign cursor.
+    func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo>
 }
 
 /// Versions: drafts (pending), commit, state changes, resolution.

@@ -37,18 +37,37 @@ extension SQLMetadataStore: ModelStore {
         return try Self.modelInfo(row)
     }
 
-    public func listModels(limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
+    public func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
         let limit = PageCursor.clamp(limit)
         let after = try cursor.map(PageCursor.decode) ?? ""
+        guard let readable = Self.readableClause(readable) else { return Page(items: [], nextCursor: nil) }
         let rows = try await backend.read { db in
             try await db.raw("""
-                \(unsafeRaw: Self.modelQuery) WHERE (m.owner || '/' || m.name) > \(bind: after)
+                \(unsafeRaw: Self.modelQuery) WHERE (m.owner || '/' || m.name) > \(bind: after) AND \(readable)
                 ORDER BY m.owner || '/' || m.name LIMIT \(bind: limit + 1)
                 """).all()
         }
         let items = try rows.prefix(limit).map(Self.modelInfo)
         let next = rows.count > limit ? items.last.map { PageCursor.encode($0.model.description) } : nil
         return Page(items: items, nextCursor: next)
+    }
+
+    /// The condition "a scope in `scopes` covers model `m`", or nil when none can.
+    static func readableClause(_ scopes: [Scope]) -> SQLQueryString? {
+        var owners: [any Encodable & Sendable] = []
+        var models: [any Encodable & Sendable] = []
+        for scope in scopes {
+            switch scope {
+            case .registry: return "1 = 1"
+            case .owner(let owner): owners.append(owner)
+            case .model(let model): models.append(model.description)
+            }
+        }
+        var conditions: [SQLQueryString] = []
+        if !owners.isEmpty { conditions.append("m.owner IN (\(binds: owners))") }
+        if !models.isEmpty { conditions.append("(m.owner || '/' || m.name) IN (\(binds: models))") }
+        guard let first = conditions.first else { return nil }
+        return conditions.dropFirst().reduce("(" + first) { $0 + " OR " + $1 } + ")"
     }
 
     static let modelQuery = """

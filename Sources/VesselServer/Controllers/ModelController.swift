@@ -12,14 +12,12 @@ struct ModelController {
 
     func register(_ routes: APIRoutes) {
         // Any token lists models; each caller sees the ones its grants cover (all of them with a
-        // role on '*'). A filtered page may hold fewer items than the limit: follow next_cursor.
+        // role on '*'). The store filters in its query, so neither a page nor its cursor names
+        // a model the caller may not read (issue 21, item 3).
         routes.on(.get, "/api/v1/models", .authenticated) { request, _, caller in
-            var page = try await store.listModels(limit: Query.limit(request), cursor: Query.cursor(request))
-            if caller.role == nil {
-                let scopes = Set(try await store.grants(principal: caller.principal.name).compactMap { try? Scope($0.scope) })
-                page.items = page.items.filter { info in Scope.covering(info.model).contains(where: scopes.contains) }
-            }
-            return try JSONResponse.make(page)
+            let readable = caller.role != nil ? [Scope.registry]
+                : try await store.grants(principal: caller.principal.name).compactMap { try? Scope($0.scope) }
+            return try JSONResponse.make(try await store.listModels(readable: readable, limit: Query.limit(request), cursor: Query.cursor(request)))
         }
         routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
             let model = try requireModel(context)
