@@ -36,12 +36,15 @@ extension SQLMetadataStore: BlobIndex {
 }
 
 extension SQLMetadataStore: BlobMembership {
+    /// Committed versions only (`ready`, `quarantined`, `archived`: `pull --allow-quarantined`
+    /// needs the quarantined ones). A pending draft's files are not the model's yet, and a
+    /// deleted version's are garbage.
     public func modelContainsBlob(model: ModelName, digest: Digest) async throws -> Bool {
         try await backend.read { db in
             try await db.raw("""
                 SELECT 1 AS present FROM version_files f JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id
                 WHERE m.owner = \(bind: model.owner) AND m.name = \(bind: model.name) AND f.digest = \(bind: digest.description)
-                  AND v.state <> 'deleted' LIMIT 1
+                  AND v.state IN ('ready', 'quarantined', 'archived') LIMIT 1
                 """).first() != nil
         }
     }
