@@ -7,8 +7,8 @@ import VesselCore
 @testable import VesselMetadata
 @testable import VesselServer
 
-/// Who may read or trigger what across models and owners (issue 21, "Security": item 2).
-/// Every case here failed before its fix; the suite stays.
+/// Who may read or trigger what across models and owners (issue 21, "Security": items 2 and
+/// 4). Every case here failed before its fix; the suite stays.
 @Suite struct SecurityAccessTests {
     static func create(_ client: any TestClientProtocol, _ model: String) async throws {
         try await client.execute(uri: "/api/v1/models/\(model)", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreateModelRequest(description: nil, tags: nil))) { response in
@@ -62,6 +62,55 @@ extension SecurityAccessTests {
                 #expect(response.status == .ok)
                 #expect(Array(buffer: response.body) == bytes)
             }
+        }
+    }
+}
+
+// MARK: Webhook redelivery across scopes (item 4)
+
+extension SecurityAccessTests {
+    static func redeliver(_ client: any TestClientProtocol, _ eventID: String, webhook: String?, _ headers: HTTPFields) async throws -> (HTTPResponse.Status, ErrorBody.Inner?, [String]) {
+        try await client.execute(uri: "/api/v1/events/\(eventID)/redeliver", method: .post, headers: headers, body: APIHarness.json(RedeliverRequest(webhook: webhook))) { response in
+            (response.status, (try? APIHarness.decode(ErrorBody.self, response))?.error, (try? APIHarness.decode(RedeliverResult.self, response))?.webhooks ?? [])
+        }
+    }
+
+    /// A maintainer of `acme/*` cannot have an event of `beta/hidden` sent to their own
+    /// subscription, with or without naming it; the answer is the 404 of an unknown event, and
+    /// nothing is queued. Their own events still redeliver.
+    @Test func redeliveryStaysInsideTheCallersScopes() async throws {
+        try await APIHarness.with(configure: WebhookTesting.fast) { harness, client in
+            let maintainer = try await harness.principal("mallory", .maintainer, scope: "acme/*")
+            let own = try await WebhookTesting.subscribe(client, CreateWebhookRequest(url: "http://127.0.0.1:9/hook", events: nil, scope: "acme/*", format: nil, secret: nil), headers: maintainer)
+            let everything = try await WebhookTesting.subscribe(client, CreateWebhookRequest(url: "http://127.0.0.1:9/all", events: nil, scope: "*", format: nil, secret: nil))
+            try await Self.create(client, "beta/hidden")
+            try await Self.create(client, "acme/m")
+            let events = try await harness.registry.store.outboxEvents(after: 0, limit: 100)
+            let hidden = try #require(events.first { $0.model == "beta/hidden" })
+            let mine = try #require(events.first { $0.model == "acme/m" })
+
+            let unknown = try await Self.redeliver(client, "no-such-event", webhook: own.id, maintainer)
+            #expect(unknown.0 == .notFound && unknown.1?.code == "not_found")
+            for webhook in [own.id, nil] {
+                let crossed = try await Self.redeliver(client, hidden.id, webhook: webhook, maintainer)
+                #expect(crossed.0 == .notFound, "redelivering beta's event to \(webhook ?? "every subscription") answered \(crossed.0)")
+                #expect(crossed.1?.code == unknown.1?.code && crossed.1?.message == unknown.1?.message, "\(String(describing: crossed.1)) differs from \(String(describing: unknown.1))")
+            }
+            let unknownAnonymous = try await Self.redeliver(client, "no-such-event", webhook: nil, maintainer)
+            #expect(unknownAnonymous.1?.message == unknown.1?.message)
+            #expect(try await harness.registry.store.pendingDeliveryCount() == 0, "a refused redelivery queued something")
+            #expect(try await harness.registry.store.deliveryAttempts(webhook: own.id, limit: 10, cursor: nil).items.isEmpty)
+
+            // A subscription whose scope does not take the event is not a target, even for an
+            // admin who may see the event.
+            let refused = try await Self.redeliver(client, hidden.id, webhook: own.id, APIHarness.auth)
+            #expect(refused.0 == .notFound, "\(refused)")
+            #expect(try await harness.registry.store.pendingDeliveryCount() == 0)
+            #expect(try await Self.redeliver(client, hidden.id, webhook: nil, APIHarness.auth).2 == [everything.id])
+
+            // The legitimate case: their own model's event, named or not.
+            #expect(try await Self.redeliver(client, mine.id, webhook: own.id, maintainer).2 == [own.id])
+            #expect(try await Self.redeliver(client, mine.id, webhook: nil, maintainer).2 == [own.id])
         }
     }
 }

@@ -69,15 +69,25 @@ extension SQLMetadataStore {
         return eventID
     }
 
+    public func outboxEvent(id: String) async throws -> OutboxEvent? {
+        try await backend.read { db in
+            try await db.raw("SELECT seq, id, type, at, model, payload FROM events WHERE id = \(bind: id)").first().map(Self.outboxEvent)
+        }
+    }
+
     public func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String] {
         let now = clock()
-        let event = try await backend.read { db in
-            try await db.raw("SELECT seq, id, type, at, model, payload FROM events WHERE id = \(bind: eventID)").first().map(Self.outboxEvent)
-        }
-        guard let event else {
-            throw VesselError.notFound("event '\(eventID)' does not exist (events are kept for the outbox retention window)")
-        }
+        guard let event = try await outboxEvent(id: eventID) else { throw WebhookErrors.unknownEvent() }
         let (seq, model) = (event.seq, event.model)
+        // A named subscription gets only what its filter and scope take, as in the delivery
+        // loop: otherwise `acme/*`'s hook could be sent `beta/hidden`'s events.
+        if let webhook {
+            let row = try await backend.read { db in try await db.raw("SELECT * FROM webhooks WHERE id = \(bind: webhook)").first() }
+            guard let row else { throw VesselError.notFound("webhook '\(webhook)' does not exist") }
+            guard try Self.subscription(row).takes(event) else {
+                throw VesselError.notFound("webhook '\(webhook)' does not take this event (its event filter or scope does not match); redeliver it to a webhook that does")
+            }
+        }
         // The subscriptions that take it and existed when it happened: streams without
         // anything held back send without a delivery row, so rows do not tell.
         let queuedFor = webhook != nil ? [] : try await backend.read { db in

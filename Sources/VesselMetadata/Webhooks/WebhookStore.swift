@@ -24,6 +24,15 @@ public struct WebhookSubscription: Sendable, Equatable {
     }
 }
 
+/// Errors shared by the webhook store and the routes above it.
+public enum WebhookErrors {
+    /// The one answer for an event that does not exist and for one the caller may not see, so
+    /// the two cannot be told apart: it names no id and no model.
+    public static func unknownEvent() -> VesselError {
+        .notFound("no such event: events are kept for the outbox retention window, and only those of models you can read are shown")
+    }
+}
+
 /// One event waiting to be delivered to one subscription.
 public struct PendingDelivery: Sendable, Equatable {
     public var webhookID: String
@@ -113,9 +122,13 @@ public protocol WebhookStore: Sendable {
     func deleteWebhook(id: String, change: ChangeContext) async throws
     /// Appends a `webhook.test` event addressed to this subscription only; returns its event id.
     func queueTestEvent(webhook id: String, change: ChangeContext) async throws -> String
+    /// The outbox event with this id, or nil when there is none (never was, or purged).
+    func outboxEvent(id: String) async throws -> OutboxEvent?
     /// Queues `eventID` again for `webhook`, or else for every subscription it was queued for
-    /// (only those in `among`, when given); returns which.
-    /// - Throws: `not_found` for an unknown (or purged) event or subscription, or none to redeliver to.
+    /// (only those in `among`, when given); returns which. Only subscriptions whose filter and
+    /// scope take the event (`WebhookSubscription.takes`) are ever targeted.
+    /// - Throws: `not_found` for an unknown (or purged) event (`WebhookErrors.unknownEvent`), an
+    ///   unknown subscription, a named one that does not take the event, or none to redeliver to.
     func redeliver(eventID: String, webhook: String?, among: Set<String>?, change: ChangeContext) async throws -> [String]
 
     /// Every subscription with its stored cursor: the larger of where it started and how far

@@ -51,6 +51,10 @@ struct WebhookController {
         routes.on(.post, "/api/v1/events/:event/redeliver", .authenticated) { request, context, caller in
             let body = try await JSONResponse.decode(RedeliverRequest.self, from: request, context: context)
             let eventID = try context.parameters.require("event")
+            // An event the caller may not see answers exactly as one that does not exist.
+            guard let event = try await store.outboxEvent(id: eventID), try await maySee(caller, event) else {
+                throw WebhookErrors.unknownEvent()
+            }
             var among: Set<String>?
             if let webhook = body.webhook {
                 try await requireManager(caller, try await store.webhook(id: webhook).filter.scope)
@@ -71,6 +75,20 @@ struct WebhookController {
         let subscription = try await store.webhook(id: try context.parameters.require("webhook"))
         try await requireManager(caller, subscription.filter.scope)
         return subscription
+    }
+
+    /// Whether the caller may learn that `event` exists: a role on its model; for an event
+    /// without a model, managing the subscription a `webhook.test` names, or a role on `*`.
+    func maySee(_ caller: Caller, _ event: OutboxEvent) async throws -> Bool {
+        if !event.model.isEmpty {
+            guard let model = try? ModelName(event.model) else { return false }
+            return try await store.role(of: caller.principal.name, on: model) != nil
+        }
+        if event.type == Outbox.EventType.webhookTest.rawValue, let id = event.payload["webhook"],
+           let subscription = try? await store.webhook(id: id), try await mayManage(caller, subscription.filter.scope) {
+            return true
+        }
+        return try await store.role(of: caller.principal.name, on: nil) != nil
     }
 
     func mayManage(_ caller: Caller, _ scope: Scope) async throws -> Bool {
