@@ -132,7 +132,7 @@ import VesselCore
 
     @Test(arguments: MetadataHarness.backends)
     func listsPageWithCursors(_ backend: String) async throws {
-        try await MetadataHarness.withStore(backend) { store, _ in
+        try await MetadataHarness.withStore(backend) { store, sql in
             for i in 0..<7 { _ = try await MetadataHarness.commit(store, try ModelName("acme/m\(i)")) }
             for _ in 0..<5 { _ = try await MetadataHarness.commit(store, model) }
             var names: [String] = []
@@ -153,6 +153,13 @@ import VesselCore
             let readable = try await store.listModels(readable: [.model(try ModelName("acme/m3")), .owner("beta")], limit: 3, cursor: nil)
             #expect(readable.items.map(\.model.description) == ["acme/m3"] && readable.nextCursor == nil)
             #expect(try await store.listModels(readable: [], limit: 3, cursor: nil).items.isEmpty)
+            // Cursors are signed with a key in the database: a replica on it accepts them, and
+            // a cursor works only on the list that issued it.
+            let replica = SQLMetadataStore(backend: sql)
+            let page = try await store.listModels(readable: [.registry], limit: 1, cursor: nil)
+            #expect(try await replica.listModels(readable: [.registry], limit: 1, cursor: page.nextCursor).items.map(\.model.description) == ["acme/m0"])
+            await expectCode(.invalidArgument) { _ = try await store.auditEntries(model: nil, limit: 1, cursor: page.nextCursor) }
+            await expectCode(.invalidArgument) { _ = try await store.listVersions(model: try ModelName("acme/m0"), filter: VersionFilter(), limit: 2, cursor: first.nextCursor) }
         }
     }
 

@@ -96,6 +96,12 @@ struct CLIFailure: Error, CustomStringConvertible {
                     }
                 }
             }
+            // Cross-owner cursors: the beta/* admin's models page names nothing of acme's, not
+            // even in its cursor (issue 21, item 3; more in SecurityCursorTests).
+            try await client.execute(uri: "/api/v1/models?limit=1", method: .get, headers: callers.last!.1) { response in
+                let page = try APIHarness.decode(Page<ModelInfo>.self, response)
+                #expect(page.items.isEmpty && page.nextCursor == nil, "GET /api/v1/models?limit=1 as other-owner-admin")
+            }
         }
     }
 

@@ -11,7 +11,7 @@ import VesselCore
 public enum Migrations {
     /// Every migration in order; each lives in its own `Migrations+Name.swift`. Never edit a
     /// released step: add a new one.
-    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes]
+    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets]
 
     /// The schema version this binary writes.
     public static var latest: Int { steps.count }

@@ -39,7 +39,8 @@ extension SQLMetadataStore: ModelStore {
 
     public func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
         let limit = PageCursor.clamp(limit)
-        let after = try cursor.map(PageCursor.decode) ?? ""
+        let cursors = try await pageCursor()
+        let after = try cursor.map { cursor throws(VesselError) in try cursors.decode(cursor, list: "models") } ?? ""
         guard let readable = Self.readableClause(readable) else { return Page(items: [], nextCursor: nil) }
         let rows = try await backend.read { db in
             try await db.raw("""
@@ -48,7 +49,7 @@ extension SQLMetadataStore: ModelStore {
                 """).all()
         }
         let items = try rows.prefix(limit).map(Self.modelInfo)
-        let next = rows.count > limit ? items.last.map { PageCursor.encode($0.model.description) } : nil
+        let next = rows.count > limit ? items.last.map { cursors.encode($0.model.description, list: "models") } : nil
         return Page(items: items, nextCursor: next)
     }
 

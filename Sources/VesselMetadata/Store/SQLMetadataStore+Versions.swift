@@ -112,7 +112,9 @@ extension SQLMetadataStore: VersionStore {
 
     public func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
         let limit = PageCursor.clamp(limit)
-        let before = try cursor.map { Int(try PageCursor.decode($0)) ?? Int.max } ?? Int.max
+        let cursors = try await pageCursor()
+        let list = "versions \(model)"
+        let before = try cursor.map { Int(try cursors.decode($0, list: list)) ?? Int.max } ?? Int.max
         return try await backend.read { db in
             let modelID = try await self.modelID(db, model)
             var conditions: [any SQLExpression] = []
@@ -125,7 +127,7 @@ extension SQLMetadataStore: VersionStore {
                 """).all()
             var items: [VersionInfo] = []
             for row in rows.prefix(limit) { items.append(try await self.versionInfo(db, row, model: model)) }
-            let next = rows.count > limit ? items.last.map { PageCursor.encode(String($0.version)) } : nil
+            let next = rows.count > limit ? items.last.map { cursors.encode(String($0.version), list: list) } : nil
             return Page(items: items, nextCursor: next)
         }
     }

@@ -238,8 +238,10 @@ extension SQLMetadataStore: WebhookStore {
     public func deliveryAttempts(webhook: String, limit: Int, cursor: String?) async throws -> Page<DeliveryAttemptInfo> {
         let limit = PageCursor.clamp(limit)
         // Newest first; the cursor is the (at, event_seq, attempt) of the last attempt of a page.
+        let cursors = try await pageCursor()
+        let list = "attempts \(webhook)"
         let after: (at: Int64, seq: Int64, attempt: Int)? = try cursor.map { cursor in
-            let parts = try PageCursor.decode(cursor).split(separator: " ").compactMap { Int64($0) }
+            let parts = try cursors.decode(cursor, list: list).split(separator: " ").compactMap { Int64($0) }
             guard parts.count == 3 else { throw VesselError.invalidArgument("the paging cursor is not one this server issued") }
             return (parts[0], parts[1], Int(parts[2]))
         }
@@ -260,7 +262,7 @@ extension SQLMetadataStore: WebhookStore {
         let page = rows.prefix(limit)
         var next: String?
         if rows.count > limit, let last = page.last {
-            next = PageCursor.encode("\(try last.decode(column: "at", as: Int64.self)) \(try last.decode(column: "event_seq", as: Int64.self)) \(try last.decode(column: "attempt", as: Int.self))")
+            next = cursors.encode("\(try last.decode(column: "at", as: Int64.self)) \(try last.decode(column: "event_seq", as: Int64.self)) \(try last.decode(column: "attempt", as: Int.self))", list: list)
         }
         let events = try await events(try page.map { try $0.decode(column: "event_seq", as: Int64.self) })
         // Attempts of events the retention job removed are left out, as the events are.

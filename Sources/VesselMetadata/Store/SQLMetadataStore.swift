@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SQLKit
+import Synchronization
 import VesselCore
 
 /// The metadata store on any `SQLBackend`. Each mutating method is one transaction that also
@@ -17,6 +18,8 @@ public final class SQLMetadataStore: Sendable {
     let makeID: @Sendable () -> String
     /// How webhook signing secrets are stored (sealed with `--secrets-key-file`, else as given).
     let secrets: WebhookSecretSealer
+    /// The paging cursor codec, once `pageCursor()` has read its key.
+    let pageCursors = Mutex<PageCursor?>(nil)
 
     /// - Parameters:
     ///   - clock: now, in microseconds since the epoch (injected so tests are deterministic).

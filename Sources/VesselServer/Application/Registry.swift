@@ -90,7 +90,7 @@ public struct Registry: Sendable {
             wakeup.signal()
         })
         HealthController(backend: backend, metrics: metrics).register(router)
-        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, clock: clock)
+        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, cursors: store, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)

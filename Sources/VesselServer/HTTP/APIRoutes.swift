@@ -26,20 +26,26 @@ final class APIRoutes {
 
     private let router: Router<AppContext>
     private let guardian: RouteGuard
+    private let cursors: any PageCursorSource
     /// Every registered route, for the authorization matrix tests.
     private(set) var registered: [Entry] = []
 
-    init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, cache: HotReadCache, clock: @escaping @Sendable () -> Int64) {
+    init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, cache: HotReadCache, cursors: any PageCursorSource,
+         clock: @escaping @Sendable () -> Int64) {
         self.router = router
+        self.cursors = cursors
         self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, cache: cache, clock: clock)
     }
 
     func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
         registered.append(Entry(method: method.rawValue, path: path, permission: permission))
         let guardian = guardian
+        let cursors = cursors
         router.on(RouterPath(path), method: method) { request, context in
             let caller = try await guardian.authenticate(request, context: context, permission: permission)
-            return try await handler(request, context, caller)
+            return try await ListPaging.$cursors.withValue(try await cursors.pageCursor()) {
+                try await handler(request, context, caller)
+            }
         }
     }
 
