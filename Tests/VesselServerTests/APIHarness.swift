@@ -51,8 +51,8 @@ struct APIHarness {
 
     static func digest(_ bytes: [UInt8]) -> VesselCore.Digest { VesselCore.Digest(bytes: SHA256.hash(data: bytes)) }
 
-    /// Uploads blobs and commits a version holding `files`.
-    static func push(_ client: any TestClientProtocol, model: String, files: [String: [UInt8]]) async throws -> VersionInfo {
+    /// Uploads blobs and commits a version holding `files`, as `auth` (the admin by default).
+    static func push(_ client: any TestClientProtocol, model: String, files: [String: [UInt8]], as auth: HTTPFields = APIHarness.auth) async throws -> VersionInfo {
         let entries = files.map { ManifestEntry(path: $0.key, size: UInt64($0.value.count), digest: digest($0.value)) }
         let draft = try await client.execute(uri: "/api/v1/models/\(model)/drafts", method: .post, headers: auth, body: json(DraftRequest(files: entries, description: nil))) { response in
             #expect(response.status == .created)
