@@ -17,7 +17,6 @@ import VesselCore
         try await APIHarness.protect(client, ProtectRequest(scope: "acme/*", alias: "production", role: .maintainer, requireApproval: false, gates: gates))
     }
 
-#if false // Enabled by the fix: it names `Gate.check(_:reporters:)`, which does not exist yet.
     @Test func checkGatesParseTheirReportersAndRoundTrip() throws {
         #expect(try Gate("check:eval") == .check("eval", reporters: nil))
         #expect(try Gate("check:eval@ci-bot") == .check("eval", reporters: ["ci-bot"]))
@@ -29,8 +28,6 @@ import VesselCore
             #expect(throws: VesselError.self, "\(bad)") { try Gate(bad) }
         }
     }
-
-#endif
 
     /// A report's name is a check name, not a gate: `eval@ci-bot` is refused.
     @Test func aCheckNameCannotCarryReporters() async throws {

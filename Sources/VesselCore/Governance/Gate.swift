@@ -6,8 +6,10 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
     case safetensorsOnly
     /// A trusted signature by the named key.
     case signedBy(String)
-    /// The latest report of check NAME for this digest passed.
-    case check(String)
+    /// The latest report of check NAME for this digest by an allowed reporter passed.
+    /// `reporters` (`check:NAME@a|b`) are the principals allowed to report it; nil allows
+    /// anyone. The version's creator is never allowed unless `reporters` names them.
+    case check(String, reporters: [String]? = nil)
     /// The latest reported value of a metric compared with a bound.
     case metric(key: String, op: Comparison, value: Double)
 
@@ -50,7 +52,16 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
         } else if text.hasPrefix("signed-by:") {
             self = .signedBy(try name(text.dropFirst(10)))
         } else if text.hasPrefix("check:") {
-            self = .check(try name(text.dropFirst(6)))
+            let body = text.dropFirst(6)
+            guard let at = body.firstIndex(of: "@") else {
+                self = .check(try name(body))
+                return
+            }
+            let reporters = body[body.index(after: at)...].split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            for reporter in reporters where !NameRules.isValidModelPart(reporter) {
+                throw .invalidArgument("gate '\(text)' names reporter '\(reporter)', which must be a principal name: 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
+            }
+            self = .check(try name(body[..<at]), reporters: reporters)
         } else if text.hasPrefix("metric:") {
             let body = text.dropFirst(7)
             // Two-character operators first, so ">=" is not read as ">".
@@ -66,7 +77,7 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
             }
             throw .invalidArgument("gate '\(text)' needs one of >= > <= < ==")
         } else {
-            throw .invalidArgument("unknown gate '\(text)': use scan-clean, safetensors-only, signed-by:KEY, check:NAME or metric:KEY>=VALUE")
+            throw .invalidArgument("unknown gate '\(text)': use scan-clean, safetensors-only, signed-by:KEY, check:NAME, check:NAME@PRINCIPAL|… or metric:KEY>=VALUE")
         }
     }
 
@@ -75,7 +86,8 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
         case .scanClean: "scan-clean"
         case .safetensorsOnly: "safetensors-only"
         case .signedBy(let key): "signed-by:\(key)"
-        case .check(let name): "check:\(name)"
+        case .check(let name, nil): "check:\(name)"
+        case .check(let name, let reporters?): "check:\(name)@" + reporters.joined(separator: "|")
         case .metric(let key, let op, let value):
             "metric:\(key)\(op.rawValue)\(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value))"
         }

@@ -9,19 +9,28 @@ extension SQLMetadataStore {
         if target.state != VersionState.ready.rawValue {
             failures.append(RuleFailure(rule: "version-state", message: "the version is \(target.state); only ready versions can be aliased"))
         }
-        var checks: [(name: String, status: String, metrics: [String: Double])]?
-        func loadChecks() async throws -> [(name: String, status: String, metrics: [String: Double])] {
+        typealias Report = (name: String, status: String, metrics: [String: Double], reporter: String)
+        var checks: [Report]?
+        /// Every report for the digest, newest first, with who reported it.
+        func loadChecks() async throws -> [Report] {
             if let checks { return checks }
             let rows = try await db.raw("""
-                SELECT name, status, metrics FROM checks WHERE model_id = \(bind: target.modelID) AND digest = \(bind: target.digest)
+                SELECT name, status, metrics, reported_by FROM checks WHERE model_id = \(bind: target.modelID) AND digest = \(bind: target.digest)
                 ORDER BY seq DESC, id DESC
                 """).all()
             let loaded = try rows.map { row in
                 (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self),
-                 try Self.decodeJSON([String: Double].self, try row.decode(column: "metrics", as: String.self)))
+                 try Self.decodeJSON([String: Double].self, try row.decode(column: "metrics", as: String.self)),
+                 try row.decode(column: "reported_by", as: String.self))
             }
             checks = loaded
             return loaded
+        }
+        /// Who may satisfy a gate: the reporters it names (anyone if none), never the version's
+        /// creator unless named, so whoever pushed a version cannot certify it themselves.
+        func allowed(_ reporter: String, _ reporters: [String]?) -> Bool {
+            if let reporters { return reporters.contains(reporter) }
+            return reporter != target.createdBy
         }
         for text in gates {
             let gate = try Gate(text)
@@ -46,14 +55,23 @@ extension SQLMetadataStore {
                 if !(try await trustedSignature(db, versionID: target.versionID, keyName: key)) {
                     failures.append(RuleFailure(rule: text, message: "no trusted signature by key '\(key)' on this version"))
                 }
-            case .check(let name):
-                let latest = try await loadChecks().first { $0.name == name }
-                if latest?.status != "passed" {
-                    failures.append(RuleFailure(rule: text, message: latest.map { "the latest '\(name)' report for this digest is \($0.status)" } ?? "no '\(name)' report for this digest"))
+            case .check(let name, let reporters):
+                let reports = try await loadChecks().filter { $0.name == name }
+                if let latest = reports.first(where: { allowed($0.reporter, reporters) }) {
+                    if latest.status != "passed" {
+                        failures.append(RuleFailure(rule: text, message: "the latest '\(name)' report for this digest by \(latest.reporter) is \(latest.status)"))
+                    }
+                } else if reports.isEmpty {
+                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this digest"))
+                } else {
+                    let who = reporters.map { "by " + $0.joined(separator: " or ") } ?? "by anyone but the version's creator"
+                    let creator = reports.contains { $0.reporter == target.createdBy } && reporters?.contains(target.createdBy) != true
+                        ? " (\(target.createdBy) created the version, so their reports cannot satisfy this gate unless it names them)" : ""
+                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this digest \(who)\(creator)"))
                 }
             case .metric(let key, let op, let bound):
-                guard let value = try await loadChecks().lazy.compactMap({ $0.metrics[key] }).first else {
-                    failures.append(RuleFailure(rule: text, message: "no '\(key)' metric reported for this digest"))
+                guard let value = try await loadChecks().lazy.filter({ allowed($0.reporter, nil) }).compactMap({ $0.metrics[key] }).first else {
+                    failures.append(RuleFailure(rule: text, message: "no '\(key)' metric reported for this digest by anyone but the version's creator (\(target.createdBy))"))
                     continue
                 }
                 if !op.holds(value, bound) {

@@ -63,7 +63,10 @@ extension SQLMetadataStore {
 
     public func reportCheck(model: ModelName, version: Int, _ report: CheckReportRequest, change: ChangeContext) async throws -> CheckInfo {
         guard ["passed", "failed"].contains(report.status) else { throw VesselError.invalidArgument("status must be passed or failed") }
-        _ = try Gate("check:\(report.name)")
+        // A check name, not a gate: `eval@ci-bot` would parse as one naming its reporters.
+        guard try Gate("check:\(report.name)") == .check(report.name) else {
+            throw VesselError.invalidArgument("check name '\(report.name)' must be letters, digits, '.', '_', '-' or '/'")
+        }
         for (key, value) in report.metrics {
             _ = try Gate("metric:\(key)>=0")
             guard value.isFinite else { throw VesselError.invalidArgument("metric \(key) must be a finite number") }
