@@ -61,7 +61,9 @@ public struct ProtectionInfo: Codable, Sendable, Equatable {
     /// The least role that may move the alias.
     public var role: Role
     public var requireApproval: Bool
-    /// `scan-clean`, `safetensors-only`, `signed-by:KEY`, `check:NAME`, `metric:KEY>=VALUE`.
+    /// `scan-clean`, `safetensors-only`, `signed-by:KEY`, `check:NAME`, `check:NAME@a|b` (only
+    /// principals a or b may satisfy it), `metric:KEY>=VALUE`. Reports by the version's creator
+    /// never satisfy `check:` or `metric:` gates unless a `check:NAME@…` gate names the creator.
     public var gates: [String]
     public var updatedAt: String
     public var updatedBy: String
