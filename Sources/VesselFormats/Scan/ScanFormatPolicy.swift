@@ -41,11 +41,6 @@ public struct ScanFormatPolicy: Sendable, Hashable {
     public func allows(_ format: ScanFormat) -> Bool {
         allowedFamilies.contains(format.family)
     }
-
-    /// The results whose format the policy refuses.
-    public func violations(in results: [ScanFileResult]) -> [ScanFileResult] {
-        results.filter { !allows($0.format) }
-    }
 }
 
 extension Substring {
