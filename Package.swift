@@ -26,7 +26,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
-        .target(name: "VesselCore"),
+        // swift-crypto for one hash: the manifest digest (`Manifest+ManifestDigest.swift`), which
+        // server and client both compute and which only VesselCore reaches from both.
+        .target(name: "VesselCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // zlib from the system, for inflating zip members and joblib streams while scanning.
         .systemLibrary(name: "CVesselZlib", path: "Sources/CVesselZlib"),
         .target(name: "VesselFormats", dependencies: ["VesselCore", "CVesselZlib"]),
