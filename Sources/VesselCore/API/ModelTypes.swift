@@ -40,7 +40,12 @@ public struct CreateModelRequest: Codable, Sendable {
 public struct VersionInfo: Codable, Sendable, Equatable {
     public var model: ModelName
     public var version: Int
+    /// The model-signing root digest: SHA-256 over the file digests in path order. It ignores
+    /// file names; signatures are checked against it.
     public var digest: Digest
+    /// SHA-256 over every file's path, size and digest (`Manifest.manifestDigest`): what
+    /// checks and gates are keyed by.
+    public var manifestDigest: Digest
     public var state: VersionState
     public var files: Int
     public var size: UInt64
@@ -59,10 +64,11 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     /// listed by `GET …/versions/:version/signatures`).
     public var signatures: [SignatureInfo]?
 
-    public init(model: ModelName, version: Int, digest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil, signatures: [SignatureInfo]? = nil) {
+    public init(model: ModelName, version: Int, digest: Digest, manifestDigest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil, signatures: [SignatureInfo]? = nil) {
         self.model = model
         self.version = version
         self.digest = digest
+        self.manifestDigest = manifestDigest
         self.state = state
         self.files = files
         self.size = size
@@ -79,6 +85,7 @@ public struct VersionInfo: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan, signatures
+        case manifestDigest = "manifest_digest"
         case createdAt = "created_at"
         case createdBy = "created_by"
     }

@@ -6,7 +6,7 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
     case safetensorsOnly
     /// A trusted signature by the named key.
     case signedBy(String)
-    /// The latest report of check NAME for this digest by an allowed reporter passed.
+    /// The latest report of check NAME for this content (manifest digest) by an allowed reporter passed.
     /// `reporters` (`check:NAME@a|b`) are the principals allowed to report it; nil allows
     /// anyone. The version's creator is never allowed unless `reporters` names them.
     case check(String, reporters: [String]? = nil)

@@ -11,7 +11,12 @@ import VesselCore
 public enum Migrations {
     /// Every migration in order; each lives in its own `Migrations+Name.swift`. Never edit a
     /// released step: add a new one.
-    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets]
+    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets, manifestDigests]
+
+    /// Work a step needs that SQL cannot do on both databases, run after that step's
+    /// statements in its transaction, by step number; it runs exactly once, like the step.
+    typealias Backfill = @Sendable (any SQLDatabase) async throws -> Void
+    static let backfills: [Int: Backfill] = [10: backfillManifestDigests]
 
     /// The schema version this binary writes.
     public static var latest: Int { steps.count }
@@ -19,11 +24,11 @@ public enum Migrations {
     /// Applies missing migrations under the backend's migration lock.
     /// - Throws: `VesselError(.schemaTooNew)` when the database is newer than this binary.
     public static func run(on backend: any SQLBackend, logger: Logger) async throws {
-        try await backend.withMigrationLock { db in try await apply(steps, to: db, logger: logger) }
+        try await backend.withMigrationLock { db in try await apply(steps, to: db, logger: logger, backfills: backfills) }
     }
 
     /// Applies the missing steps of `steps` to `db`, each in its own transaction.
-    static func apply(_ steps: [[String]], to db: any SQLDatabase, logger: Logger) async throws {
+    static func apply(_ steps: [[String]], to db: any SQLDatabase, logger: Logger, backfills: [Int: Backfill] = [:]) async throws {
         let latest = steps.count
         try await db.raw("CREATE TABLE IF NOT EXISTS vessel_schema (id BIGINT PRIMARY KEY, version BIGINT NOT NULL)").run()
         let current = try await db.raw("SELECT version FROM vessel_schema WHERE id = 1").first()
@@ -39,6 +44,7 @@ public enum Migrations {
             try await db.raw("BEGIN").run()
             do {
                 for statement in steps[version - 1] { try await db.raw(SQLQueryString(statement)).run() }
+                if let backfill = backfills[version] { try await backfill(db) }
                 if current == 0 && version == 1 {
                     try await db.raw("INSERT INTO vessel_schema (id, version) VALUES (1, 1)").run()
                 } else {

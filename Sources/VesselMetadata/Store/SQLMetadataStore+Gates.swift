@@ -3,7 +3,9 @@ import SQLKit
 import VesselCore
 
 extension SQLMetadataStore {
-    /// The version must be ready; then every gate, judged against this exact digest.
+    /// The version must be ready; then every gate, judged against this exact content: check
+    /// reports count for every version with the same manifest digest (paths, sizes and blob
+    /// digests), never for one that only shares the root digest (decision 0013).
     func gateFailures(_ db: any SQLDatabase, target: Target, gates: [String]) async throws -> [RuleFailure] {
         var failures: [RuleFailure] = []
         if target.state != VersionState.ready.rawValue {
@@ -11,11 +13,11 @@ extension SQLMetadataStore {
         }
         typealias Report = (name: String, status: String, metrics: [String: Double], reporter: String)
         var checks: [Report]?
-        /// Every report for the digest, newest first, with who reported it.
+        /// Every report for the manifest digest, newest first, with who reported it.
         func loadChecks() async throws -> [Report] {
             if let checks { return checks }
             let rows = try await db.raw("""
-                SELECT name, status, metrics, reported_by FROM checks WHERE model_id = \(bind: target.modelID) AND digest = \(bind: target.digest)
+                SELECT name, status, metrics, reported_by FROM checks WHERE model_id = \(bind: target.modelID) AND manifest_digest = \(bind: target.manifestDigest)
                 ORDER BY seq DESC, id DESC
                 """).all()
             let loaded = try rows.map { row in
@@ -59,19 +61,19 @@ extension SQLMetadataStore {
                 let reports = try await loadChecks().filter { $0.name == name }
                 if let latest = reports.first(where: { allowed($0.reporter, reporters) }) {
                     if latest.status != "passed" {
-                        failures.append(RuleFailure(rule: text, message: "the latest '\(name)' report for this digest by \(latest.reporter) is \(latest.status)"))
+                        failures.append(RuleFailure(rule: text, message: "the latest '\(name)' report for this content by \(latest.reporter) is \(latest.status)"))
                     }
                 } else if reports.isEmpty {
-                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this digest"))
+                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this content"))
                 } else {
                     let who = reporters.map { "by " + $0.joined(separator: " or ") } ?? "by anyone but the version's creator"
                     let creator = reports.contains { $0.reporter == target.createdBy } && reporters?.contains(target.createdBy) != true
                         ? " (\(target.createdBy) created the version, so their reports cannot satisfy this gate unless it names them)" : ""
-                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this digest \(who)\(creator)"))
+                    failures.append(RuleFailure(rule: text, message: "no '\(name)' report for this content \(who)\(creator)"))
                 }
             case .metric(let key, let op, let bound):
                 guard let value = try await loadChecks().lazy.filter({ allowed($0.reporter, nil) }).compactMap({ $0.metrics[key] }).first else {
-                    failures.append(RuleFailure(rule: text, message: "no '\(key)' metric reported for this digest by anyone but the version's creator (\(target.createdBy))"))
+                    failures.append(RuleFailure(rule: text, message: "no '\(key)' metric reported for this content by anyone but the version's creator (\(target.createdBy))"))
                     continue
                 }
                 if !op.holds(value, bound) {

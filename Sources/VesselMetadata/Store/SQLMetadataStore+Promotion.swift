@@ -10,6 +10,8 @@ extension SQLMetadataStore: GovernanceStore {
         let versionID: String
         let state: String
         let digest: String
+        /// What checks are keyed by: the digest ignores file names (decision 0013).
+        let manifestDigest: String
         /// The principal who created the version: never a reporter that satisfies its gates
         /// unless a `check:NAME@…` gate names them.
         let createdBy: String
@@ -160,7 +162,7 @@ extension SQLMetadataStore: GovernanceStore {
 
     func target(_ db: any SQLDatabase, modelID: String, model: ModelName, version: Int, current: Int?) async throws -> Target {
         guard let row = try await db.raw("""
-            SELECT id, state, digest, created_by, scan_report FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'
+            SELECT id, state, digest, manifest_digest, created_by, scan_report FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'
             """).first() else {
             throw VesselError.notFound("version \(model):\(version) does not exist")
         }
@@ -169,6 +171,7 @@ extension SQLMetadataStore: GovernanceStore {
             versionID: try row.decode(column: "id", as: String.self),
             state: try row.decode(column: "state", as: String.self),
             digest: try row.decode(column: "digest", as: String.self),
+            manifestDigest: try row.decode(column: "manifest_digest", as: String.self),
             createdBy: try row.decode(column: "created_by", as: String.self),
             scan: try row.decode(column: "scan_report", as: String?.self).map { try Self.decodeJSON([FileScanReport].self, $0) },
             current: current

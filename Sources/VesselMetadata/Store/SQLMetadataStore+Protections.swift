@@ -74,15 +74,18 @@ extension SQLMetadataStore {
         let now = clock()
         let id = makeID()
         let metricsJSON = try Self.encodeJSON(report.metrics)
+        // Keyed by the manifest digest: a version with the same blobs under other names does not
+        // share this report (decision 0013).
         let digest = try await write { db -> String in
             let modelID = try await self.modelID(db, model)
-            guard let row = try await db.raw("SELECT digest FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'").first() else {
+            guard let row = try await db.raw("SELECT digest, manifest_digest FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'").first() else {
                 throw VesselError.notFound("version \(model):\(version) does not exist")
             }
             let digest = try row.decode(column: "digest", as: String.self)
+            let manifestDigest = try row.decode(column: "manifest_digest", as: String.self)
             try await db.raw("""
-                INSERT INTO checks (id, digest, model_id, name, status, metrics, url, reported_by, reported_at, seq)
-                VALUES (\(bind: id), \(bind: digest), \(bind: modelID), \(bind: report.name), \(bind: report.status), \(bind: metricsJSON),
+                INSERT INTO checks (id, digest, manifest_digest, model_id, name, status, metrics, url, reported_by, reported_at, seq)
+                VALUES (\(bind: id), \(bind: digest), \(bind: manifestDigest), \(bind: modelID), \(bind: report.name), \(bind: report.status), \(bind: metricsJSON),
                   \(bind: report.url), \(bind: change.actor), \(bind: now), \(bind: now))
                 """).run()
             try await self.audit(db, change, at: now, action: "check.report", target: "version/\(model):\(version)", model: model, after: "\(report.name)=\(report.status) \(metricsJSON)")

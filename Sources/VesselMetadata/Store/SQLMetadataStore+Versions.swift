@@ -15,8 +15,8 @@ extension SQLMetadataStore: VersionStore {
                 modelID = newModelID
             }
             try await db.raw("""
-                INSERT INTO versions (id, model_id, number, state, digest, file_count, total_size, description, findings, created_at, created_by, committed_at)
-                VALUES (\(bind: draftID), \(bind: modelID), NULL, 'pending', \(bind: digest.description), \(bind: manifest.entries.count),
+                INSERT INTO versions (id, model_id, number, state, digest, manifest_digest, file_count, total_size, description, findings, created_at, created_by, committed_at)
+                VALUES (\(bind: draftID), \(bind: modelID), NULL, 'pending', \(bind: digest.description), \(bind: manifest.manifestDigest.description), \(bind: manifest.entries.count),
                   \(bind: Int64(clamping: manifest.totalSize)), \(bind: description), '[]', \(bind: now), \(bind: change.actor), NULL)
                 """).run()
             for start in stride(from: 0, to: manifest.entries.count, by: 200) {
@@ -176,7 +176,7 @@ extension SQLMetadataStore: VersionStore {
     }
 
     static let versionQuery = """
-        SELECT v.id, v.number, v.state, v.digest, v.file_count, v.total_size, v.description, v.findings, v.created_at, v.created_by,
+        SELECT v.id, v.number, v.state, v.digest, v.manifest_digest, v.file_count, v.total_size, v.description, v.findings, v.created_at, v.created_by,
           v.summary, v.scan_report
         FROM versions v
         """
@@ -189,6 +189,7 @@ extension SQLMetadataStore: VersionStore {
             model: model,
             version: try row.decode(column: "number", as: Int.self),
             digest: try Digest(try row.decode(column: "digest", as: String.self)),
+            manifestDigest: try Digest(try row.decode(column: "manifest_digest", as: String.self)),
             state: VersionState(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending,
             files: try row.decode(column: "file_count", as: Int.self),
             size: UInt64(try row.decode(column: "total_size", as: Int64.self)),
