@@ -22,12 +22,16 @@ import VesselCore
             try await APIHarness.protect(client, ProtectRequest(scope: "acme/*", alias: "production", role: .maintainer, requireApproval: false,
                                                                 gates: ["check:eval", "metric:accuracy>=0.9"]))
             let v1 = try await APIHarness.push(client, model: "acme/m", files: ["config.json": Self.good, "rejected/config.json": Self.bad], as: dev)
-            try await APIHarness.check(client, APIHarness.auth, version: 1, name: "eval", status: "passed", metrics: ["accuracy": 0.95])
+            let reported = try await client.execute(uri: "/api/v1/models/acme/m/versions/1/checks", method: .post, headers: APIHarness.auth,
+                                                    body: APIHarness.json(CheckReportRequest(name: "eval", status: "passed", metrics: ["accuracy": 0.95], url: nil))) { $0 }
+            #expect(try APIHarness.decode(CheckInfo.self, reported).manifestDigest == v1.manifestDigest)
 
             // The same two blobs under other names, still in the same path order: the bad config
             // is now the one loaded, yet the blob digests in path order — the digest — are equal.
             let v2 = try await APIHarness.push(client, model: "acme/m", files: ["backup/config.json": Self.good, "config.json": Self.bad], as: dev)
             #expect(v2.digest == v1.digest)
+            #expect(v2.manifestDigest != v1.manifestDigest)
+            #expect(v1.manifestDigest == (try Manifest(entries: try #require(v1.manifest)).manifestDigest))
             let refused = try await APIHarness.promote(client, APIHarness.auth, version: 2, to: "production")
             #expect(refused.status == .refused)
             #expect(refused.failures.map(\.rule) == ["check:eval", "metric:accuracy>=0.9"], "\(refused.failures)")
@@ -35,6 +39,7 @@ import VesselCore
             // The same names and blobs as v1: the same content, so v1's checks count (documented).
             let v3 = try await APIHarness.push(client, model: "acme/m", files: ["config.json": Self.good, "rejected/config.json": Self.bad], as: dev)
             #expect(v3.digest == v1.digest)
+            #expect(v3.manifestDigest == v1.manifestDigest)
             #expect(try await APIHarness.promote(client, APIHarness.auth, version: 3, to: "production").status == .applied)
         }
     }

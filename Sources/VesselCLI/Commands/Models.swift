@@ -93,6 +93,7 @@ struct Show: AsyncParsableCommand {
             if client.json { Output.json(version); return }
             Output.line("\(version.model):\(version.version)  \(version.state.rawValue)")
             Output.line("digest:      \(version.digest)")
+            Output.line("manifest:    \(version.manifestDigest)")
             Output.line("created:     \(version.createdAt) by \(version.createdBy)")
             if !version.description.isEmpty { Output.line("description: \(version.description)") }
             Output.line("aliases:     \(version.aliases.isEmpty ? "-" : version.aliases.joined(separator: ", "))")

@@ -208,6 +208,8 @@ public struct CheckInfo: Codable, Sendable, Equatable {
     public var model: ModelName
     public var version: Int
     public var digest: Digest
+    /// What the report is keyed by: every version with this manifest digest shares it.
+    public var manifestDigest: Digest
     public var name: String
     public var status: String
     public var metrics: [String: Double]
@@ -215,10 +217,11 @@ public struct CheckInfo: Codable, Sendable, Equatable {
     public var reportedBy: String
     public var reportedAt: String
 
-    public init(model: ModelName, version: Int, digest: Digest, name: String, status: String, metrics: [String: Double], url: String?, reportedBy: String, reportedAt: String) {
+    public init(model: ModelName, version: Int, digest: Digest, manifestDigest: Digest, name: String, status: String, metrics: [String: Double], url: String?, reportedBy: String, reportedAt: String) {
         self.model = model
         self.version = version
         self.digest = digest
+        self.manifestDigest = manifestDigest
         self.name = name
         self.status = status
         self.metrics = metrics
@@ -229,6 +232,7 @@ public struct CheckInfo: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case model, version, digest, name, status, metrics, url
+        case manifestDigest = "manifest_digest"
         case reportedBy = "reported_by"
         case reportedAt = "reported_at"
     }

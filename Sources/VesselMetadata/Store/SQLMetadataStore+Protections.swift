@@ -76,7 +76,7 @@ extension SQLMetadataStore {
         let metricsJSON = try Self.encodeJSON(report.metrics)
         // Keyed by the manifest digest: a version with the same blobs under other names does not
         // share this report (decision 0013).
-        let digest = try await write { db -> String in
+        let (digest, manifestDigest) = try await write { db -> (String, String) in
             let modelID = try await self.modelID(db, model)
             guard let row = try await db.raw("SELECT digest, manifest_digest FROM versions WHERE model_id = \(bind: modelID) AND number = \(bind: version) AND state <> 'deleted'").first() else {
                 throw VesselError.notFound("version \(model):\(version) does not exist")
@@ -89,9 +89,9 @@ extension SQLMetadataStore {
                   \(bind: report.url), \(bind: change.actor), \(bind: now), \(bind: now))
                 """).run()
             try await self.audit(db, change, at: now, action: "check.report", target: "version/\(model):\(version)", model: model, after: "\(report.name)=\(report.status) \(metricsJSON)")
-            try await self.event(db, .checkReported, at: now, model: model, ["model": model.description, "version": String(version), "digest": digest, "check": report.name, "status": report.status, "actor": change.actor])
-            return digest
+            try await self.event(db, .checkReported, at: now, model: model, ["model": model.description, "version": String(version), "digest": digest, "manifest_digest": manifestDigest, "check": report.name, "status": report.status, "actor": change.actor])
+            return (digest, manifestDigest)
         }
-        return CheckInfo(model: model, version: version, digest: try Digest(digest), name: report.name, status: report.status, metrics: report.metrics, url: report.url, reportedBy: change.actor, reportedAt: Timestamp.rfc3339(micros: now))
+        return CheckInfo(model: model, version: version, digest: try Digest(digest), manifestDigest: try Digest(manifestDigest), name: report.name, status: report.status, metrics: report.metrics, url: report.url, reportedBy: change.actor, reportedAt: Timestamp.rfc3339(micros: now))
     }
 }
