@@ -28,7 +28,9 @@ let package = Package(
     targets: [
         // swift-crypto for one hash: the manifest digest (`Manifest+ManifestDigest.swift`), which
         // server and client both compute and which only VesselCore reaches from both.
-        .target(name: "VesselCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // No package: every target imports it, so anything it waited for (swift-crypto's BoringSSL)
+        // would hold up the whole build.
+        .target(name: "VesselCore"),
         // zlib from the system, for inflating zip members and joblib streams while scanning.
         .systemLibrary(name: "CVesselZlib", path: "Sources/CVesselZlib"),
         .target(name: "VesselFormats", dependencies: ["VesselCore", "CVesselZlib"]),

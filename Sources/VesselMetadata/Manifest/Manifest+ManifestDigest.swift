@@ -1,4 +1,5 @@
 import Crypto
+import VesselCore
 
 /// The manifest digest: what a version holds, names included (docs/api.md, "Which digest is
 /// which"; decision 0013). A version's `digest` is the model-signing root digest, SHA-256 over
@@ -9,7 +10,7 @@ extension Manifest {
     public static let manifestDigestHeader = "vessel-manifest-v1\n"
 
     /// `sha256:` + the lowercase hex SHA-256 of `canonicalEncoding`.
-    public var manifestDigest: Digest { Self.manifestDigest(ofOrdered: entries) }
+    public var manifestDigest: VesselCore.Digest { Self.manifestDigest(ofOrdered: entries) }
 
     /// The bytes the manifest digest is taken over, exactly as docs/api.md specifies them.
     public var canonicalEncoding: [UInt8] { Self.canonicalEncoding(ofOrdered: entries) }
@@ -18,8 +19,8 @@ extension Manifest {
     /// stored), without validating them again: the migration that fills in the manifest digest
     /// of existing versions uses it, so a rule tightened since a version was pushed cannot
     /// stop the database from opening.
-    public static func manifestDigest(ofOrdered entries: [ManifestEntry]) -> Digest {
-        Digest(bytes: SHA256.hash(data: canonicalEncoding(ofOrdered: entries)))
+    public static func manifestDigest(ofOrdered entries: [ManifestEntry]) -> VesselCore.Digest {
+        VesselCore.Digest(bytes: SHA256.hash(data: canonicalEncoding(ofOrdered: entries)))
     }
 
     /// `vessel-manifest-v1\n`, then per entry, in the order given:
