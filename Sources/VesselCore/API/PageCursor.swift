@@ -40,8 +40,8 @@ public struct PageCursor: Sendable {
         return key
     }
 
-    /// A page size within 1…1000.
-    public static func clamp(_ limit: Int) -> Int { min(max(limit, 1), 1000) }
+    /// A page size within 1…`Limits.pageSize`.
+    public static func clamp(_ limit: Int) -> Int { min(max(limit, 1), Limits.pageSize) }
 
     private func seal(_ body: [UInt8], list: String) -> [UInt8] {
         // The list name cannot hold a NUL, so "list NUL key" is unambiguous.

@@ -67,8 +67,8 @@ extension AuditEntryInfo {
 enum Query {
     static func limit(_ request: Request) throws(VesselError) -> Int {
         guard let text = request.uri.queryParameters.get("limit") else { return 100 }
-        guard let value = Int(text), value > 0, value <= 1000 else {
-            throw .invalidArgument("limit must be a number from 1 to 1000")
+        guard let value = Int(text), value > 0, value <= Limits.pageSize else {
+            throw .invalidArgument("limit must be a number from 1 to \(Limits.pageSize)")
         }
         return value
     }
