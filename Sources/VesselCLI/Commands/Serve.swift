@@ -57,6 +57,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Close a connection idle this long, or one whose request head has not arrived within it (e.g. 30s).")
     var idleTimeout = "30s"
 
+    @Option(help: "Give up on a database lease or statement, or an object-store call, after this long and answer 503 with Retry-After (e.g. 5s); a long download is not cut by it.")
+    var backendTimeout = "5s"
+
     @Option(help: ArgumentHelp("A file holding the key that encrypts webhook signing secrets in the database: 32 random bytes, raw, hex or base64 (e.g. `openssl rand -hex 32`).", valueName: "FILE"))
     var secretsKeyFile: String?
 
@@ -75,6 +78,7 @@ struct Serve: AsyncParsableCommand {
             options.storageRedirect = storageRedirect
             options.secretsKeyFile = secretsKeyFile
             options.idleTimeout = .seconds(try Timestamp.parseDuration(idleTimeout))
+            options.backendTimeout = .seconds(try Timestamp.parseDuration(backendTimeout))
             let env = ProcessInfo.processInfo.environment
             if storage != nil, let access = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !access.isEmpty, !secret.isEmpty {
                 let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }

@@ -8,11 +8,16 @@ public struct VesselError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
     /// Extra structured detail (for example the missing digests of `missing_blobs`).
     public let details: [String]
+    /// Seconds after which the same request may well succeed (the HTTP `Retry-After` header):
+    /// set on `unavailable` while a backend cannot be reached for a passing reason. Nil when
+    /// waiting will not help by itself (wrong credentials, no such bucket).
+    public let retryAfter: Int?
 
-    public init(_ code: ErrorCode, _ message: String, details: [String] = []) {
+    public init(_ code: ErrorCode, _ message: String, details: [String] = [], retryAfter: Int? = nil) {
         self.code = code
         self.message = message
         self.details = details
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code.rawValue): \(message)" }

@@ -47,6 +47,10 @@ public struct ServerOptions: Sendable {
     /// bounds a request whose head has not fully arrived (`--idle-timeout`). Paused while a
     /// handler runs, so long-polls are unaffected.
     public var idleTimeout: Duration = .seconds(30)
+    /// The deadline of each database lease and statement and each object-store call, not of a
+    /// whole request (`--backend-timeout`): a backend that cannot be reached fails a request
+    /// with a retryable `unavailable` within it (docs/decisions/0014-backend-deadlines.md).
+    public var backendTimeout: Duration = .seconds(5)
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
