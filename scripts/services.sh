@@ -3,12 +3,17 @@
 #
 #   scripts/services.sh start-postgres   # PostgreSQL on 127.0.0.1:$VESSEL_PG_PORT (54329)
 #   scripts/services.sh stop-postgres
+#   scripts/services.sh crash-postgres  # `pg_ctl -m immediate stop`, keeping the data for resume-postgres
+#   scripts/services.sh resume-postgres # starts a crashed (or stopped) instance again, same port and data
 #   scripts/services.sh start-rgw        # Ceph RADOS Gateway (S3) on 127.0.0.1:$VESSEL_RGW_PORT (7480)
 #   scripts/services.sh stop-rgw
 #
 # Each `start-*` installs the Debian packages when missing (needs root and apt), starts a
 # throwaway instance whose state lives under $VESSEL_SERVICES_DIR, and prints the `export`
 # lines the test suites read (eval them). Each `stop-*` stops it and removes its state.
+# VESSEL_PG_SETTINGS adds PostgreSQL settings (`name=value …`, after the defaults, so they win);
+# crash/resume keep them. The fault tests' private clusters use all of these
+# (Tests/VesselTestSupport/DisposablePostgres.swift).
 # Exit status: 0 started/stopped, 1 the service could not be installed or started.
 set -euo pipefail
 
@@ -46,13 +51,35 @@ start_postgres() {
   runuser -u postgres -- "$bin/initdb" -D "$PG_DIR/data" -U postgres --auth-local=trust \
     --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 \
     || { log "initdb failed: $(tail -3 "$PG_DIR/initdb.log")"; return 1; }
-  runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w start \
-    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR -c fsync=off -c max_connections=300" >/dev/null \
-    || { log "postgres did not start: $(tail -5 "$PG_DIR/log")"; return 1; }
+  local options="-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$PG_DIR -c fsync=off -c max_connections=300" setting
+  for setting in ${VESSEL_PG_SETTINGS:-}; do options="$options -c $setting"; done
+  printf '%s\n' "$options" >"$PG_DIR/options"
+  pg_ctl_start || return 1
   # `vessel` owns the main database and may create one database per test.
   runuser -u postgres -- "$bin/psql" -q -h "$PG_DIR" -p "$PG_PORT" -U postgres \
     -c "CREATE ROLE vessel LOGIN CREATEDB PASSWORD 'vessel'" -c "CREATE DATABASE vessel OWNER vessel" >/dev/null
   echo "export VESSEL_TEST_POSTGRES_URL=postgres://vessel:vessel@127.0.0.1:$PG_PORT/vessel"
+}
+
+# Starts the instance under $PG_DIR with the options start_postgres saved.
+pg_ctl_start() {
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start -o "$(cat "$PG_DIR/options")" >/dev/null \
+    || { log "postgres did not start: $(tail -5 "$PG_DIR/log")"; return 1; }
+}
+
+# A crash: the server stops at once, without a checkpoint; the data stays for resume_postgres.
+crash_postgres() {
+  [ -f "$PG_DIR/data/postmaster.pid" ] || { log "no postgres runs under $PG_DIR"; return 1; }
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null
+}
+
+# Starts a crashed instance again on its port; returns once it accepts connections (after recovery).
+resume_postgres() {
+  [ -f "$PG_DIR/options" ] || { log "no postgres was started under $PG_DIR"; return 1; }
+  if [ -f "$PG_DIR/data/postmaster.pid" ] && runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  pg_ctl_start
 }
 
 stop_postgres() {
@@ -237,7 +264,9 @@ stop_rgw() {
 case "${1:-}" in
   start-postgres) start_postgres ;;
   stop-postgres) stop_postgres ;;
+  crash-postgres) crash_postgres ;;
+  resume-postgres) resume_postgres ;;
   start-rgw) start_rgw ;;
   stop-rgw) stop_rgw ;;
-  *) log "usage: $0 start-postgres|stop-postgres|start-rgw|stop-rgw"; exit 2 ;;
+  *) log "usage: $0 start-postgres|stop-postgres|crash-postgres|resume-postgres|start-rgw|stop-rgw"; exit 2 ;;
 esac
