@@ -51,7 +51,7 @@ struct JSONValueEncoderTests {
 
     static let nested = Nested(
         name: "zoë/😀 \"quoted\" back\\slash", tags: ["b", "a", "/path/x", ""], counts: ["z": 1, "Z": 2, "a b": 3, "é": 4, "10": 5, "9": 6, "_": 7],
-        matrix: [[1.0, 0.1, 1e-7], [1e15, 1e16, 1e22, 123456789012345678.0], [-0.0, 5e-324, Double.greatestFiniteMagnitude, 0.30000000000000004]],
+        matrix: [[1.0, 0.1, 1e-7], [1e15, 1e16, 1e22, 123456789012345678.0], [-0.0, Double.leastNonzeroMagnitude, Double.greatestFiniteMagnitude, 0.30000000000000004]],
         empty: [], emptyObject: [:], flags: [true, false], maybe: [1, nil, 3], small: -128, big: .max, negative: .min, float: 0.1,
         child: Nested.Child(id: 1, note: "line\nbreak\ttab"), children: [Nested.Child(id: 2, note: ""), Nested.Child(id: 3, note: "\u{2028}\u{2029}\u{FEFF}")])
 
