@@ -80,10 +80,38 @@ public final class ServeProcess: @unchecked Sendable {
         throw TestFailure("vessel serve did not come up on port \(port): \(text.suffix(2000))")
     }
 
+    /// The running process's id; nil before `start` and after `kill()` or `stop()`.
+    public var pid: Int32? { process?.processIdentifier }
+
+    /// Sends `signal` (SIGTERM: a graceful shutdown) and returns at once; see `waitForExit`.
+    public func signal(_ signal: Int32) {
+        guard let process, process.isRunning else { return }
+        sendSignal(process.processIdentifier, signal)
+    }
+
+    /// How the process ended: `status` is its exit status, or the signal that killed it when
+    /// `signalled`.
+    public struct Exit: Sendable, Equatable {
+        public var status: Int32
+        public var signalled: Bool
+    }
+
+    /// Waits up to `timeout` for the process to exit, checking every 20 ms without holding a
+    /// thread; nil when it still runs (or was never started).
+    public func waitForExit(timeout: Duration) async -> Exit? {
+        guard let process else { return nil }
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return Exit(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal)
+    }
+
     /// SIGKILL: no graceful shutdown, no flushing — a crash.
     public func kill() {
         guard let process else { return }
-        sendSignal(process.processIdentifier, SIGKILL)
+        if process.isRunning { sendSignal(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
     }
