@@ -51,6 +51,12 @@ public struct ServerOptions: Sendable {
     /// whole request (`--backend-timeout`): a backend that cannot be reached fails a request
     /// with a retryable `unavailable` within it (docs/decisions/0014-backend-deadlines.md).
     public var backendTimeout: Duration = .seconds(5)
+    /// On SIGTERM or SIGINT, in-flight requests may finish for this long; then they are cut
+    /// and the server exits (`--shutdown-timeout`; see `ServerLifecycle`).
+    public var shutdownTimeout: Duration = .seconds(25)
+    /// How long a start with an unreachable database keeps retrying before it exits 6
+    /// (`--startup-timeout`; see `ServerLifecycle.open`).
+    public var startupTimeout: Duration = .seconds(60)
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
