@@ -149,6 +149,9 @@ public struct PromotionResult: Codable, Sendable, Equatable {
 public struct PromotionRequestInfo: Codable, Sendable, Equatable {
     public var id: String
     public var model: ModelName
+    /// `alias`, or `deployment` (a deploy into the environment named by `alias`; approving it
+    /// starts the rollout).
+    public var kind: String
     public var alias: String
     public var version: Int
     public var digest: Digest
@@ -160,9 +163,10 @@ public struct PromotionRequestInfo: Codable, Sendable, Equatable {
     public var decidedAt: String?
     public var decisionReason: String?
 
-    public init(id: String, model: ModelName, alias: String, version: Int, digest: Digest, status: String, requestedBy: String, reason: String?, createdAt: String, decidedBy: String?, decidedAt: String?, decisionReason: String?) {
+    public init(id: String, model: ModelName, kind: String = "alias", alias: String, version: Int, digest: Digest, status: String, requestedBy: String, reason: String?, createdAt: String, decidedBy: String?, decidedAt: String?, decisionReason: String?) {
         self.id = id
         self.model = model
+        self.kind = kind
         self.alias = alias
         self.version = version
         self.digest = digest
@@ -176,7 +180,7 @@ public struct PromotionRequestInfo: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, model, alias, version, digest, status, reason
+        case id, model, kind, alias, version, digest, status, reason
         case requestedBy = "requested_by"
         case createdAt = "created_at"
         case decidedBy = "decided_by"

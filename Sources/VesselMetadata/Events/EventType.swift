@@ -20,6 +20,15 @@ extension Outbox {
         case promotionRefused = "promotion.refused"
         case checkReported = "check.reported"
         case signatureAdded = "signature.added"
+        /// A rollout began: a version went into the pool that is not live, at weight 0.
+        case deploymentStarted = "deployment.started"
+        /// The candidate moved to its next step's weight.
+        case deploymentAdvanced = "deployment.advanced"
+        /// A version became live: the first deploy into an environment, or a rollout at 100%.
+        case deploymentCompleted = "deployment.completed"
+        /// The candidate's weight dropped to 0, or the live pool flipped back; `automatic`
+        /// `true` when reports crossed a threshold, and the reason.
+        case deploymentRolledBack = "deployment.rolled_back"
         /// `vessel webhook test`: delivered only to the subscription it names (`payload.webhook`).
         case webhookTest = "webhook.test"
     }

@@ -4,7 +4,7 @@ import VesselCore
 extension SQLMetadataStore {
     static let requestQuery = """
         SELECT r.id, m.owner, m.name, r.alias, v.number, v.digest, r.status, r.requested_by, r.reason, r.created_at,
-          r.decided_by, r.decided_at, r.decision_reason
+          r.decided_by, r.decided_at, r.decision_reason, r.deployment
         FROM promotion_requests r JOIN models m ON m.id = r.model_id JOIN versions v ON v.id = r.version_id
         """
 
@@ -29,6 +29,7 @@ extension SQLMetadataStore {
         PromotionRequestInfo(
             id: try row.decode(column: "id", as: String.self),
             model: try ModelName(owner: try row.decode(column: "owner", as: String.self), name: try row.decode(column: "name", as: String.self)),
+            kind: try row.decode(column: "deployment", as: String?.self) == nil ? "alias" : "deployment",
             alias: try row.decode(column: "alias", as: String.self),
             version: try row.decode(column: "number", as: Int.self),
             digest: try Digest(try row.decode(column: "digest", as: String.self)),

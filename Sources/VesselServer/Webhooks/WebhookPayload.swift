@@ -72,6 +72,7 @@ enum WebhookPayload {
         let version = p["version"].map { "version \($0)" } ?? "a version"
         let alias = p["alias"] ?? "an alias"
         let actor = p["actor"] ?? "someone"
+        let env = p["env"] ?? "an environment"
         guard let type = Outbox.EventType(rawValue: delivery.eventType) else { return "\(delivery.eventType) on \(model)" }
         switch type {
         case .modelCreated: return "\(actor) created model \(model)"
@@ -90,6 +91,12 @@ enum WebhookPayload {
         case .checkReported: return "check \(p["check"] ?? "?") \(p["status"] ?? "reported") on \(model) \(version)"
         case .signatureAdded: return "\(actor) signed \(model) \(version)"
         case .webhookTest: return "test delivery from Vessel, requested by \(actor)"
+        case .deploymentStarted: return "\(actor) started rolling out \(model) \(version) in \(env)"
+        case .deploymentAdvanced: return "\(model) \(version) takes \(p["candidate_weight"] ?? "?")% of \(env)"
+        case .deploymentCompleted: return "\(model) \(version) is live in \(env)" + (p["previous_version"].map { " (was version \($0))" } ?? "")
+        case .deploymentRolledBack:
+            let who = p["automatic"] == "true" ? "Vessel" : actor
+            return "\(who) rolled back \(model) \(version) in \(env)" + (p["reason"].flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")
         }
     }
 

@@ -78,7 +78,8 @@ import VesselCore
     /// Every event type's Slack sentence, as written before the switch became exhaustive; a
     /// type unknown to this build still gets one.
     @Test func everyEventTypeHasItsSlackSummary() {
-        let full = ["version": "3", "alias": "prod", "actor": "ci", "previous_version": "2", "failures": "gate signed", "check": "eval", "status": "passed"]
+        let full = ["version": "3", "alias": "prod", "actor": "ci", "previous_version": "2", "failures": "gate signed", "check": "eval", "status": "passed",
+                    "env": "prod-eu", "candidate_weight": "10", "automatic": "true", "reason": "error rate 0.5 is above --max-error-rate 0.02"]
         let expected: [Outbox.EventType: String] = [
             .modelCreated: "ci created model acme/demo",
             .versionCreated: "ci pushed acme/demo version 3",
@@ -96,6 +97,10 @@ import VesselCore
             .checkReported: "check eval passed on acme/demo version 3",
             .signatureAdded: "ci signed acme/demo version 3",
             .webhookTest: "test delivery from Vessel, requested by ci",
+            .deploymentStarted: "ci started rolling out acme/demo version 3 in prod-eu",
+            .deploymentAdvanced: "acme/demo version 3 takes 10% of prod-eu",
+            .deploymentCompleted: "acme/demo version 3 is live in prod-eu (was version 2)",
+            .deploymentRolledBack: "Vessel rolled back acme/demo version 3 in prod-eu: error rate 0.5 is above --max-error-rate 0.02",
         ]
         #expect(Set(expected.keys) == Set(Outbox.EventType.allCases))
         func summary(_ type: String, model: String = "acme/demo", _ payload: [String: String]) -> String {
@@ -110,5 +115,6 @@ import VesselCore
         #expect(summary("promotion.refused", ["alias": "prod"]) == "promoting acme/demo a version to prod was refused")
         #expect(summary("check.reported", [:]) == "check ? reported on acme/demo a version")
         #expect(summary("model.renamed", [:]) == "model.renamed on acme/demo")
+        #expect(summary("deployment.rolled_back", ["actor": "dana", "automatic": "false", "reason": "", "env": "prod-eu", "version": "4"]) == "dana rolled back acme/demo version 4 in prod-eu")
     }
 }

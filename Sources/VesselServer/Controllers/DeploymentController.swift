@@ -1,0 +1,77 @@
+import Hummingbird
+import VesselCore
+import VesselMetadata
+
+/// Deployments (issue 23, docs/deployments.md): deploy, advance, roll back, report, and the
+/// routing document. Rule failures are outcomes (200 `refused`, 202 `pending`), as for
+/// `promote`; state and input problems are errors. The store decides every rule inside the
+/// transaction that changes the deployment.
+struct DeploymentController {
+    let store: any DeploymentStore & GrantStore
+
+    func register(_ routes: APIRoutes) {
+        // Any token lists deployments; each caller sees those of the models its grants cover,
+        // filtered in the query (as `GET /api/v1/models`). `?env=` keeps one environment.
+        routes.on(.get, "/api/v1/deployments", .authenticated) { request, _, caller in
+            let readable = caller.role != nil ? [Scope.registry]
+                : try await store.grants(principal: caller.principal.name).compactMap { try? Scope($0.scope) }
+            let env = try request.uri.queryParameters.get("env").map { try AliasName(String($0)) }
+            return try JSONResponse.make(try await store.listDeployments(readable: readable, model: nil, env: env, limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/deployments", .read) { request, context, _ in
+            try JSONResponse.make(try await store.listDeployments(readable: [.registry], model: try model(context), env: nil, limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/deployments/:env", .read) { request, context, _ in
+            try JSONResponse.make(try await document(request, model: try model(context), env: try env(context)))
+        }
+        routes.on(.get, "/api/v1/models/:owner/:name/deployments/:env/history", .read) { request, context, _ in
+            try JSONResponse.make(try await store.deploymentHistory(model: try model(context), env: try env(context), limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(DeployRequest.self, from: request, context: context)
+            let attempt = DeployAttempt(model: try model(context), env: try env(context), version: body.version, plan: body.plan, replace: body.replace ?? false,
+                                        expectRevision: body.expectRevision, role: caller.role)
+            return try Self.answer(try await store.deploy(attempt, change: caller.change(reason: body.reason)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/advance", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(DeploymentChangeRequest.self, from: request, context: context)
+            let attempt = DeploymentAttempt(model: try model(context), env: try env(context), expectRevision: body.expectRevision, role: caller.role)
+            return try Self.answer(try await store.advanceDeployment(attempt, change: caller.change(reason: body.reason)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/rollback", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(DeploymentChangeRequest.self, from: request, context: context)
+            let attempt = DeploymentAttempt(model: try model(context), env: try env(context), expectRevision: body.expectRevision, role: caller.role)
+            return try Self.answer(try await store.rollbackDeployment(attempt, change: caller.change(reason: body.reason)))
+        }
+        routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/reports", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(DeploymentReportRequest.self, from: request, context: context)
+            return try JSONResponse.make(try await store.reportDeployment(model: try model(context), env: try env(context), body, change: caller.change))
+        }
+    }
+
+    /// The routing document of `GET …/deployments/:env`: the deployment with its `routes`.
+    /// The one place a read of the document goes through, so the long-poll
+    /// (`?wait=&after=`) can wrap it.
+    func document(_ request: Request, model: ModelName, env: AliasName) async throws -> DeploymentInfo {
+        try await store.deployment(model: model, env: env)
+    }
+
+    /// 202 for a pending request, 200 otherwise (a refusal is an outcome, not an error).
+    static func answer(_ result: DeploymentResult) throws -> Response {
+        try JSONResponse.make(result, status: result.outcome == .pending ? .accepted : .ok)
+    }
+
+    private func model(_ context: AppContext) throws -> ModelName {
+        guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
+        return model
+    }
+
+    private func env(_ context: AppContext) throws -> AliasName {
+        let text = try context.parameters.require("env")
+        do {
+            return try AliasName(text)
+        } catch {
+            throw VesselError.invalidArgument("'\(text)' is not a valid environment name: use 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter")
+        }
+    }
+}
