@@ -61,10 +61,17 @@ start_postgres() {
   echo "export VESSEL_TEST_POSTGRES_URL=postgres://vessel:vessel@127.0.0.1:$PG_PORT/vessel"
 }
 
-# Starts the instance under $PG_DIR with the options start_postgres saved.
+# Starts the instance under $PG_DIR with the options start_postgres saved. The server gets none
+# of this script's descriptors beyond 0-2: a caller that waits for them to close (Foundation's
+# Process, which the tests start this script with) would otherwise wait as long as it runs.
 pg_ctl_start() {
-  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start -o "$(cat "$PG_DIR/options")" >/dev/null \
-    || { log "postgres did not start: $(tail -5 "$PG_DIR/log")"; return 1; }
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 120 start -o "$(cat "$PG_DIR/options")" >/dev/null
+  ) || { log "postgres did not start: $(tail -5 "$PG_DIR/log")"; return 1; }
 }
 
 # A crash: the server stops at once, without a checkpoint; the data stays for resume_postgres.
