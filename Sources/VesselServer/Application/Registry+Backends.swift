@@ -35,7 +35,7 @@ extension Registry {
     }
 
     /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
-    static func openStorage(_ options: ServerOptions, faults: FileFaults, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
+    static func openStorage(_ options: ServerOptions, faults: FileFaults, policy: BackendPolicy, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
         guard let text = options.storageURL, let credentials = options.storageCredentials else {
             let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults)
             try blobs.sweepTemporary()
@@ -43,7 +43,7 @@ extension Registry {
         }
         let location = try S3Location(parsing: text)
         let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
-                                                      cacheRoot: "\(options.dataDir)/s3-cache", logger: logger)
+                                                      cacheRoot: "\(options.dataDir)/s3-cache", policy: policy, logger: logger)
         if status.created { logger.notice("created bucket '\(location.bucket)'") }
         do {
             let swept = try await s3.sweepAbandonedWrites()
@@ -59,11 +59,11 @@ extension Registry {
     }
 
     /// SQLite under `dataDir`, or PostgreSQL at `databaseURL`.
-    static func openMetadata(_ options: ServerOptions, logger: Logger) async throws -> any SQLBackend {
+    static func openMetadata(_ options: ServerOptions, policy: BackendPolicy, logger: Logger) async throws -> any SQLBackend {
         if let text = options.databaseURL {
             let url = try PostgresURL(text)
             logger.info("metadata in PostgreSQL", metadata: ["database": "\(url.redacted)"])
-            return try await PostgresBackend.connect(url: url, logger: logger)
+            return try await PostgresBackend.connect(url: url, policy: policy, logger: logger)
         }
         return try await SQLiteBackend.open(path: "\(options.dataDir)/metadata.sqlite", logger: logger)
     }

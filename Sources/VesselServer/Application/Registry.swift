@@ -23,6 +23,8 @@ public struct Registry: Sendable {
     public var blobRedirect: (@Sendable (Digest) -> String)? = nil
     /// Closes the blob store's connections (S3).
     public var storageShutdown: (@Sendable () async -> Void)? = nil
+    /// Whether blob storage answers within the given time (`/readyz`); nil: local blobs.
+    public var storageProbe: (@Sendable (Duration) async -> Bool)? = nil
     /// Nudges webhook delivery after writes (shared by the router and the delivery service).
     public let webhookWakeup = WebhookWakeup()
     /// Requests in flight (counted by the router; webhook delivery paces its sends by them).
@@ -36,11 +38,14 @@ public struct Registry: Sendable {
         try options.validate()
         let secrets = try options.secretsKeyFile.map { path throws(VesselError) in try WebhookSecretSealer.load(keyFile: path) } ?? .plaintext
         try prepareDataDirectory(options.dataDir, logger: logger)
+        // Backend failures are counted on /metrics and logged once per interval from the start.
+        let metrics = ServerMetrics()
+        let policy = BackendMonitor(metrics: metrics, logger: logger).policy(timeout: options.backendTimeout)
         // Storage first: wrong S3 credentials or a missing bucket stop the start before any migration.
-        let storage = try await openStorage(options, faults: faults, logger: logger)
+        let storage = try await openStorage(options, faults: faults, policy: policy, logger: logger)
         let backend: any SQLBackend
         do {
-            backend = try await openMetadata(options, logger: logger)
+            backend = try await openMetadata(options, policy: policy, logger: logger)
         } catch {
             await storage.s3?.shutdown()
             throw error
@@ -58,10 +63,11 @@ public struct Registry: Sendable {
         let store = SQLMetadataStore(backend: backend, deliveries: deliveries, clock: clock, secrets: secrets)
         var registry = Registry(
             store: store, blobs: storage.blobs, backend: backend, pipeline: .standard,
-            authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: storage.uploads, metrics: ServerMetrics(), options: options
+            authorizer: RoleAuthorizer(grants: store), clock: clock, uploads: storage.uploads, metrics: metrics, options: options
         )
         if let s3 = storage.s3 {
             registry.storageShutdown = { await s3.shutdown() }
+            registry.storageProbe = { timeout in await s3.probe(timeout: timeout) }
             if options.storageRedirect {
                 let expiry = options.redirectExpiry
                 registry.blobRedirect = { digest in s3.presignedURL(for: digest, expires: expiry) }
@@ -89,7 +95,7 @@ public struct Registry: Sendable {
             cache.invalidate()
             wakeup.signal()
         })
-        HealthController(backend: backend, metrics: metrics).register(router)
+        HealthController(readiness: Readiness(backend: backend, storageProbe: storageProbe), metrics: metrics).register(router)
         let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, cursors: store, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)

@@ -1,11 +1,14 @@
 import Hummingbird
 import NIOCore
+import Synchronization
+import VesselCore
 import VesselMetadata
 
 /// The routes a load balancer, an orchestrator and a metrics scraper call, with no token:
-/// liveness (`/healthz`), readiness (`/readyz`: the database answers) and `/metrics`.
+/// liveness (`/healthz`: the process answers, whatever its backends do), readiness (`/readyz`:
+/// 200 or 503 within a second, `{"database": "ok|down", "storage": "ok|down"}`) and `/metrics`.
 struct HealthController {
-    let backend: any SQLBackend
+    let readiness: Readiness
     let metrics: ServerMetrics
 
     func register(_ router: Router<AppContext>) {
@@ -15,8 +18,62 @@ struct HealthController {
                      body: .init(byteBuffer: ByteBuffer(string: metrics.registry.render())))
         }
         router.get("/readyz") { _, _ -> Response in
-            _ = try await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            let state = await readiness.check()
+            let word = { (ok: Bool) in ok ? "ok" : "down" }
+            let body = "{\"database\":\"\(word(state.database))\",\"storage\":\"\(word(state.storage))\"}\n"
+            return Response(status: state.database && state.storage ? .ok : .serviceUnavailable,
+                            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+    }
+}
+
+/// Whether each backend answers now, found within `limit` and without queueing behind work:
+/// PostgreSQL's state is what its watcher last saw (`PostgresBackend.reachable`, read at once);
+/// SQLite answers `SELECT 1`; S3 a `HEAD` of the bucket; local blob storage is always there.
+/// A probe not answered within the limit counts as down. Answers are reused for a moment, so
+/// a burst of probes does not become a burst of backend calls.
+final class Readiness: Sendable {
+    struct State: Sendable {
+        var database: Bool
+        var storage: Bool
+    }
+
+    let database: @Sendable (Duration) async -> Bool
+    let storage: @Sendable (Duration) async -> Bool
+    /// The time a check may take in all (the probes run side by side).
+    let limit: Duration = .milliseconds(800)
+    let reuse: Duration = .milliseconds(250)
+    private let last = Mutex<(at: ContinuousClock.Instant, state: State)?>(nil)
+
+    init(database: @escaping @Sendable (Duration) async -> Bool, storage: @escaping @Sendable (Duration) async -> Bool) {
+        self.database = database
+        self.storage = storage
+    }
+
+    convenience init(backend: any SQLBackend, storageProbe: (@Sendable (Duration) async -> Bool)?) {
+        if let postgres = backend as? PostgresBackend {
+            self.init(database: { _ in postgres.reachable }, storage: storageProbe ?? { _ in true })
+        } else {
+            self.init(database: { _ in
+                (try? await backend.read { db in try await db.raw("SELECT 1 AS ok").first() }) != nil
+            }, storage: storageProbe ?? { _ in true })
+        }
+    }
+
+    func check() async -> State {
+        if let (at, state) = last.withLock({ $0 }), at.duration(to: .now) < reuse { return state }
+        let limit = limit
+        async let database = Self.bounded(limit) { await self.database(limit) }
+        async let storage = Self.bounded(limit) { await self.storage(limit) }
+        let state = State(database: await database, storage: await storage)
+        last.withLock { $0 = (.now, state) }
+        return state
+    }
+
+    /// `probe`'s answer, or false when it has none within `limit` (it may not react to
+    /// cancellation: a SQLite statement on a stuck disk).
+    private static func bounded(_ limit: Duration, _ probe: @escaping @Sendable () async -> Bool) async -> Bool {
+        (try? await withAbandoningDeadline(limit) { await probe() }) ?? false
     }
 }

@@ -4,6 +4,13 @@ import VesselCore
 
 /// Turns every error into the API's `{"error": {"code", "message"}}` body, in one place.
 /// Unknown errors are logged with their detail and answered as `internal` without it.
+///
+/// A backend that cannot be reached arrives here as `unavailable` (503): each backend turns its
+/// client library's connection, timeout and refusal errors into a `BackendFailure` at its edge
+/// (`PostgresFailure.backendFailure`, `S3Failure.backendFailure`, the deadlines of
+/// `BackendPolicy`). A transient one carries `retryAfter`, answered as a `Retry-After` header
+/// (`JSONResponse.error`); a permanent misconfiguration (wrong credentials, no such bucket or
+/// database) has none.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppContext
 
@@ -12,6 +19,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as VesselError {
             return JSONResponse.error(error)
+        } catch let error as DeadlineExceeded {
+            return JSONResponse.error(VesselError(.unavailable, "a backend did not answer in time (\(error))", retryAfter: BackendFailure.retryAfterSeconds))
         } catch let error as HTTPError {
             let code: ErrorCode = switch error.status.code {
             case 404: .notFound

@@ -30,6 +30,9 @@ enum JSONResponse {
         if error.code == .unauthenticated {
             response.headers[.wwwAuthenticate] = "Bearer realm=\"vessel\""
         }
+        if let seconds = error.retryAfter {
+            response.headers[.retryAfter] = String(seconds)
+        }
         return response
     }
 

@@ -1,4 +1,5 @@
 import Prometheus
+import VesselCore
 
 /// The metrics a Vessel server exports on `/metrics`, by name, on a registry the server owns.
 ///
@@ -15,6 +16,7 @@ public struct ServerMetrics: Sendable {
     static let uploadsInFlight = "vessel_uploads_in_flight"
     static let uploadsCompleted = "vessel_upload_sessions_completed_total"
     static let jobRuns = "vessel_job_runs_total"
+    static let backendErrors = "vessel_backend_errors_total"
 
     /// Families rendered with HELP and TYPE even before their first sample (the labeled ones:
     /// the registry knows a family only once it has a series).
@@ -26,6 +28,7 @@ public struct ServerMetrics: Sendable {
         (uploadsInFlight, "gauge", "Blob and chunk uploads being received right now."),
         (uploadsCompleted, "counter", "Upload sessions completed into a verified blob."),
         (jobRuns, "counter", "Background job runs, by job and outcome (ran, skipped: another replica holds the lease, failed)."),
+        (backendErrors, "counter", "Calls that failed because a backend could not be reached, did not answer in time or refused the server's configuration, by backend (database, storage)."),
     ]
     static let durationBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -43,6 +46,8 @@ public struct ServerMetrics: Sendable {
         inFlight = registry.makeGauge(descriptor: Self.descriptor(Self.uploadsInFlight))
         completed = registry.makeCounter(descriptor: Self.descriptor(Self.uploadsCompleted))
         inFlight.set(to: 0)
+        // Both series from the start, so a rate over them reads 0 rather than nothing.
+        for backend in BackendKind.allCases { _ = backendErrorCounter(backend) }
     }
 
     func request(method: String, status: Int, seconds: Double, bytesIn: Int, bytesOut: Int) {
@@ -63,6 +68,15 @@ public struct ServerMetrics: Sendable {
 
     func jobRun(_ job: String, outcome: String) {
         registry.makeCounter(descriptor: Self.descriptor(Self.jobRuns), labels: [("job", job), ("outcome", outcome)]).increment()
+    }
+
+    /// One more call that failed for `backend`'s sake (`BackendMonitor`).
+    func backendError(_ backend: BackendKind) {
+        backendErrorCounter(backend).increment()
+    }
+
+    private func backendErrorCounter(_ backend: BackendKind) -> Counter {
+        registry.makeCounter(descriptor: Self.descriptor(Self.backendErrors), labels: [("backend", backend.rawValue)])
     }
 
     /// The full name as `metricName` (no namespace or unit parts), so the names stay greppable.

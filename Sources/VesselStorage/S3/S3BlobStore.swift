@@ -61,12 +61,13 @@ public final class S3BlobStore: BlobStore {
     /// - Parameter cacheRoot: where this process keeps verified local copies and upload spools,
     ///   in a directory of its own (`<pid>-<random>`, removed at shutdown; those of processes
     ///   that no longer run are removed at open). At most `cacheLimit` bytes of copies.
+    /// - Parameter policy: the deadline of each call and where its failures are reported.
     /// - Throws: `not_found` (no such bucket and `createBucket` is false), `unavailable`
     ///   (credentials refused, endpoint unreachable) — each with a message saying what to fix.
     public static func open(_ location: S3Location, credentials: S3Credentials, createBucket: Bool = false,
                             threadPool: NIOThreadPool = .blobIO, cacheRoot: String? = nil, cacheLimit: UInt64 = 8 << 30,
-                            logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
-        let client = S3Client(location: location, credentials: credentials, logger: logger)
+                            policy: BackendPolicy = .unbounded, logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
+        let client = S3Client(location: location, credentials: credentials, policy: policy, logger: logger)
         do {
             var created = false
             let versioning: String?
@@ -88,6 +89,11 @@ public final class S3BlobStore: BlobStore {
             await client.shutdown()
             throw error
         }
+    }
+
+    /// Whether the bucket answers within `timeout` (`/readyz`).
+    public func probe(timeout: Duration) async -> Bool {
+        await client.probe(timeout: timeout)
     }
 
     /// Aborts direct writes (multipart uploads under `blobs/`) that a crashed replica left, once

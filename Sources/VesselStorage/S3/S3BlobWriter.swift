@@ -54,7 +54,7 @@ final class S3BlobWriter: BlobWriter {
             }
             for (offset, part) in full.enumerated() {
                 let number = firstPart + offset
-                let etag = try await store.client.uploadPart(key, uploadID: id, number: number, body: .bytes(part), payloadHash: Hex.encode(SHA256Hasher.hash(part)))
+                let etag = try await store.client.uploadPart(key, uploadID: id, number: number, body: .bytes(part), payloadHash: Hex.encode(SHA256Hasher.hash(part)), bytes: part.readableBytes)
                 state.withLock { $0.parts.append(.init(number: number, etag: etag, size: UInt64(part.readableBytes))) }
             }
         } catch {
@@ -84,7 +84,7 @@ final class S3BlobWriter: BlobWriter {
             var all = parts
             if pending.readableBytes > 0 {
                 let number = parts.count + 1
-                let etag = try await client.uploadPart(key, uploadID: uploadID, number: number, body: .bytes(pending), payloadHash: Hex.encode(SHA256Hasher.hash(pending)))
+                let etag = try await client.uploadPart(key, uploadID: uploadID, number: number, body: .bytes(pending), payloadHash: Hex.encode(SHA256Hasher.hash(pending)), bytes: pending.readableBytes)
                 all.append(.init(number: number, etag: etag, size: UInt64(pending.readableBytes)))
             }
             try await client.completeMultipartUpload(key, uploadID: uploadID, parts: all)

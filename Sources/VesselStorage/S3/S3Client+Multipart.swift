@@ -6,6 +6,10 @@ import VesselCore
 
 /// Multipart uploads.
 extension S3Client {
+    /// The deadline of calls whose work the store does before it answers, in proportion to an
+    /// object's size (a copy, assembling a multipart upload): not the call timeout.
+    static let serverSideWork: TimeAmount = .minutes(30)
+
     public func createMultipartUpload(_ key: String) async throws -> String {
         let body = try await sendCollect(request(.POST, key: key, query: [("uploads", "")], headers: [("content-type", "application/octet-stream")]), action: "start a multipart upload")
         guard let id = try parse(body, action: "start a multipart upload").value("UploadId"), !id.isEmpty else {
@@ -15,11 +19,13 @@ extension S3Client {
     }
 
     /// Uploads one part; returns its ETag. `payloadHash` is the part's SHA-256 hex when its
-    /// bytes are in memory, `UNSIGNED-PAYLOAD` when they stream.
-    public func uploadPart(_ key: String, uploadID: String, number: Int, body: HTTPClientRequest.Body, payloadHash: String) async throws -> String {
+    /// bytes are in memory, `UNSIGNED-PAYLOAD` when they stream. `bytes`: the size of a body in
+    /// memory, which bounds the call (`transferTimeout`); a streamed body comes at the pace of
+    /// the client sending it, so its call is bounded only by two hours.
+    public func uploadPart(_ key: String, uploadID: String, number: Int, body: HTTPClientRequest.Body, payloadHash: String, bytes: Int? = nil) async throws -> String {
         var request = request(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], payloadHash: payloadHash)
         request.body = body
-        let response = try await send(request, timeout: .hours(2), replayable: payloadHash != SigV4Signer.unsignedPayload, action: "upload a part")
+        let response = try await send(request, timeout: bytes.map { transferTimeout(bytes: $0) } ?? .hours(2), replayable: payloadHash != SigV4Signer.unsignedPayload, action: "upload a part")
         let etag = Self.unquote(response.headers.first(name: "etag") ?? "")
         _ = try? await response.body.collect(upTo: 1 << 20)
         return etag
@@ -31,7 +37,7 @@ extension S3Client {
             ("x-amz-copy-source", SigV4Signer.canonicalURI(path(source))),
             ("x-amz-copy-source-range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)"),
         ]
-        let body = try await sendCollect(request(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], headers: headers), action: "copy a part")
+        let body = try await sendCollect(request(.PUT, key: key, query: [("partNumber", String(number)), ("uploadId", uploadID)], headers: headers), timeout: Self.serverSideWork, action: "copy a part")
         return Self.unquote(try parse(body, action: "copy a part").value("ETag") ?? "")
     }
 
@@ -51,7 +57,7 @@ extension S3Client {
         let hash = Hex.encode(SHA256Hasher.hash(bytes))
         var request = request(.POST, key: key, query: [("uploadId", uploadID)], headers: [("content-type", "application/xml")], payloadHash: hash)
         request.body = .bytes(bytes)
-        let body = try await sendCollect(request, timeout: .minutes(30), action: "complete a multipart upload")
+        let body = try await sendCollect(request, timeout: Self.serverSideWork, action: "complete a multipart upload")
         if let answer = try? S3XML.parse(body), answer.name == "Error" {
             throw S3Failure(status: 500, body: body).vesselError(action: "complete a multipart upload", location: location)
         }

@@ -53,7 +53,7 @@ extension S3Client {
     public func putObject(_ key: String, body: ByteBuffer, sha256Hex: String) async throws {
         var request = request(.PUT, key: key, headers: [("content-type", "application/octet-stream")], payloadHash: sha256Hex)
         request.body = .bytes(body)
-        _ = try await sendCollect(request, action: "store an object")
+        _ = try await sendCollect(request, timeout: transferTimeout(bytes: body.readableBytes), action: "store an object")
     }
 
     /// The bytes of `range` (all when nil) as a stream. - Throws: `not_found`, `range_not_satisfiable`.
@@ -63,7 +63,8 @@ extension S3Client {
             precondition(!range.isEmpty, "an empty range cannot be asked of S3")
             headers.append(("range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)"))
         }
-        return try await send(request(.GET, key: key, headers: headers), expect: [200, 206], timeout: .hours(6), action: "read an object")
+        // The deadline covers the answer's head only: the body streams for as long as it takes.
+        return try await send(request(.GET, key: key, headers: headers), expect: [200, 206], action: "read an object")
     }
 
     /// Deletes an object; a missing object is not an error. With `versionID` that version is
@@ -73,10 +74,11 @@ extension S3Client {
         _ = try await sendCollect(request(.DELETE, key: key, query: query), expect: [200, 204, 404], action: "delete an object")
     }
 
-    /// Server-side copy of an object up to 5 GiB.
+    /// Server-side copy of an object up to 5 GiB (the store copies before it answers, so the
+    /// call is not bounded by the call timeout).
     public func copyObject(from source: String, to key: String) async throws {
         let copySource = SigV4Signer.canonicalURI(path(source))
-        let body = try await sendCollect(request(.PUT, key: key, headers: [("x-amz-copy-source", copySource)]), action: "copy an object")
+        let body = try await sendCollect(request(.PUT, key: key, headers: [("x-amz-copy-source", copySource)]), timeout: Self.serverSideWork, action: "copy an object")
         // S3 may answer 200 with an error document after a long copy.
         if let xml = try? S3XML.parse(body), xml.name == "Error" {
             throw S3Failure(status: 500, body: body).vesselError(action: "copy an object", location: location)
