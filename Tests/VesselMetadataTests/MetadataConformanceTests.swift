@@ -171,9 +171,43 @@ import VesselCore
             try await store.recordBlob(a, size: 5)
             #expect(try await store.blobSize(a) == 5)
             #expect(try await store.blobSize(b) == nil)
-            #expect(try await store.missingBlobs([b, a, b]) == [b])
+            let model = try ModelName("acme/m"), everything = [Scope.registry]
+            // Stored is not usable: nobody proved `a` for acme/m and no version holds it.
+            #expect(try await store.unusableBlobs([b, a, b], model: model, principal: "carol", readable: everything) == [b, a])
+            try await store.recordBlob(a, size: 5, proof: BlobProof(model: model, principal: "carol"))
+            try await store.recordBlob(a, size: 5, proof: BlobProof(model: model, principal: "carol"))
+            #expect(try await store.unusableBlobs([b, a, b], model: model, principal: "carol", readable: []) == [b])
+            #expect(try await store.usableBlobSize(a, model: model, principal: "carol", readable: []) == 5)
+            // A proof is the principal's, for that model only.
+            #expect(try await store.unusableBlobs([a], model: model, principal: "dave", readable: everything) == [a])
+            #expect(try await store.unusableBlobs([a], model: try ModelName("acme/other"), principal: "carol", readable: everything) == [a])
             let many = (0..<1200).map { Digest(bytes: [UInt8](repeating: UInt8($0 % 256), count: 31) + [UInt8($0 / 256)]) }
-            #expect(try await store.missingBlobs(many).count == 1199)
+            for digest in many { try await store.recordBlob(digest, size: 1, proof: BlobProof(model: model, principal: "carol")) }
+            let never = MetadataHarness.digest(200)
+            #expect(try await store.unusableBlobs(many + [never], model: model, principal: "carol", readable: []) == [never])
+        }
+    }
+
+    /// A blob held by a committed version is usable by whoever may read that version's model,
+    /// in any model; a pending draft's or a deleted version's blobs are not.
+    @Test(arguments: MetadataHarness.backends)
+    func blobsOfReadableVersionsAreUsable(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let secret = try ModelName("acme/secret"), other = try ModelName("beta/b")
+            let version = try await MetadataHarness.commit(store, secret, files: [("w.bin", 7)])
+            let held = MetadataHarness.digest(7)
+            #expect(try await store.unusableBlobs([held], model: other, principal: "bob", readable: [try Scope("beta/*")]) == [held])
+            #expect(try await store.unusableBlobs([held], model: other, principal: "bob", readable: [try Scope("acme/secret")]).isEmpty)
+            #expect(try await store.unusableBlobs([held], model: other, principal: "bob", readable: [try Scope("acme/*")]).isEmpty)
+            #expect(try await store.unusableBlobs([held], model: other, principal: "bob", readable: [.registry]).isEmpty)
+
+            let pending = try MetadataHarness.manifest([("d.bin", 8)])
+            try await store.recordBlob(MetadataHarness.digest(8), size: 10)
+            _ = try await store.createDraft(model: secret, manifest: pending, digest: MetadataHarness.digest(98), description: "", change: MetadataHarness.admin)
+            #expect(try await store.unusableBlobs([MetadataHarness.digest(8)], model: other, principal: "bob", readable: [.registry]) == [MetadataHarness.digest(8)])
+
+            _ = try await store.changeState(model: secret, version: version.version, to: .deleted, change: MetadataHarness.admin)
+            #expect(try await store.unusableBlobs([held], model: other, principal: "bob", readable: [.registry]) == [held])
         }
     }
 

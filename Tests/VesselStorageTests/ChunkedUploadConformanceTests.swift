@@ -98,6 +98,38 @@ import VesselCore
         }
     }
 
+    /// Completing a session for a blob that is stored already still verifies the chunks (the
+    /// server counts a completed session as proof of possession, issue 21 item 1), then only
+    /// removes the session: wrong bytes are refused, right ones answer false and write no
+    /// second object.
+    @Test(arguments: BlobHarness.stores)
+    func aStoredBlobIsVerifiedAgainButNotWrittenAgain(_ kind: String) async throws {
+        try await BlobHarness.withSubject(kind) { subject in
+            let store = subject.store
+            let unit = BlobHarness.chunkUnit(kind)
+            let bytes = BlobHarness.bytes(unit * 2)
+            let digest = BlobHarness.digest(bytes)
+            let plan = ChunkPlan(size: UInt64(bytes.count), chunkSize: UInt64(unit))
+            try await store.beginSession("first", plan: plan)
+            for index in 0..<2 { #expect(try await Self.put(store, "first", plan, index, bytes)) }
+            #expect(try await store.completeSession("first", plan: plan, digest: digest))
+
+            var forged = bytes
+            forged[unit + 1] ^= 0xFF
+            try await store.beginSession("forged", plan: plan)
+            for index in 0..<2 { #expect(try await Self.put(store, "forged", plan, index, forged)) }
+            await #expect(throws: VesselError.self) { _ = try await store.completeSession("forged", plan: plan, digest: digest) }
+            #expect(try await store.storedChunks("forged").isEmpty)
+
+            try await store.beginSession("again", plan: plan)
+            for index in 0..<2 { #expect(try await Self.put(store, "again", plan, index, bytes)) }
+            #expect(try await store.completeSession("again", plan: plan, digest: digest) == false)
+            #expect(try await BlobHarness.read(store, digest) == bytes)
+            #expect(try await store.sessionIDs().isEmpty)
+            #expect(try await subject.leftovers().isEmpty)
+        }
+    }
+
     @Test(arguments: BlobHarness.stores)
     func wrongSizesAndDigestsStoreNothing(_ kind: String) async throws {
         try await BlobHarness.withSubject(kind) { subject in

@@ -60,12 +60,43 @@ public protocol AliasStore: Sendable {
     func aliases(model: ModelName) async throws -> [AliasInfo]
 }
 
-/// Which verified blobs exist. A blob is visible only once recorded here.
+/// Which verified blobs exist, and who may use which (issue 21, item 1): knowing a digest
+/// never grants its content. A principal may name a stored blob in a version of a model only
+/// when a committed version of a model it may read holds the blob, or when it proved
+/// possession by uploading the bytes for that model (`BlobProof`).
 public protocol BlobIndex: Sendable {
-    func recordBlob(_ digest: Digest, size: UInt64) async throws
+    /// Records a verified blob and, with `proof`, that this principal uploaded it for this
+    /// model, in one transaction. Recording a stored blob again only adds the proof.
+    func recordBlob(_ digest: Digest, size: UInt64, proof: BlobProof?) async throws
     func blobSize(_ digest: Digest) async throws -> UInt64?
-    /// The subset of `digests` not recorded, in input order.
-    func missingBlobs(_ digests: [Digest]) async throws -> [Digest]
+    /// The subset of `digests`, in input order without repeats, that `principal` may not use in
+    /// a version of `model`: not stored, or stored but neither proved by `principal` for
+    /// `model` nor held by a committed version of a model that `readable` covers.
+    func unusableBlobs(_ digests: [Digest], model: ModelName, principal: String, readable: [Scope]) async throws -> [Digest]
+}
+
+extension BlobIndex {
+    public func recordBlob(_ digest: Digest, size: UInt64) async throws {
+        try await recordBlob(digest, size: size, proof: nil)
+    }
+
+    /// The size of `digest` when stored and usable by `principal` in `model` (see
+    /// `unusableBlobs`); nil otherwise, so an answer never depends on blobs it may not read.
+    public func usableBlobSize(_ digest: Digest, model: ModelName, principal: String, readable: [Scope]) async throws -> UInt64? {
+        guard try await unusableBlobs([digest], model: model, principal: principal, readable: readable).isEmpty else { return nil }
+        return try await blobSize(digest)
+    }
+}
+
+/// A principal's verified upload of a blob for a model.
+public struct BlobProof: Sendable, Hashable {
+    public var model: ModelName
+    public var principal: String
+
+    public init(model: ModelName, principal: String) {
+        self.model = model
+        self.principal = principal
+    }
 }
 
 /// The hash-chained audit log.
@@ -104,6 +135,13 @@ public protocol GrantStore: Sendable {
     /// The highest role `principal` holds on `scope` or a scope covering it (`acme/*` is
     /// covered by `acme/*` and `*`), for things that live on a scope rather than a model.
     func role(of principal: String, onScope scope: Scope) async throws -> Role?
+}
+
+extension GrantStore {
+    /// The scopes whose models `principal` may read: every grant gives at least `viewer`.
+    public func readableScopes(of principal: String) async throws -> [Scope] {
+        try await grants(principal: principal).compactMap { try? Scope($0.scope) }
+    }
 }
 
 /// Protected aliases, checks, promotions and alias history.

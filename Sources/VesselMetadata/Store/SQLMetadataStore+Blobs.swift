@@ -2,12 +2,18 @@ import SQLKit
 import VesselCore
 
 extension SQLMetadataStore: BlobIndex {
-    public func recordBlob(_ digest: Digest, size: UInt64) async throws {
+    public func recordBlob(_ digest: Digest, size: UInt64, proof: BlobProof?) async throws {
         let now = clock()
         try await backend.transaction { db in
             try await db.raw("""
                 INSERT INTO blobs (digest, size, created_at) VALUES (\(bind: digest.description), \(bind: Int64(size)), \(bind: now))
                 ON CONFLICT (digest) DO NOTHING
+                """).run()
+            guard let proof else { return }
+            try await db.raw("""
+                INSERT INTO blob_proofs (owner, name, principal, digest, created_at)
+                VALUES (\(bind: proof.model.owner), \(bind: proof.model.name), \(bind: proof.principal), \(bind: digest.description), \(bind: now))
+                ON CONFLICT (owner, name, principal, digest) DO NOTHING
                 """).run()
         }
     }
@@ -19,19 +25,29 @@ extension SQLMetadataStore: BlobIndex {
         }
     }
 
-    public func missingBlobs(_ digests: [Digest]) async throws -> [Digest] {
-        var present = Set<String>()
+    public func unusableBlobs(_ digests: [Digest], model: ModelName, principal: String, readable: [Scope]) async throws -> [Digest] {
+        var usable = Set<String>()
         let keys = Array(Set(digests.map(\.description)))
+        let proved: SQLQueryString = """
+            EXISTS (SELECT 1 FROM blob_proofs p WHERE p.digest = b.digest AND p.owner = \(bind: model.owner)
+              AND p.name = \(bind: model.name) AND p.principal = \(bind: principal))
+            """
+        let condition = Self.readableClause(readable).map { readable in
+            proved + """
+                 OR EXISTS (SELECT 1 FROM version_files f JOIN versions v ON v.id = f.version_id JOIN models m ON m.id = v.model_id
+                  WHERE f.digest = b.digest AND v.state IN ('ready', 'quarantined', 'archived') AND \(readable))
+                """
+        } ?? proved
         for start in stride(from: 0, to: keys.count, by: 500) {
             let chunk = Array(keys[start..<min(start + 500, keys.count)])
             let found = try await backend.read { db in
-                try await db.raw("SELECT digest FROM blobs WHERE digest IN (\(binds: chunk))").all()
+                try await db.raw("SELECT b.digest FROM blobs b WHERE b.digest IN (\(binds: chunk)) AND (\(condition))").all()
                     .map { try $0.decode(column: "digest", as: String.self) }
             }
-            present.formUnion(found)
+            usable.formUnion(found)
         }
         var seen = Set<String>()
-        return digests.filter { !present.contains($0.description) && seen.insert($0.description).inserted }
+        return digests.filter { !usable.contains($0.description) && seen.insert($0.description).inserted }
     }
 }
 

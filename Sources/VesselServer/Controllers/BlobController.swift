@@ -6,7 +6,7 @@ import VesselStorage
 
 /// Blob upload (streamed, verified, then recorded) and download (`HEAD`, `Range`, `ETag`).
 struct BlobController {
-    let store: any BlobIndex & BlobMembership
+    let store: any BlobIndex & BlobMembership & GrantStore
     let blobs: any BlobStore
     let metrics: ServerMetrics
     /// With `--storage-redirect`: a presigned object-storage URL for a blob. Downloads answer
@@ -53,9 +53,11 @@ struct BlobController {
     }
 
     func register(_ routes: APIRoutes) {
-        routes.on(.put, "/api/v1/models/:owner/:name/blobs/:digest", .write) { request, context, _ in
+        routes.on(.put, "/api/v1/models/:owner/:name/blobs/:digest", .write) { request, context, caller in
             let digest = try Digest(try context.parameters.require("digest"))
-            return try await metrics.upload { try await upload(request, digest: digest) }
+            guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
+            let proof = BlobProof(model: model, principal: caller.principal.name)
+            return try await metrics.upload { try await upload(request, digest: digest, proof: proof) }
         }
         routes.on(.get, "/api/v1/models/:owner/:name/blobs/:digest", .read) { request, context, _ in
             try await download(request, context: context, headOnly: false)
@@ -65,16 +67,29 @@ struct BlobController {
         }
     }
 
-    private func upload(_ request: Request, digest: Digest) async throws -> Response {
+    /// Stores a blob and records the caller's proof of possession. A blob the caller may already
+    /// use is answered from the index without reading the body. A blob that is stored but that
+    /// the caller may not use yet is answered exactly as a new one, after its bytes were hashed
+    /// and nothing written (issue 21, item 1): neither the answer nor the object store tells the
+    /// caller it existed.
+    private func upload(_ request: Request, digest: Digest, proof: BlobProof) async throws -> Response {
         guard let lengthText = request.headers[.contentLength], let size = UInt64(lengthText) else {
             throw VesselError.invalidArgument("a blob upload needs a Content-Length header")
         }
         try Limits.checkSize(size, field: "the Content-Length")
-        if let existing = try await store.blobSize(digest) {
+        let readable = try await store.readableScopes(of: proof.principal)
+        if let existing = try await store.usableBlobSize(digest, model: proof.model, principal: proof.principal, readable: readable) {
             guard existing == size else {
                 throw VesselError(.sizeMismatch, "blob \(digest) is stored with \(existing) bytes, not \(size)")
             }
             return try JSONResponse.make(BlobStatus(digest: digest, size: existing, created: false))
+        }
+        if let stored = try await store.blobSize(digest) {
+            var counter = DigestingCounter(expectedDigest: digest, expectedSize: size)
+            try await Self.stream(request.body, declared: size, batching: false) { try counter.update($0) }
+            try counter.verify()
+            try await store.recordBlob(digest, size: stored, proof: proof)
+            return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
         do {
@@ -84,7 +99,7 @@ struct BlobController {
             await writer.abort()
             throw error
         }
-        try await store.recordBlob(digest, size: size)
+        try await store.recordBlob(digest, size: size, proof: proof)
         return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
     }
 

@@ -15,8 +15,7 @@ struct ModelController {
         // role on '*'). The store filters in its query, so neither a page nor its cursor names
         // a model the caller may not read (issue 21, item 3).
         routes.on(.get, "/api/v1/models", .authenticated) { request, _, caller in
-            let readable = caller.role != nil ? [Scope.registry]
-                : try await store.grants(principal: caller.principal.name).compactMap { try? Scope($0.scope) }
+            let readable = try await store.readableScopes(of: caller.principal.name)
             return try JSONResponse.make(try await store.listModels(readable: readable, limit: Query.limit(request), cursor: Query.cursor(request)))
         }
         routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
@@ -49,22 +48,29 @@ struct ModelController {
             let manifest = try Manifest(entries: body.files)
             guard !manifest.entries.isEmpty else { throw VesselError.invalidArgument("a version must hold at least one file") }
             let draft = try await store.createDraft(model: model, manifest: manifest, digest: RootDigest.of(manifest), description: body.description ?? "", change: caller.change)
-            let missing = try await store.missingBlobs(manifest.entries.map(\.digest))
+            let missing = try await unusableBlobs(manifest, model: model, caller: caller)
             return try JSONResponse.make(DraftResponse(draftId: draft, missing: missing), status: .created)
         }
         routes.on(.post, "/api/v1/models/:owner/:name/drafts/:draft/commit", .write) { _, context, caller in
             let model = try requireModel(context)
             let draft = try context.parameters.require("draft")
             let manifest = try await store.draftManifest(model: model, draftID: draft)
-            let missing = try await store.missingBlobs(manifest.entries.map(\.digest))
+            let missing = try await unusableBlobs(manifest, model: model, caller: caller)
             guard missing.isEmpty else {
-                throw VesselError(.missingBlobs, "\(missing.count) blob(s) of this version were never uploaded; upload them, then commit again", details: missing.map(\.description))
+                throw VesselError(.missingBlobs, "\(missing.count) blob(s) of this version were never uploaded by you for this model and are in no version you may read; upload them, then commit again", details: missing.map(\.description))
             }
             let policy = try await store.formatPolicy(for: model)
             let report = try await pipeline.run(ValidationInput(model: model, manifest: manifest, blobs: blobs, blobIndex: store, formatPolicy: policy))
             let version = try await store.commitDraft(model: model, draftID: draft, findings: report.findings, analysis: report.analysis, change: caller.change)
             return try JSONResponse.make(version, status: .created)
         }
+    }
+
+    /// The manifest's blobs the caller must still upload: knowing a digest never grants its
+    /// content (issue 21, item 1; `BlobIndex.unusableBlobs`).
+    func unusableBlobs(_ manifest: Manifest, model: ModelName, caller: Caller) async throws -> [Digest] {
+        try await store.unusableBlobs(manifest.entries.map(\.digest), model: model, principal: caller.principal.name,
+                                      readable: try await store.readableScopes(of: caller.principal.name))
     }
 
     func requireModel(_ context: AppContext) throws -> ModelName {

@@ -8,7 +8,7 @@ import VesselStorage
 /// verified commit (docs/decisions/0002-upload-sessions.md). A session belongs to the
 /// principal that started it; to anyone else it does not exist.
 struct UploadController {
-    let store: any BlobIndex & UploadSessionStore
+    let store: any BlobIndex & UploadSessionStore & GrantStore
     let uploads: any ChunkedUploadStore
     let metrics: ServerMetrics
     /// The server's preferred chunk size (64 MiB unless configured for tests).
@@ -30,7 +30,7 @@ struct UploadController {
             try await metrics.upload { try await putChunk(request, context: context, caller: caller) }
         }
         routes.on(.post, "\(base)/:upload/complete", .write) { _, context, caller in
-            try await complete(try await liveSession(context, caller))
+            try await complete(try await liveSession(context, caller), caller: caller)
         }
         routes.on(.delete, "\(base)/:upload", .write) { _, context, caller in
             let session = try await liveSession(context, caller)
@@ -44,7 +44,10 @@ struct UploadController {
         guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
         let body = try await JSONResponse.decode(CreateUploadRequest.self, from: request, context: context)
         try Limits.checkSize(body.size, field: "the declared size")
-        if let existing = try await store.blobSize(body.digest) {
+        // Only a blob the caller may already use is reported as stored; any other upload goes
+        // ahead as for a new blob, and its completion proves possession (issue 21, item 1).
+        let readable = try await store.readableScopes(of: caller.principal.name)
+        if let existing = try await store.usableBlobSize(body.digest, model: model, principal: caller.principal.name, readable: readable) {
             guard existing == body.size else {
                 throw VesselError(.sizeMismatch, "blob \(body.digest) is stored with \(existing) bytes, not \(body.size)")
             }
@@ -76,15 +79,21 @@ struct UploadController {
         return try JSONResponse.make(ChunkReceipt(index: index, size: expected, created: created), status: created ? .created : .ok)
     }
 
-    private func complete(_ session: UploadSession) async throws -> Response {
-        let created: Bool
+    /// Verifies the session's bytes (also when the blob is stored already: that is what proves
+    /// possession) and records the blob with the caller's proof. `created` is false only when
+    /// the caller could already use the blob, so the answer reveals nothing it may not read.
+    private func complete(_ session: UploadSession, caller: Caller) async throws -> Response {
+        let readable = try await store.readableScopes(of: caller.principal.name)
+        let usable = try await store.usableBlobSize(session.digest, model: session.model, principal: caller.principal.name, readable: readable) != nil
+        var created: Bool
         do {
             created = try await uploads.completeSession(session.id, plan: session.plan, digest: session.digest)
         } catch let error as VesselError where error.code == .digestMismatch || error.code == .sizeMismatch {
             try await store.deleteUploadSession(id: session.id)
             throw error
         }
-        try await store.recordBlob(session.digest, size: session.size)
+        created = created || !usable
+        try await store.recordBlob(session.digest, size: session.size, proof: BlobProof(model: session.model, principal: caller.principal.name))
         try await store.deleteUploadSession(id: session.id)
         metrics.sessionCompleted()
         return try JSONResponse.make(UploadedBlob(digest: session.digest, size: session.size, created: created), status: created ? .created : .ok)

@@ -90,10 +90,6 @@ extension FileSystemBlobStore: ChunkedUploadStore {
             throw VesselError(.conflict, "\(missing.count) chunk(s) of upload \(id) are not stored yet; send them, then complete again", details: missing.map(String.init))
         }
         let final = path(of: digest)
-        if try await size(of: digest) != nil {
-            try await deleteSession(id)
-            return false
-        }
         let data = "\(dir)/data"
         let size = plan.size
         let actual: Digest
@@ -112,6 +108,11 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         guard actual == digest else {
             try await deleteSession(id)
             throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
+        }
+        // Verified before this check, also for a stored blob: completing proves possession.
+        if try await self.size(of: digest) != nil {
+            try await deleteSession(id)
+            return false
         }
         try await threadPool.runIfActive {
             let parent = (final as NSString).deletingLastPathComponent

@@ -76,11 +76,18 @@ extension S3BlobStore: ChunkedUploadStore {
         try locks.lockSession(id)
         defer { locks.unlockSession(id) }
         let key = sessionKey(id)
-        if try await client.headObject(blobKey(digest)) != nil {
-            try await deleteSession(id)
-            return false
-        }
+        // The chunks are verified also when the blob is stored already (completing proves
+        // possession); then nothing is copied, so no second object or object version appears.
+        let stored = try await client.headObject(blobKey(digest)) != nil
         if plan.size == 0 {
+            guard digest.hex == SigV4Signer.emptyPayloadHash else {
+                try await deleteSession(id)
+                throw VesselError(.digestMismatch, "an empty upload hashes to the empty digest, not the declared \(digest); the upload was discarded")
+            }
+            if stored {
+                try await deleteSession(id)
+                return false
+            }
             try await client.putObject(blobKey(digest), body: ByteBuffer(), sha256Hex: SigV4Signer.emptyPayloadHash)
             try await deleteSession(id)
             return true
@@ -117,6 +124,11 @@ extension S3BlobStore: ChunkedUploadStore {
                 try await deleteSession(id)
                 throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
             }
+            if stored {
+                spool.remove(id, keep: false)
+                try await deleteSession(id)
+                return false
+            }
             try await copy(key, to: blobKey(digest), size: assembled.size)
             spool.remove(id, keep: true)
             cache.insert(spooled, as: digest)
@@ -141,6 +153,11 @@ extension S3BlobStore: ChunkedUploadStore {
             file.discard()
             try await deleteSession(id)
             throw VesselError(.digestMismatch, "the uploaded chunks hash to \(actual), not the declared \(digest); the upload was discarded")
+        }
+        if stored {
+            file.discard()
+            try await deleteSession(id)
+            return false
         }
         do {
             try await copy(key, to: blobKey(digest), size: assembled.size)
