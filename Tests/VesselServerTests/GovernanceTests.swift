@@ -76,6 +76,7 @@ struct CLIFailure: Error, CustomStringConvertible {
                     .replacingOccurrences(of: ":version", with: "1").replacingOccurrences(of: ":alias", with: "staging")
                     .replacingOccurrences(of: ":digest", with: "sha256:" + String(repeating: "0", count: 64))
                     .replacingOccurrences(of: ":draft", with: "d").replacingOccurrences(of: ":id", with: "none")
+                    .replacingOccurrences(of: ":env", with: "prod-eu")
                 for (label, headers, role) in callers {
                     let allowed: Bool = switch permission {
                     case .anonymous, .authenticated: true

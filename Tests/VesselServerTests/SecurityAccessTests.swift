@@ -114,3 +114,43 @@ extension SecurityAccessTests {
         }
     }
 }
+
+// MARK: Deployment lists across owners (issue 23)
+
+extension SecurityAccessTests {
+    /// `GET /api/v1/deployments` needs only a token and shows each caller the deployments of the
+    /// models its grants cover, filtered in the query: neither a page nor its cursor names a
+    /// deployment of another owner's model.
+    @Test func deploymentListsShowWhatTheCallerMayRead() async throws {
+        try await APIHarness.with { harness, client in
+            for model in ["acme/m", "beta/x"] {
+                _ = try await APIHarness.push(client, model: model, files: ["config.json": Array("{}".utf8)])
+                for env in ["dev", "prod"] {
+                    try await client.execute(uri: "/api/v1/models/\(model)/deployments/\(env)", method: .post, headers: APIHarness.auth, body: APIHarness.json(DeployRequest(version: 1))) { response in
+                        #expect(response.status == .ok, "\(String(buffer: response.body))")
+                    }
+                }
+            }
+            let acmeViewer = try await harness.principal("acme-viewer", .viewer, scope: "acme/*")
+            let nobody = try await harness.principal("nobody", nil)
+            for (headers, expected) in [(acmeViewer, ["acme/m@dev", "acme/m@prod"]), (nobody, []),
+                                        (APIHarness.auth, ["acme/m@dev", "acme/m@prod", "beta/x@dev", "beta/x@prod"])] {
+                var seen: [String] = []
+                var cursor: String?
+                repeat {
+                    let page = try await client.execute(uri: "/api/v1/deployments?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""), method: .get, headers: headers) { response in
+                        #expect(response.status == .ok)
+                        return try APIHarness.decode(Page<DeploymentInfo>.self, response)
+                    }
+                    seen += page.items.map { "\($0.model)@\($0.env)" }
+                    cursor = page.nextCursor
+                } while cursor != nil
+                #expect(seen == expected)
+            }
+            // Another owner's deployment itself is forbidden, not just left out of lists.
+            #expect(try await Self.get(client, "/api/v1/models/beta/x/deployments/prod", acmeViewer).0 == .forbidden)
+            #expect(try await Self.get(client, "/api/v1/models/beta/x/deployments", acmeViewer).0 == .forbidden)
+            try await client.execute(uri: "/api/v1/deployments", method: .get) { #expect($0.status == .unauthorized) }
+        }
+    }
+}

@@ -114,7 +114,7 @@ public protocol FormatPolicyStore: Sendable {
 }
 
 /// Everything the server needs from metadata.
-public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & FormatPolicyStore & GrantStore & GovernanceStore & SignatureStore
+public typealias MetadataStore = PrincipalStore & TokenStore & ModelStore & VersionStore & AliasStore & BlobIndex & BlobMembership & AuditLog & FormatPolicyStore & GrantStore & GovernanceStore & SignatureStore & DeploymentStore
 
 /// Whether a blob belongs to a model (so reading it needs only that model's read permission).
 public protocol BlobMembership: Sendable {

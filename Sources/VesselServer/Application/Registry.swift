@@ -104,6 +104,7 @@ public struct Registry: Sendable {
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
         GovernanceController(store: store, cache: cache).register(routes)
+        DeploymentController(store: store).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
