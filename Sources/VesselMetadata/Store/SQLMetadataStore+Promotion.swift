@@ -82,7 +82,7 @@ extension SQLMetadataStore: GovernanceStore {
         let now = clock()
         let result = try await write { db -> PromotionResult in
             let modelID = try await self.lockModel(db, request.model)
-            guard let row = try await db.raw("SELECT status, expect_current, expect_absent FROM promotion_requests WHERE id = \(bind: requestID)").first(),
+            guard let row = try await db.raw("SELECT status, expect_current, expect_absent, deployment FROM promotion_requests WHERE id = \(bind: requestID)").first(),
                   try row.decode(column: "status", as: String.self) == "pending" else {
                 throw VesselError.conflict("promotion request '\(requestID)' was decided meanwhile")
             }
@@ -91,6 +91,10 @@ extension SQLMetadataStore: GovernanceStore {
             var failures: [RuleFailure] = []
             if (callerRole ?? .viewer) < needed || callerRole == nil {
                 failures.append(RuleFailure(rule: "role", message: "deciding on '\(alias)' needs the \(needed.rawValue) role on \(request.model); you have \(callerRole?.rawValue ?? "none")"))
+            }
+            // A deploy's request: approving it starts the rollout (SQLMetadataStore+Deployments.swift).
+            if let parameters = try row.decode(column: "deployment", as: String?.self) {
+                return try await self.decideDeployment(db, request: request, modelID: modelID, parameters: parameters, approve: approve, needed: needed, failures: failures, change: change, now: now)
             }
             if !approve {
                 if !failures.isEmpty && change.actor != request.requestedBy {

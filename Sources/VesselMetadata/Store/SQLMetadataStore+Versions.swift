@@ -152,6 +152,7 @@ extension SQLMetadataStore: VersionStore {
                 guard pointing.isEmpty else {
                     throw VesselError.conflict("version \(model):\(version) is still the target of alias(es) \(pointing.joined(separator: ", ")); move or remove them first")
                 }
+                try await self.requireNotDeployed(db, versionID: id, model: model, version: version)
             }
             guard before != state.rawValue else { return }
             try await db.raw("UPDATE versions SET state = \(bind: state.rawValue) WHERE id = \(bind: id)").run()
