@@ -7,16 +7,37 @@ import VesselCore
 
 /// Typed calls to the Vessel API. Server errors come back as the `VesselError` the server
 /// sent; transport failures as `unavailable`.
+///
+/// With a retry budget (`--retry-for`), every request waits out an outage: a connection that
+/// fails before an answer, or `unavailable` with `Retry-After`, is tried again with backoff
+/// (`RetryPolicy`, `TransientFailure`). Only commands whose requests are safe to repeat get
+/// a budget.
 public final class APIClient: Sendable {
     public let config: ClientConfig
     let http: HTTPClient
+    /// How requests wait out an outage; nil: a failure is final at once.
+    let retry: RetryPolicy?
 
-    public init(config: ClientConfig) {
+    public convenience init(config: ClientConfig) {
+        self.init(config: config, retry: nil)
+    }
+
+    /// A client whose requests wait out an outage for up to `retryFor` each (`.zero`: not at
+    /// all), telling `onRetry` about every pause before taking it.
+    public convenience init(config: ClientConfig, retryFor: Duration, onRetry: @escaping @Sendable (RetryNotice) -> Void = { _ in }) {
+        self.init(config: config, retry: retryFor > .zero ? .outage(budget: retryFor, notify: onRetry) : nil)
+    }
+
+    init(config: ClientConfig, retry: RetryPolicy?) {
         self.config = config
+        self.retry = retry
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(300))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        // A refused connection fails its requests now, instead of the pool retrying it quietly
+        // until the connect timeout: `RetryPolicy` decides whether and when to try again.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -35,21 +56,45 @@ public final class APIClient: Sendable {
     }
 
     /// Sends a request and returns the response, mapping error statuses to `VesselError`.
+    /// With a retry budget, waits out an outage first (see the type); inside a transfer's own
+    /// outage loop, leaves that to the loop.
     func send(_ request: HTTPClientRequest, timeout: TimeAmount = .minutes(30), accept: Set<UInt> = []) async throws -> HTTPClientResponse {
+        if RetryPolicy.insideOutageLoop {
+            return try await sendOnce(request, timeout: timeout, accept: accept)
+        }
+        if let retry {
+            return try await retry.run { try await sendOnce(request, timeout: timeout, accept: accept) }
+        }
+        do {
+            return try await sendOnce(request, timeout: timeout, accept: accept)
+        } catch {
+            throw TransientFailure.surfaced(error)
+        }
+    }
+
+    /// One attempt; a failure another attempt may fix is thrown as a `TransientFailure`.
+    private func sendOnce(_ request: HTTPClientRequest, timeout: TimeAmount, accept: Set<UInt>) async throws -> HTTPClientResponse {
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: timeout)
         } catch let error as VesselError {
             throw error
         } catch {
-            throw VesselError(.unavailable, "cannot reach the Vessel server at \(config.server): \(Self.describe(error))")
-        }
-        if response.status.code >= 400 && !accept.contains(response.status.code) {
-            let body = try? await response.body.collect(upTo: 1 << 20)
-            if let body, let decoded = try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: body)) {
-                throw decoded.vesselError
+            let failure = VesselError(.unavailable, "cannot reach the Vessel server at \(config.server): \(Self.describe(error))")
+            if let reason = TransientFailure.connectionFailure(error) {
+                throw TransientFailure(error: failure, reason: "cannot reach \(config.server): \(reason)", retryAfter: nil)
             }
-            throw VesselError(response.status.code >= 500 ? .unavailable : .invalidArgument, "the server answered \(response.status.code) \(response.status.reasonPhrase)")
+            throw failure
+        }
+        let status = response.status.code
+        if status >= 400 && !accept.contains(status) {
+            let body = try? await response.body.collect(upTo: 1 << 20)
+            let decoded = body.flatMap { try? JSONDecoder().decode(ErrorBody.self, from: Data(buffer: $0)) }?.vesselError
+            let thrown = decoded ?? VesselError(status >= 500 ? .unavailable : .invalidArgument, "the server answered \(status) \(response.status.reasonPhrase)")
+            if let transient = TransientFailure.answer(status: status, reasonPhrase: response.status.reasonPhrase, retryAfter: response.headers.first(name: "Retry-After"), vesselError: decoded, thrown: thrown) {
+                throw transient
+            }
+            throw thrown
         }
         return response
     }

@@ -75,8 +75,9 @@ public struct ChunkedUploader: Sendable {
         }
     }
 
-    /// Runs `body`, retrying `unavailable` (a cut connection, a restarting server) with backoff.
+    /// Runs `body`, retrying `unavailable` (a cut connection, a restarting server) with backoff,
+    /// and waiting out an outage as the client's retry budget allows.
     private func retrying<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
-        try await RetryPolicy.upload(attempts: attempts).run(body)
+        try await RetryPolicy.upload(attempts: attempts).waitingOutages(like: api.retry).run(body)
     }
 }

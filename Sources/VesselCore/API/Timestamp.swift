@@ -49,4 +49,22 @@ public enum Timestamp {
         guard !overflow, seconds <= 100 * 365 * 86_400 else { throw .invalidArgument("duration '\(text)' is too long") }
         return seconds
     }
+
+    /// A duration as messages show it: `2.1s` below ten seconds, `42s` below a minute, `1m40s`
+    /// (`2m` when whole) below an hour, `1h5m` above.
+    public static func formatDuration(_ duration: Duration) -> String {
+        let millis = max(0, duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+        if millis < 10_000 {
+            let tenths = (millis + 50) / 100
+            return "\(tenths / 10).\(tenths % 10)s"
+        }
+        let seconds = (millis + 500) / 1000
+        if seconds < 60 { return "\(seconds)s" }
+        if seconds < 3600 {
+            let minutes = seconds / 60, rest = seconds % 60
+            return rest == 0 ? "\(minutes)m" : "\(minutes)m\(rest)s"
+        }
+        let hours = seconds / 3600, minutes = (seconds % 3600) / 60
+        return minutes == 0 ? "\(hours)h" : "\(hours)h\(minutes)m"
+    }
 }

@@ -26,7 +26,8 @@ struct Downloader: Sendable {
     let api: APIClient
     let cache: BlobCache
     let progress: TransferProgress?
-    /// When a failed attempt is tried again (each resumes where the last one stopped).
+    /// When a failed attempt is tried again (each resumes where the last one stopped); an
+    /// outage is waited out as the client's retry budget allows.
     var retry = RetryPolicy.download
     /// Connections for one blob.
     var streams = 1
@@ -39,7 +40,7 @@ struct Downloader: Sendable {
     /// Returns the cached path and the number of bytes transferred.
     func fetch(model: ModelName, digest: Digest, size: UInt64) async throws -> (path: String, transferred: UInt64) {
         let transferred = Tally()
-        let path = try await retry.run {
+        let path = try await retry.waitingOutages(like: api.retry).run {
             try await attemptFetch(model: model, digest: digest, size: size, transferred: transferred)
         }
         return (path, transferred.total)
