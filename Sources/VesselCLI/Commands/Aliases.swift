@@ -41,7 +41,7 @@ struct AliasCommand: AsyncParsableCommand {
         @Argument(help: "The alias, e.g. staging.") var alias: String
         @Argument(help: "The version number.") var version: String
         @Option(help: "Only move if the alias points at this version now (or 'none': it must not exist).") var expectCurrent: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
@@ -97,7 +97,7 @@ struct Promote: AsyncParsableCommand {
     @Option(help: "The alias to move.") var to: String
     @Option(help: "Why (recorded in the audit log).") var reason: String?
     @Option(help: "Only move if the alias points at this version now (or 'none').") var expectCurrent: String?
-    @OptionGroup var client: ClientOptions
+    @OptionGroup var client: RetryingClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {

@@ -152,7 +152,7 @@ struct Check: AsyncParsableCommand {
         @Option(help: "passed or failed.") var status: String
         @Option(help: "KEY=VALUE (repeatable).") var metric: [String] = []
         @Option(help: "A link to the run.") var url: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {

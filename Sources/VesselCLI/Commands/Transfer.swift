@@ -11,7 +11,7 @@ struct Push: AsyncParsableCommand {
     @Option(help: "Point this alias at the new version once it is ready.") var alias: String?
     @Option(help: "A description of the version.") var description: String?
     @OptionGroup(title: "Signing (sign the version after commit)") var signing: SigningKeyOptions
-    @OptionGroup var client: ClientOptions
+    @OptionGroup var client: RetryingClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
@@ -48,7 +48,7 @@ struct Pull: AsyncParsableCommand {
     @Flag(help: "Pull a quarantined version anyway.") var allowQuarantined = false
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Require a signature by this PEM public key before downloading (repeatable; default: $VESSEL_VERIFY_KEYS or verify_keys in the config file).", valueName: "pub.pem"))
     var verifyKeys: [String] = []
-    @OptionGroup var client: ClientOptions
+    @OptionGroup var client: RetryingClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {

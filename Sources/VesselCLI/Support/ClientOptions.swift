@@ -10,9 +10,10 @@ struct ClientOptions: ParsableArguments {
     @Flag(help: "Print machine-readable JSON on stdout.")
     var json = false
 
-    /// An API client for the resolved configuration; shut it down after use.
-    func withClient<T>(_ body: (APIClient) async throws -> T) async throws -> T {
-        let client = APIClient(config: try ClientConfig.resolve(serverFlag: server))
+    /// An API client for the resolved configuration; shut it down after use. With a
+    /// `retryFor` budget its requests wait out an outage (`RetryingClientOptions`).
+    func withClient<T>(retryFor: Duration = .zero, onRetry: @escaping @Sendable (RetryNotice) -> Void = { _ in }, _ body: (APIClient) async throws -> T) async throws -> T {
+        let client = APIClient(config: try ClientConfig.resolve(serverFlag: server), retryFor: retryFor, onRetry: onRetry)
         do {
             let result = try await body(client)
             await client.shutdown()
