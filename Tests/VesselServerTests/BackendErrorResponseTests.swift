@@ -68,8 +68,11 @@ import VesselCore
                 #expect(String(buffer: response.body) == "{\"database\":\"down\",\"storage\":\"down\"}\n")
             }
             let took = started.duration(to: .now)
-            // The probe limit is 800 ms; the assertion leaves room for a loaded machine.
-            #expect(took < .seconds(3), "took \(took)")
+            // The probe limit is 800 ms; without it the answer would never come. The bound leaves
+            // room for a full parallel test run on two cores (the deadline's wake-up waits for a
+            // free thread of the cooperative pool); `BackendOutageTests` checks the second on a
+            // server's own clock.
+            #expect(took < .seconds(20), "took \(took)")
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
         stuck.open()

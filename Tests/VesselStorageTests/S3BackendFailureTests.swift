@@ -66,8 +66,10 @@ import Glibc
         }
         let took = started.duration(to: .now)
         await client.shutdown()
-        // The bound is 1 s; "well within twice the bound" plus room for a loaded machine.
-        #expect(took < .seconds(4), "took \(took)")
+        // The bound is 1 s; without it the call would wait for the 2-minute default. The
+        // assertion only tells those apart: under a full parallel test run on two cores the
+        // deadline's wake-up waits for a free thread of the cooperative pool (seen: 11 s).
+        #expect(took < .seconds(30), "took \(took)")
     }
 
     @Test(.enabled(if: BlobHarness.s3Config != nil), .timeLimit(.minutes(1))) func wrongCredentialsArePermanent() async throws {
