@@ -86,6 +86,10 @@ import Glibc
         #expect(await client.probe(timeout: .seconds(5)) == false)
         await client.shutdown()
         #expect(reports.withLock { $0.map(\.transient) } == [false])
+        // The readiness probe of a store that accepts the credentials.
+        let right = S3Client(location: config.location, credentials: config.credentials, policy: BackendPolicy(timeout: .seconds(5)))
+        #expect(await right.probe(timeout: .seconds(5)))
+        await right.shutdown()
     }
 }
 
