@@ -62,9 +62,62 @@ import VesselCore
             let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(9), description: "", change: MetadataHarness.admin)
             #expect(try await store.listVersions(model: model, filter: VersionFilter(), limit: 10, cursor: nil).items.isEmpty)
             #expect(try await store.draftManifest(model: model, draftID: draft) == manifest)
-            _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
-            await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
+            let first = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            let again = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            #expect(again.version == first.version && again.digest == first.digest)
             await expectCode(.notFound) { _ = try await store.commitDraft(model: model, draftID: "nope", findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
+        }
+    }
+
+    /// Committing a draft again (a client retrying after a lost answer) answers with the
+    /// version it became and writes nothing: no second number, audit entry or event. A draft
+    /// whose version was deleted since is a conflict.
+    @Test(arguments: MetadataHarness.backends)
+    func aRetriedCommitAnswersWithTheSameVersion(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, sql in
+            let manifest = try MetadataHarness.manifest([("w", 1)])
+            let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(9), description: "", change: MetadataHarness.admin)
+            let first = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            func written() async throws -> (audit: Int, events: Int) {
+                try await sql.read { db in
+                    (try await db.raw("SELECT COUNT(*) AS n FROM audit_log").first()!.decode(column: "n", as: Int.self),
+                     try await db.raw("SELECT COUNT(*) AS n FROM events").first()!.decode(column: "n", as: Int.self))
+                }
+            }
+            let before = try await written()
+            #expect(try await store.draftManifest(model: model, draftID: draft) == manifest, "the commit route reads it again")
+            // The retry's validation may differ (a newer scanner): the committed answer stands.
+            let again = try await store.commitDraft(model: model, draftID: draft, findings: [Finding(validator: "t", code: "x", message: "late")], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            #expect(again.version == first.version && again.digest == first.digest && again.state == .ready && again.manifest == first.manifest)
+            #expect(try await written() == before)
+            #expect(try await store.model(model).versions == 1)
+            #expect(try await MetadataHarness.commit(store, model).version == 2, "no number was spent on the retry")
+
+            _ = try await store.changeState(model: model, version: first.version, to: .deleted, change: MetadataHarness.admin)
+            await expectCode(.conflict) { _ = try await store.draftManifest(model: model, draftID: draft) }
+            await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
+            #expect(try await store.verifyAuditChain().ok)
+        }
+    }
+
+    /// Commits of one draft racing each other (a retry while the first is still validating)
+    /// make one version: each reads the draft's state under the model row's lock.
+    @Test(arguments: MetadataHarness.backends)
+    func concurrentCommitsOfOneDraftMakeOneVersion(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            _ = try await MetadataHarness.commit(store, model)
+            let manifest = try MetadataHarness.manifest([("w", 2)])
+            let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(8), description: "", change: MetadataHarness.admin)
+            let numbers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin).version }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(numbers == Array(repeating: 2, count: 10))
+            #expect(try await store.model(model).versions == 2)
+            #expect(try await MetadataHarness.commit(store, model).version == 3)
+            #expect(try await store.verifyAuditChain().ok)
         }
     }
 
@@ -96,8 +149,75 @@ import VesselCore
                 }
                 return try await group.reduce(into: [PromotionResult]()) { $0.append($1) }
             }
-            #expect(outcomes.filter { $0.status == .applied }.count == 1)
-            #expect(outcomes.filter { $0.status == .refused && $0.failures.map(\.rule) == ["expect-current"] }.count == 9)
+            // One moves it; those asking for the same move find it made (applied, nothing
+            // written), those asking for the other version find it moved (refused).
+            let now = try await store.resolve(Reference(model: model, selector: .alias(try AliasName("prod")))).version
+            #expect(outcomes.filter { $0.status == .applied }.allSatisfy { $0.version == now })
+            #expect(outcomes.filter { $0.status == .applied }.count == 5)
+            #expect(outcomes.filter { $0.status == .refused && $0.failures.map(\.rule) == ["expect-current"] }.allSatisfy { $0.version != now })
+            #expect(outcomes.filter { $0.status == .refused }.count == 5)
+            #expect(try await store.aliasHistory(model: model, alias: try AliasName("prod")).count == 2, "set to 1, then one move")
+            #expect(try await store.verifyAuditChain().ok)
+        }
+    }
+
+    /// A move to where the alias points already is applied without writing anything, even
+    /// when its `expectCurrent` names where the alias was before (a retry whose first attempt
+    /// went through); the caller's role is still checked.
+    @Test(arguments: MetadataHarness.backends)
+    func aMoveToWhereTheAliasPointsIsApplied(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, sql in
+            for _ in 0..<2 { _ = try await MetadataHarness.commit(store, model) }
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 1, expectAbsent: true).status == .applied)
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 2, expectCurrent: 1).status == .applied)
+            func audited() async throws -> Int {
+                try await sql.read { db in try await db.raw("SELECT COUNT(*) AS n FROM audit_log").first()!.decode(column: "n", as: Int.self) }
+            }
+            let before = try await audited()
+            let retried = try await MetadataHarness.setAlias(store, model, "prod", 2, expectCurrent: 1)
+            #expect(retried.status == .applied && retried.failures.isEmpty && retried.version == 2)
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 2).status == .applied)
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 2, expectAbsent: true).status == .applied)
+            let promoted = try await store.promote(PromotionAttempt(model: model, alias: try AliasName("prod"), version: 2, expectCurrent: 1, mode: .promote, role: .contributor), change: MetadataHarness.admin)
+            #expect(promoted.status == .applied)
+            #expect(try await audited() == before, "nothing changed, nothing recorded")
+            #expect(try await store.aliasHistory(model: model, alias: try AliasName("prod")).count == 2)
+
+            let viewer = try await store.promote(PromotionAttempt(model: model, alias: try AliasName("prod"), version: 2, mode: .set, role: .viewer), change: MetadataHarness.admin)
+            #expect(viewer.status == .refused && viewer.failures.map(\.rule) == ["role"])
+            // Elsewhere the expectation still decides.
+            #expect(try await MetadataHarness.setAlias(store, model, "prod", 1, expectCurrent: 1).failures.map(\.rule) == ["expect-current"])
+        }
+    }
+
+    /// A promotion needing approval opens one request per move: asking again answers with the
+    /// request already open for the same model, alias and version; once applied, asking again
+    /// is applied.
+    @Test(arguments: MetadataHarness.backends)
+    func aRetriedPromotionFindsItsOpenRequest(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            for _ in 0..<2 { _ = try await MetadataHarness.commit(store, model) }
+            _ = try await store.protect(ProtectRequest(scope: model.description, alias: "prod", role: .maintainer, requireApproval: true, gates: []), change: MetadataHarness.admin)
+            let alias = try AliasName("prod")
+            let ci = ChangeContext(actor: "ci", requestID: "req-2")
+            func promote(_ version: Int, as change: ChangeContext = ci) async throws -> PromotionResult {
+                try await store.promote(PromotionAttempt(model: model, alias: alias, version: version, expectAbsent: true, mode: .promote, role: .maintainer), change: change)
+            }
+            let first = try await promote(1)
+            #expect(first.status == .pending)
+            let requestID = try #require(first.requestID)
+            let again = try await promote(1)
+            #expect(again.status == .pending && again.requestID == requestID)
+            #expect(try await promote(1, as: MetadataHarness.admin).requestID == requestID, "the same move, asked by someone else")
+            let other = try await promote(2)
+            #expect(other.status == .pending && other.requestID != requestID, "another version is another move")
+            #expect(try await store.promotionRequests(model: model).filter { $0.status == "pending" }.count == 2)
+
+            let approved = try await store.decide(requestID: requestID, approve: true, role: { _ in .maintainer }, change: MetadataHarness.admin)
+            #expect(approved.status == .applied)
+            let after = try await promote(1)
+            #expect(after.status == .applied && after.requestID == nil, "the move was made: a retry finds it applied")
+            #expect(try await store.promotionRequests(model: model).count == 2)
             #expect(try await store.verifyAuditChain().ok)
         }
     }

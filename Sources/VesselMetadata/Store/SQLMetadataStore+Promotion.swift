@@ -47,12 +47,26 @@ extension SQLMetadataStore: GovernanceStore {
                 return PromotionResult(status: .applied, requestID: nil, failures: [], model: attempt.model, alias: attempt.alias.value, version: current ?? 0)
             }
             let target = try await self.target(db, modelID: modelID, model: attempt.model, version: attempt.version, current: current)
+            // Already there: the move is applied, whoever made it. A retried move whose first
+            // attempt went through lands here, `expectCurrent` naming where the alias was before
+            // it; nothing is written and no gate is judged again.
+            if failures.isEmpty && current == attempt.version {
+                return PromotionResult(status: .applied, requestID: nil, failures: [], model: attempt.model, alias: attempt.alias.value, version: attempt.version)
+            }
             failures += self.expectationFailures(attempt, current: current)
             failures += try await self.gateFailures(db, target: target, gates: protection?.gates ?? [])
             if !failures.isEmpty {
                 return PromotionResult(status: .refused, requestID: nil, failures: failures, model: attempt.model, alias: attempt.alias.value, version: attempt.version)
             }
             if let protection, protection.requireApproval {
+                // One open request per move: asking again (a retry) answers with the one open.
+                if let open = try await db.raw("""
+                    SELECT id FROM promotion_requests
+                    WHERE model_id = \(bind: modelID) AND alias = \(bind: attempt.alias.value) AND version_id = \(bind: target.versionID) AND status = 'pending' AND deployment IS NULL
+                    ORDER BY created_at, id LIMIT 1
+                    """).first() {
+                    return PromotionResult(status: .pending, requestID: try open.decode(column: "id", as: String.self), failures: [], model: attempt.model, alias: attempt.alias.value, version: attempt.version)
+                }
                 let id = "req_" + self.makeID().replacingOccurrences(of: "-", with: "").prefix(16)
                 try await db.raw("""
                     INSERT INTO promotion_requests (id, model_id, alias, version_id, status, requested_by, reason, expect_current, expect_absent, created_at)

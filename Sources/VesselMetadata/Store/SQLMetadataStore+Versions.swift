@@ -30,19 +30,30 @@ extension SQLMetadataStore: VersionStore {
         return draftID
     }
 
+    /// The manifest of a draft, pending or already committed: committing again is a retry that
+    /// `commitDraft` answers with the version it made (a deleted one is a conflict).
     public func draftManifest(model: ModelName, draftID: String) async throws -> Manifest {
         try await backend.read { db in
             let modelID = try await self.modelID(db, model)
-            guard let row = try await db.raw("SELECT state FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+            guard let row = try await db.raw("SELECT state, number FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
                 throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
             }
-            guard try row.decode(column: "state", as: String.self) == VersionState.pending.rawValue else {
-                throw VesselError.conflict("draft '\(draftID)' was already committed")
-            }
+            try Self.requireCommittable(row, draftID: draftID, model: model)
             return try Manifest(entries: try await self.files(db, versionID: draftID))
         }
     }
 
+    /// Refuses a draft that was committed as a version since deleted; a pending draft and one
+    /// committed as a live version pass.
+    private static func requireCommittable(_ row: any SQLRow, draftID: String, model: ModelName) throws {
+        guard try row.decode(column: "state", as: String.self) == VersionState.deleted.rawValue else { return }
+        let number = try row.decode(column: "number", as: Int?.self)
+        throw VesselError.conflict("draft '\(draftID)' was committed as version \(model):\(number.map(String.init) ?? "?"), which has since been deleted; push again")
+    }
+
+    /// Numbers the draft and makes it `ready` or `quarantined`. Idempotent: a draft already
+    /// committed answers with the version it became (nothing is written again), so a client
+    /// that lost the first answer may simply commit again.
     public func commitDraft(model: ModelName, draftID: String, findings: [Finding], analysis: VersionAnalysis, change: ChangeContext) async throws -> VersionInfo {
         let now = clock()
         let state: VersionState = findings.isEmpty ? .ready : .quarantined
@@ -52,15 +63,20 @@ extension SQLMetadataStore: VersionStore {
         let parameters = analysis.summary.map { Int64(clamping: $0.parameters) }
         let dtypes = analysis.summary.map { "," + $0.dtypes.keys.sorted().joined(separator: ",") + "," }
         let number = try await write { db -> Int in
-            let modelID = try await self.modelID(db, model)
-            guard let row = try await db.raw("SELECT state, digest FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+            // The model row's lock first, held until commit: numbers never collide or skip, and
+            // a second commit of this draft racing this one reads its state only after it.
+            let modelID = try await self.lockModel(db, model)
+            guard let row = try await db.raw("SELECT state, number, digest FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
                 throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
             }
-            guard try row.decode(column: "state", as: String.self) == VersionState.pending.rawValue else {
-                throw VesselError.conflict("draft '\(draftID)' was already committed")
+            try Self.requireCommittable(row, draftID: draftID, model: model)
+            if try row.decode(column: "state", as: String.self) != VersionState.pending.rawValue {
+                guard let number = try row.decode(column: "number", as: Int?.self) else {
+                    throw VesselError.internalError("draft '\(draftID)' left pending without a version number")
+                }
+                return number
             }
             let digest = try row.decode(column: "digest", as: String.self)
-            // The UPDATE takes the model row's lock until commit, so numbers never collide or skip.
             guard let seqRow = try await db.raw("UPDATE models SET version_seq = version_seq + 1 WHERE id = \(bind: modelID) RETURNING version_seq").first() else {
                 throw VesselError.notFound("model '\(model)' does not exist")
             }
