@@ -29,6 +29,17 @@ import VesselTestSupport
 
     static func code(_ object: [String: Any]) -> String? { (object["error"] as? [String: Any])?["code"] as? String }
 
+    /// Every change names the revision it read, so deploy, advance and rollback may be sent
+    /// again after an outage (`--retry-for`); a report sent twice would count twice, so it is not.
+    @Test func whichSubcommandsWaitOutAnOutage() async throws {
+        for subcommand in [["start"], ["advance"], ["rollback"], ["status"], ["history"]] {
+            let help = try await CLI.run(["deploy"] + subcommand + ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("--retry-for"), "deploy \(subcommand[0])")
+        }
+        let report = try await CLI.run(["deploy", "report", "--help"])
+        #expect(report.status == 0 && !report.stdout.contains("--retry-for"))
+    }
+
     @Test func aRolloutAndEveryExitCode() async throws {
         let server = try await ServeProcess()
         let env = server.env

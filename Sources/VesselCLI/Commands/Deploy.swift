@@ -14,7 +14,9 @@ struct Deploy: AsyncParsableCommand {
             Exit 0 applied, 10 pending approval, 1 refused by a rule; 5 for a revision mismatch, a rollout
             already in progress (without --replace) or nothing to roll back; 2 for bad input.
             Without --expect-revision each change sends the revision it read, so of two callers racing
-            the same change exactly one applies.
+            the same change exactly one applies. Every subcommand but `report` waits out an unreachable
+            server (--retry-for): a change sent again never applies twice, since it names the revision
+            it read (a repeat whose first attempt went through answers exit 5; `deploy status` shows it).
             """,
         subcommands: [Start.self, Advance.self, Rollback.self, Report.self, Status.self, History.self],
         defaultSubcommand: Start.self
@@ -35,7 +37,7 @@ struct Deploy: AsyncParsableCommand {
         @Flag(help: "Replace a candidate whose rollout is in progress.") var replace = false
         @Option(help: "Apply only at this revision (0: the environment holds no deployment yet); default: the revision read first.") var expectRevision: Int?
         @Option(help: "Why (recorded in the audit log and the history).") var reason: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
@@ -62,7 +64,7 @@ struct Deploy: AsyncParsableCommand {
         @Option(help: "The environment.") var env: String
         @Option(help: "Apply only at this revision; default: the revision read first.") var expectRevision: Int?
         @Option(help: "Why.") var reason: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
@@ -83,7 +85,7 @@ struct Deploy: AsyncParsableCommand {
         @Option(help: "The environment.") var env: String
         @Option(help: "Apply only at this revision; default: the revision read first.") var expectRevision: Int?
         @Option(help: "Why (recorded in the audit log, the history and the event).") var reason: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
@@ -137,7 +139,7 @@ struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One deployment (MODEL and --env) or a list: of MODEL, in --env, or every one you may read.")
         @Argument(help: "owner/name") var model: String?
         @Option(help: "The environment.") var env: String?
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
@@ -166,7 +168,7 @@ struct Deploy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Every change of a deployment: when, who, what changed, the weights, why.")
         @Argument(help: "owner/name") var model: String
         @Option(help: "The environment.") var env: String
-        @OptionGroup var client: ClientOptions
+        @OptionGroup var client: RetryingClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
