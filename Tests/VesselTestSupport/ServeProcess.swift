@@ -94,6 +94,11 @@ public final class ServeProcess: @unchecked Sendable {
     public struct Exit: Sendable, Equatable {
         public var status: Int32
         public var signalled: Bool
+
+        public init(status: Int32, signalled: Bool) {
+            self.status = status
+            self.signalled = signalled
+        }
     }
 
     /// Waits up to `timeout` for the process to exit, checking every 20 ms without holding a

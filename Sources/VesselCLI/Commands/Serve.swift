@@ -60,6 +60,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Give up on a database lease or statement, or an object-store call, after this long and answer 503 with Retry-After (e.g. 5s); a long download is not cut by it.")
     var backendTimeout = "5s"
 
+    @Option(help: "On SIGTERM or SIGINT, let requests in flight finish for up to this long, then exit (e.g. 25s); a second signal exits at once.")
+    var shutdownTimeout = "25s"
+
+    @Option(help: "While the database cannot be reached at start, keep retrying for this long, then exit 6 (e.g. 60s).")
+    var startupTimeout = "60s"
+
     @Option(help: ArgumentHelp("A file holding the key that encrypts webhook signing secrets in the database: 32 random bytes, raw, hex or base64 (e.g. `openssl rand -hex 32`).", valueName: "FILE"))
     var secretsKeyFile: String?
 
@@ -79,6 +85,8 @@ struct Serve: AsyncParsableCommand {
             options.secretsKeyFile = secretsKeyFile
             options.idleTimeout = .seconds(try Timestamp.parseDuration(idleTimeout))
             options.backendTimeout = .seconds(try Timestamp.parseDuration(backendTimeout))
+            options.shutdownTimeout = .seconds(try Timestamp.parseDuration(shutdownTimeout))
+            options.startupTimeout = .seconds(try Timestamp.parseDuration(startupTimeout))
             let env = ProcessInfo.processInfo.environment
             if storage != nil, let access = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !access.isEmpty, !secret.isEmpty {
                 let token = env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -99,15 +107,11 @@ struct Serve: AsyncParsableCommand {
             guard webhookBusyRate >= 0 else { throw VesselError.invalidArgument("--webhook-busy-rate must be 0 (no limit) or more") }
             options.webhooks.busySendRate = webhookBusyRate == 0 ? nil : webhookBusyRate
             DescriptorLimit.raiseToHard(logger: logger)
-            let registry = try await Registry.openEmbedded(options, logger: logger)
+            // Start-up retries, signals and the bounded shutdown: see ServerLifecycle.
+            let lifecycle = ServerLifecycle(options: options, logger: logger)
+            let registry = try await lifecycle.open()
             logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
-            do {
-                try await registry.makeApplication(options, logger: logger).runService()
-            } catch {
-                await registry.shutdown()
-                throw VesselError(.unavailable, "the server stopped: \(error)")
-            }
-            await registry.shutdown()
+            try await lifecycle.run(registry)
         }
     }
 }

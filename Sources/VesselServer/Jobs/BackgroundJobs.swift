@@ -7,7 +7,8 @@ import VesselMetadata
 ///
 /// The lease lasts two intervals and its holder renews it on every run: a replica keeps a job
 /// while it lives, and another takes over at most two intervals after it died. A graceful
-/// shutdown releases the leases so another replica takes over at once.
+/// shutdown releases the leases so another replica takes over at once; a release that does not
+/// finish within `releaseTimeout` (the database is down) is abandoned, and the lease expires.
 public struct BackgroundJobs: Service {
     public enum Outcome: Sendable, Equatable {
         case ran(Int)
@@ -23,8 +24,12 @@ public struct BackgroundJobs: Service {
     let clock: @Sendable () -> Int64
     let metrics: ServerMetrics?
     let logger: Logger
+    /// How long a shutdown waits for each lease's release.
+    let releaseTimeout: Duration
 
-    public init(jobs: [BackgroundJob], leases: any LeaseStore, holder: String, clock: @escaping @Sendable () -> Int64, metrics: ServerMetrics?, logger: Logger) {
+    public init(jobs: [BackgroundJob], leases: any LeaseStore, holder: String, clock: @escaping @Sendable () -> Int64, metrics: ServerMetrics?, logger: Logger,
+                releaseTimeout: Duration = .seconds(2)) {
+        self.releaseTimeout = releaseTimeout
         self.jobs = jobs
         self.leases = leases
         self.holder = holder
@@ -48,10 +53,11 @@ public struct BackgroundJobs: Service {
                 try await Task.sleep(for: job.interval)
             }
         }
-        // Release outside the cancelled task (awaited, not detached): database calls refuse to
-        // start in a cancelled task, and another replica should take over at once.
+        // Release outside the cancelled task: database calls refuse to start in a cancelled
+        // task, and another replica should take over at once. Bounded: with the database down
+        // the release would wait for the pool, and the shutdown with it.
         let leases = leases, name = job.name, holder = holder
-        await Task { try? await leases.releaseLease(name, holder: holder) }.value
+        await bestEffort(within: releaseTimeout) { try? await leases.releaseLease(name, holder: holder) }
     }
 
     /// Runs `job` once if this replica holds (or can take) its lease.

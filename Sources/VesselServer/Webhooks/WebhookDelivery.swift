@@ -67,12 +67,14 @@ public struct WebhookDelivery: Service {
         await background.shutdown()
         // Outside the cancelled task: store the cursors the last sends settled (so a restart
         // does not send them again), then release the lease so another replica takes over.
+        // Bounded: with the database down these would wait for the pool, and the shutdown with
+        // them; unstored cursors mean those events are sent again, and the lease expires.
         let store = store, holder = holder, now = clock()
         let settled = state.shared.withLock { $0.reload ? [] : $0.cursorsToStore() }
-        await Task {
+        await bestEffort(within: options.releaseTimeout) {
             try? await store.queueDeliveries([], cursors: settled, now: now)
             try? await store.releaseLease(Self.leaseName, holder: holder)
-        }.value
+        }
     }
 
     /// Rounds until cancelled or shut down; each stream to send gets a task in `group`.

@@ -17,6 +17,9 @@ public struct WebhookOptions: Sendable {
     public var maxBackoff: Duration = .seconds(3600)
     /// The delivery lease's lifetime; renewed every third of it while this replica delivers.
     public var leaseTTL: Duration = .seconds(30)
+    /// On shutdown, storing the last cursors and releasing the lease may take this long; past
+    /// it (the database is down) they are abandoned: the events are sent again, the lease expires.
+    public var releaseTimeout: Duration = .seconds(2)
     /// After a nudge, the loop waits this long before its round, so a burst of changes is
     /// delivered in one round (events still leave within about this much of their commit).
     public var coalesce: Duration = .milliseconds(50)
