@@ -13,6 +13,10 @@ extension PostgresBackend {
     /// watcher has replaced moves to the new pool. The body itself is not bounded here: its
     /// statements are (`bounded(_:)`).
     func withLease<T: Sendable>(timeout: Duration? = nil, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        // While the watcher's direct connections fail, PostgreSQL is known to be away: say so at
+        // once rather than queue every request for the whole deadline (it probes every quarter
+        // second, so the first request after it answers again goes through).
+        if let cause = health.lastFailure { throw StatementTimeout.Lease(timeout: .zero, cause: cause) }
         let limit = timeout ?? policy.timeout
         let deadline = limit.map { ContinuousClock.now.advanced(by: $0) }
         while true {
@@ -144,8 +148,10 @@ struct StatementDeadlineDatabase: SQLDatabase {
         let expired = ExpiryFlag()
         let timer = arm(expired)
         let timeout = timeout
-        return base.execute(sql: query, onRow).flatMapErrorThrowing { error in
-            throw expired.isSet ? StatementTimeout(timeout: timeout) : error
+        let connection = connection
+        return base.execute(sql: query, onRow).flatMapError { error in
+            guard expired.isSet else { return connection.eventLoop.makeFailedFuture(error) }
+            return connection.closeFuture.flatMapThrowing { throw StatementTimeout(timeout: timeout) }
         }.always { _ in timer.cancel() }
     }
 
@@ -156,7 +162,11 @@ struct StatementDeadlineDatabase: SQLDatabase {
         do {
             try await base.execute(sql: query, onRow)
         } catch {
-            throw expired.isSet ? StatementTimeout(timeout: timeout) : error
+            guard expired.isSet else { throw error }
+            // Returned to the pool only once closed: the pool learns of the close from the
+            // same future, before this lease is released, and never hands the connection out again.
+            try? await connection.closeFuture.get()
+            throw StatementTimeout(timeout: timeout)
         }
     }
 

@@ -54,6 +54,8 @@ extension PostgresBackend {
         do {
             try await Self.probeDirect(url: url, timeout: probeTimeout, logger: poolLogger)
         } catch {
+            // Shutting down: not an outage.
+            if Task.isCancelled || error is CancellationError { return }
             let failure = (error as? PSQLError).flatMap { PostgresFailure.backendFailure($0, endpoint: url.endpoint) }
                 ?? BackendFailure(.database, transient: true, "PostgreSQL at \(url.endpoint) cannot be reached (\(error))")
             health.down(failure, endpoint: url.endpoint, logger: logger)
@@ -195,11 +197,12 @@ final class PostgresHealth: Sendable {
         }
     }
 
-    /// A call failed for the backend's sake: probe now.
+    /// A call failed for the backend's sake: probe now (unless PostgreSQL is already known to
+    /// be away, when the watcher probes every quarter second anyway).
     func failed(breaksPool: Bool) {
         state.withLock { state in
             if breaksPool { state.poolBroken = true }
-            state.wake = true
+            if state.reachable { state.wake = true }
         }
     }
 
@@ -240,16 +243,21 @@ final class PostgresHealth: Sendable {
         }
     }
 
-    /// Sleeps for `duration`, or until a failed call asks for a probe.
+    /// Sleeps for `duration`, or until a failed call asks for a probe, but at least 100 ms: a
+    /// burst of failing requests makes one probe, not one each.
     func sleep(for duration: Duration) async {
-        let end = ContinuousClock.now.advanced(by: duration)
+        let start = ContinuousClock.now
+        let end = start.advanced(by: duration)
         while !Task.isCancelled {
-            let woken = state.withLock { state -> Bool in
-                defer { state.wake = false }
-                return state.wake
-            }
             let left = ContinuousClock.now.duration(to: end)
-            if woken || left <= .zero { return }
+            if left <= .zero { return }
+            if start.duration(to: .now) >= .milliseconds(100) {
+                let woken = state.withLock { state -> Bool in
+                    defer { state.wake = false }
+                    return state.wake
+                }
+                if woken { return }
+            }
             try? await Task.sleep(for: min(left, .milliseconds(50)))
         }
     }

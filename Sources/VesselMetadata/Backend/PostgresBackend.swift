@@ -14,7 +14,8 @@ import VesselCore
 ///
 /// With a `BackendPolicy.timeout` every lease and every statement has a deadline of Vessel's own
 /// (postgres-nio queues a lease for up to a minute while it cannot connect, and has no query
-/// timeout): a lease not given in time fails with a retryable `unavailable`; a statement not
+/// timeout): a lease not given in time (or asked for while the watcher finds PostgreSQL away)
+/// fails with a retryable `unavailable`; a statement not
 /// finished in time closes its connection (so a stuck connection is not reused) and fails the
 /// same way. A watcher (`PostgresBackend+Health.swift`) keeps `reachable` current for `/readyz`
 /// and replaces the pool when PostgreSQL answers again after an outage
@@ -137,7 +138,7 @@ public final class PostgresBackend: SQLBackend {
         } catch let error as VesselError {
             throw error
         } catch let failure as StatementTimeout.Lease {
-            if let cause = failure.cause, !cause.transient { throw fail(cause) }
+            if let cause = failure.cause, !cause.transient || failure.timeout == .zero { throw fail(cause) }
             let last = failure.cause.map { "; last: \($0.message)" } ?? ""
             throw fail(BackendFailure(.database, transient: true, "PostgreSQL at \(url.endpoint) gave no connection within \(failure.timeout)\(last)"))
         } catch let failure as StatementTimeout {

@@ -31,8 +31,10 @@ struct HealthController {
 /// Whether each backend answers now, found within `limit` and without queueing behind work:
 /// PostgreSQL's state is what its watcher last saw (`PostgresBackend.reachable`, read at once);
 /// SQLite answers `SELECT 1`; S3 a `HEAD` of the bucket; local blob storage is always there.
-/// A probe not answered within the limit counts as down. Answers are reused for a moment, so
-/// a burst of probes does not become a burst of backend calls.
+/// A probe not answered within the limit counts as down. The storage answer is reused for a
+/// moment, so a burst of probes does not become a burst of calls to the object store; the
+/// database's is not (PostgreSQL's is the watcher's, SQLite's costs nothing), so `/readyz`
+/// says "ok" as soon as requests go through again.
 final class Readiness: Sendable {
     struct State: Sendable {
         var database: Bool
@@ -44,7 +46,7 @@ final class Readiness: Sendable {
     /// The time a check may take in all (the probes run side by side).
     let limit: Duration = .milliseconds(800)
     let reuse: Duration = .milliseconds(250)
-    private let last = Mutex<(at: ContinuousClock.Instant, state: State)?>(nil)
+    private let lastStorage = Mutex<(at: ContinuousClock.Instant, ok: Bool)?>(nil)
 
     init(database: @escaping @Sendable (Duration) async -> Bool, storage: @escaping @Sendable (Duration) async -> Bool) {
         self.database = database
@@ -62,13 +64,17 @@ final class Readiness: Sendable {
     }
 
     func check() async -> State {
-        if let (at, state) = last.withLock({ $0 }), at.duration(to: .now) < reuse { return state }
         let limit = limit
         async let database = Self.bounded(limit) { await self.database(limit) }
-        async let storage = Self.bounded(limit) { await self.storage(limit) }
-        let state = State(database: await database, storage: await storage)
-        last.withLock { $0 = (.now, state) }
-        return state
+        async let storage = storageState(limit)
+        return State(database: await database, storage: await storage)
+    }
+
+    private func storageState(_ limit: Duration) async -> Bool {
+        if let (at, ok) = lastStorage.withLock({ $0 }), at.duration(to: .now) < reuse { return ok }
+        let ok = await Self.bounded(limit) { await self.storage(limit) }
+        lastStorage.withLock { $0 = (.now, ok) }
+        return ok
     }
 
     /// `probe`'s answer, or false when it has none within `limit` (it may not react to

@@ -112,13 +112,13 @@ import VesselTestSupport
             let recovered = try await Self.eventually(.seconds(30)) { try await Self.draft(serve, model: "acme/after").status == 201 }
             #expect(recovered, "pushes did not succeed again after PostgreSQL came back")
             let readyAgain = try await Self.call("\(serve.url)/readyz")
-            #expect(readyAgain.status == 200, "\(readyAgain)")
+            let log = (try? String(contentsOfFile: serve.log, encoding: .utf8)) ?? ""
+            #expect(readyAgain.status == 200, "\(readyAgain)\n\(log.suffix(3000))")
             let metrics = try await Self.call("\(serve.url)/metrics").body
             let errors = Self.sample(metrics, #"vessel_backend_errors_total{backend="database"}"#)
             #expect(errors >= 3, "vessel_backend_errors_total{backend=\"database\"} is \(errors)")
             // Reconnect failures are logged once per interval, not per attempt (the outage
             // lasted well under the 30 s interval: one line for it).
-            let log = (try? String(contentsOfFile: serve.log, encoding: .utf8)) ?? ""
             let lines = log.split(separator: "\n").filter { $0.contains("PostgreSQL cannot be reached") || $0.contains("PostgreSQL still cannot be reached") }
             #expect(lines.count == 1, "\(lines)")
         }
