@@ -24,6 +24,18 @@ extension APIClient {
         try await call(.GET, "\(model.apiPath)/deployments/\(env)", as: DeploymentInfo.self)
     }
 
+    /// Long-polls the routing document (`?wait=&after=`): the deployment as soon as its
+    /// revision passes `after` (at once when it already has), nil when `wait` (at most 60 s)
+    /// ran out first. - Throws: `not_found` at once for a deployment that does not exist.
+    public func waitForDeployment(_ model: ModelName, env: AliasName, after revision: Int, wait: Duration) async throws -> DeploymentInfo? {
+        let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
+        let path = "\(model.apiPath)/deployments/\(env)?wait=\(seconds)&after=\(revision)"
+        let response = try await send(request(.GET, path), timeout: .seconds(Int64(seconds) + 30))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        if response.status.code == 304 { return nil }
+        return try decode(DeploymentInfo.self, body, path: "GET \(path)")
+    }
+
     /// The deployment, or nil when the environment holds none of the model.
     public func deploymentIfAny(_ model: ModelName, env: AliasName) async throws -> DeploymentInfo? {
         do {

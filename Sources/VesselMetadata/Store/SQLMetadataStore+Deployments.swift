@@ -359,7 +359,8 @@ extension SQLMetadataStore: DeploymentStore {
     // MARK: Writing a change
 
     /// Writes `after` (its revision one above `before`'s), closes the previous history row and
-    /// opens one for `after`, and appends the audit entry and the event.
+    /// opens one for `after`, appends the audit entry and the event, and announces the change to
+    /// the long-polls (`announceDeploymentChange`: `NOTIFY`, delivered on commit).
     func recordDeploymentChange(_ db: any SQLDatabase, before: DeploymentRow?, after: DeploymentRow, action: DeploymentAction, change: ChangeContext,
                                 now: Int64, automatic: Bool = false) async throws {
         let planJSON = try Self.encodeJSON(after.plan)
@@ -414,6 +415,8 @@ extension SQLMetadataStore: DeploymentStore {
             payload["reason"] = reason
         }
         try await event(db, action.event, at: now, model: after.model, payload)
+        // Wakes the long-polls of every replica once this transaction commits.
+        try await announceDeploymentChange(db, model: after.model, env: after.env, revision: after.revision)
     }
 
     /// A refused deploy, advance or rollback changes nothing but is audited (`deployment.refuse`).

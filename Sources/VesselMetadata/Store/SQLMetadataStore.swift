@@ -20,6 +20,10 @@ public final class SQLMetadataStore: Sendable {
     let secrets: WebhookSecretSealer
     /// The paging cursor codec, once `pageCursor()` has read its key.
     let pageCursors = Mutex<PageCursor?>(nil)
+    /// The long-polls waiting for a deployment to change (`SQLMetadataStore+DeploymentWatch.swift`).
+    public let deploymentWatch = DeploymentWatch()
+    /// On PostgreSQL, the `LISTEN` that brings other replicas' deployment changes, once started.
+    let deploymentListener = Mutex<PostgresListener?>(nil)
 
     /// - Parameters:
     ///   - clock: now, in microseconds since the epoch (injected so tests are deterministic).
@@ -43,9 +47,13 @@ public final class SQLMetadataStore: Sendable {
     }
 
     /// Runs a mutation, mapping unique violations to `already_exists` with `conflictMessage`.
+    /// What the body asked for with `AfterCommit.run` happens once the transaction committed.
     func write<T: Sendable>(conflictMessage: String = "it already exists", _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         do {
-            return try await backend.transaction(body)
+            let afterCommit = AfterCommit()
+            let result = try await AfterCommit.$current.withValue(afterCommit) { try await backend.transaction(body) }
+            afterCommit.runAll()
+            return result
         } catch let error as VesselError {
             throw error
         } catch where backend.isUniqueViolation(error) {

@@ -81,6 +81,8 @@ public struct Registry: Sendable {
             await opened.shutdown()
             throw error
         }
+        // Other replicas' deployment changes wake this one's long-polls (PostgreSQL LISTEN).
+        store.startWatchingDeployments(logger: logger)
         return opened
     }
 
@@ -104,7 +106,7 @@ public struct Registry: Sendable {
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
         GovernanceController(store: store, cache: cache).register(routes)
-        DeploymentController(store: store).register(routes)
+        DeploymentController(store: store, watch: store.deploymentWatch).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
@@ -137,6 +139,7 @@ public struct Registry: Sendable {
     }
 
     public func shutdown() async {
+        await store.stopWatchingDeployments()
         await store.shutdownDeliveries()
         await backend.shutdown()
         await storageShutdown?()

@@ -8,6 +8,8 @@ import VesselMetadata
 /// transaction that changes the deployment.
 struct DeploymentController {
     let store: any DeploymentStore & GrantStore
+    /// The long-polls waiting for a change (`?wait=&after=`), woken by every replica's changes.
+    let watch: DeploymentWatch
 
     func register(_ routes: APIRoutes) {
         // Any token lists deployments; each caller sees those of the models its grants cover,
@@ -22,7 +24,9 @@ struct DeploymentController {
             try JSONResponse.make(try await store.listDeployments(readable: [.registry], model: try model(context), env: nil, limit: Query.limit(request), cursor: Query.cursor(request)))
         }
         routes.on(.get, "/api/v1/models/:owner/:name/deployments/:env", .read) { request, context, _ in
-            try JSONResponse.make(try await document(request, model: try model(context), env: try env(context)))
+            let model = try model(context), env = try env(context)
+            guard let poll = try LongPoll(request) else { return try JSONResponse.make(try await document(request, model: model, env: env)) }
+            return try await longPoll(request, model: model, env: env, poll)
         }
         routes.on(.get, "/api/v1/models/:owner/:name/deployments/:env/history", .read) { request, context, _ in
             try JSONResponse.make(try await store.deploymentHistory(model: try model(context), env: try env(context), limit: Query.limit(request), cursor: Query.cursor(request)))
@@ -56,6 +60,31 @@ struct DeploymentController {
         try await store.deployment(model: model, env: env)
     }
 
+    /// `?wait=SECONDS&after=REVISION`: the document as soon as its revision passes `after` (at
+    /// once when it already has), 304 without a body when `wait` runs out first, the current
+    /// document at once when the server begins its graceful shutdown; `not_found` at once for a
+    /// deployment that does not exist. Each wake-up re-reads the document (`DeploymentWatch`).
+    func longPoll(_ request: Request, model: ModelName, env: AliasName, _ poll: LongPoll) async throws -> Response {
+        let key = DeploymentWatch.Key(model: model.description, env: env.value)
+        let watch = watch
+        let outcome = try await ShutdownSignal.wait(upTo: poll.wait) {
+            while true {
+                // Subscribed before the read: a change committed in between wakes it at once.
+                let subscription = watch.subscribe(key, after: poll.after)
+                defer { subscription.cancel() }
+                let current = try await document(request, model: model, env: env)
+                if current.revision > poll.after { return current }
+                await subscription.wait()
+                try Task.checkCancellation()
+            }
+        }
+        switch outcome {
+        case .value(let current): return try JSONResponse.make(current)
+        case .timedOut: return Response(status: .notModified)
+        case .shuttingDown: return try JSONResponse.make(try await document(request, model: model, env: env))
+        }
+    }
+
     /// 202 for a pending request, 200 otherwise (a refusal is an outcome, not an error).
     static func answer(_ result: DeploymentResult) throws -> Response {
         try JSONResponse.make(result, status: result.outcome == .pending ? .accepted : .ok)
@@ -72,6 +101,36 @@ struct DeploymentController {
             return try AliasName(text)
         } catch {
             throw VesselError.invalidArgument("'\(text)' is not a valid environment name: use 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter")
+        }
+    }
+}
+
+/// A long-poll's parameters: `wait` (seconds, at most `LongPoll.maxWait`; larger values are cut
+/// to it) and `after` (a revision, 0 when absent). nil without `wait`.
+struct LongPoll: Sendable {
+    static let maxWait = 60.0
+    let wait: Duration
+    let after: Int
+
+    /// Whether a request is a long-poll: it then does not count as API activity (`RequestActivity`).
+    static func isLongPoll(_ request: Request) -> Bool {
+        request.method == .get && request.uri.queryParameters["wait"] != nil
+    }
+
+    /// - Throws: `invalid_argument` for a `wait` that is not a non-negative number of seconds
+    ///   or an `after` that is not a non-negative integer.
+    init?(_ request: Request) throws {
+        let query = request.uri.queryParameters
+        guard let text = query["wait"] else { return nil }
+        guard let seconds = Double(String(text)), seconds.isFinite, seconds >= 0 else {
+            throw VesselError.invalidArgument("wait must be a number of seconds from 0 to \(Int(Self.maxWait)), e.g. wait=30")
+        }
+        wait = .milliseconds(Int64(min(seconds, Self.maxWait) * 1000))
+        if let text = query["after"] {
+            guard let revision = Int(String(text)), revision >= 0 else { throw VesselError.invalidArgument("after must be a revision: a non-negative integer") }
+            after = revision
+        } else {
+            after = 0
         }
     }
 }

@@ -28,6 +28,9 @@ public final class RequestActivity: Sendable {
 
     func enter() { state.withLock { $0.inFlight += 1 } }
 
+    /// Requests counted in flight now.
+    var inFlight: Int { state.withLock { $0.inFlight } }
+
     func leave() {
         state.withLock { state in
             state.inFlight -= 1
