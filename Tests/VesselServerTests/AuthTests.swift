@@ -40,10 +40,12 @@ import VesselCore
     }
 
     @Test func tokensExpireAndRevoke() async throws {
-        // The registry's clock, moved by the test rather than waited for; no read cache, whose
-        // lifetime runs on real time (HotReadCacheTests covers it).
+        // The registry's clock, stopped and moved by the test rather than waited for (a loaded
+        // machine once took more than the token's second between creating and using it); no
+        // read cache, whose lifetime runs on real time (HotReadCacheTests covers it).
         let later = Mutex<Int64>(0)
-        try await APIHarness.with(configure: { $0.readCacheLifetime = .zero }, clock: { Timestamp.micros(Date()) + later.withLock { $0 } }) { _, client in
+        let start = Timestamp.micros(Date())
+        try await APIHarness.with(configure: { $0.readCacheLifetime = .zero }, clock: { start + later.withLock { $0 } }) { _, client in
             try await client.execute(uri: "/api/v1/principals", method: .post, headers: APIHarness.auth, body: APIHarness.json(CreatePrincipalRequest(name: "ci", kind: .service))) {
                 #expect($0.status == .created)
             }
