@@ -92,10 +92,23 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // `vessel route`: a reverse proxy that follows a deployment's routing document.
+        .target(
+            name: "VesselRouter",
+            dependencies: [
+                "VesselCore", "VesselClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "VesselCLI",
             dependencies: [
-                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning", "VesselStorage",
+                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning", "VesselStorage", "VesselRouter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,6 +126,15 @@ let package = Package(
             name: "WebhookBench",
             dependencies: [
                 "VesselServer", "VesselClient", "VesselMetadata", "VesselCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "DeploymentBench",
+            dependencies: [
+                "VesselServer", "VesselClient", "VesselMetadata", "VesselCore", "VesselRouter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -149,6 +171,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        .testTarget(name: "VesselRouterTests", dependencies: ["VesselRouter", "VesselCore"]),
         .testTarget(name: "VesselCLITests", dependencies: ["VesselCore", "VesselCLI", "VesselFormats", "VesselTestSupport"]),
         // `vessel sign`/`verify`/`keys`, push --sign-key and pull --verify-key against a live
         // in-process server, by running the built `vessel` binary (and model_signing when

@@ -1,0 +1,2 @@
+// Deployment benchmark (scripts/bench_deployments.sh): being written.
+print("DeploymentBench: not written yet")
