@@ -7,6 +7,8 @@
 #   scripts/services.sh resume-postgres # starts a crashed (or stopped) instance again, same port and data
 #   scripts/services.sh start-rgw        # Ceph RADOS Gateway (S3) on 127.0.0.1:$VESSEL_RGW_PORT (7480)
 #   scripts/services.sh stop-rgw
+#   scripts/services.sh start-extra-rgw PORT  # a second radosgw on 127.0.0.1:PORT, same Ceph cluster
+#   scripts/services.sh stop-extra-rgw PORT   # SIGKILLs that gateway only; start it again with start-extra-rgw
 #
 # Each `start-*` installs the Debian packages when missing (needs root and apt), starts a
 # throwaway instance whose state lives under $VESSEL_SERVICES_DIR, and prints the `export`
@@ -14,6 +16,11 @@
 # VESSEL_PG_SETTINGS adds PostgreSQL settings (`name=value …`, after the defaults, so they win);
 # crash/resume keep them. The fault tests' private clusters use all of these
 # (Tests/VesselTestSupport/DisposablePostgres.swift).
+# The extra gateway is how a fault test stops "the S3 server" without stopping the one the other
+# suites share, or the OSD (its objects live in RAM: killing it loses them). It serves the same
+# buckets and users from the same cluster (the instance under VESSEL_RGW_PORT, which must run),
+# runs no background threads (GC, lifecycle, quota: the shared gateway does them), keeps its
+# state under that instance's folder, and goes with its stop-rgw.
 # Exit status: 0 started/stopped, 1 the service could not be installed or started.
 set -euo pipefail
 
@@ -268,6 +275,54 @@ stop_rgw() {
   rm -rf "$RGW_DIR"
 }
 
+# A second gateway of the running instance on 127.0.0.1:$1, named client.rgw.extra-$1 (its own
+# pid file, admin socket and log under $RGW_DIR); returns once it answers. Does nothing when it runs.
+start_extra_rgw() {
+  local port=${1:?start-extra-rgw needs a port} name pidfile pid
+  [ -f "$RGW_CONF" ] || { log "rgw: no instance runs under $RGW_DIR (set VESSEL_RGW_PORT/VESSEL_SERVICES_DIR)"; return 1; }
+  name=client.rgw.extra-$port
+  pidfile="$RGW_DIR/run/$name.pid"
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return 0; fi
+  if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/" || true)" != 000 ]; then
+    log "rgw: 127.0.0.1:$port is already in use"; return 1
+  fi
+  # Started as start_rgw starts the shared one, with none of this script's descriptors beyond 0-2.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+    setsid radosgw -f -c "$RGW_CONF" -n "$name" --ms_mon_client_mode=crc \
+      --rgw_frontends="beast endpoint=127.0.0.1:$port" --rgw_enable_gc_threads=false \
+      --rgw_enable_lc_threads=false --rgw_enable_quota_threads=false \
+      </dev/null >>"$RGW_DIR/log/$name.out" 2>&1 &
+    echo $! >"$pidfile"
+  )
+  pid=$(cat "$pidfile")
+  local deadline=$((SECONDS + 90))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/" || true)" != 000 ]; do
+    kill -0 "$pid" 2>/dev/null || { log "rgw: the extra gateway exited before answering: $(tail -5 "$RGW_DIR/log/$name.out" "$RGW_DIR/log/$name.log" 2>/dev/null)"; rm -f "$pidfile"; return 1; }
+    if [ "$SECONDS" -ge "$deadline" ]; then log "rgw: the extra gateway did not answer on 127.0.0.1:$port within 90 s"; stop_extra_rgw "$port"; return 1; fi
+    sleep 0.2
+  done
+}
+
+# SIGKILLs the extra gateway on $1 (a crash: no request it holds gets an answer) and returns once
+# it has exited. The cluster and the shared gateway are untouched.
+stop_extra_rgw() {
+  local port=${1:?stop-extra-rgw needs a port} pidfile pid
+  pidfile="$RGW_DIR/run/client.rgw.extra-$port.pid"
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  kill -KILL "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then log "rgw: the extra gateway $pid still runs after SIGKILL"; return 1; fi
+    sleep 0.05
+  done
+  rm -f "$pidfile"
+}
+
 case "${1:-}" in
   start-postgres) start_postgres ;;
   stop-postgres) stop_postgres ;;
@@ -275,5 +330,7 @@ case "${1:-}" in
   resume-postgres) resume_postgres ;;
   start-rgw) start_rgw ;;
   stop-rgw) stop_rgw ;;
-  *) log "usage: $0 start-postgres|stop-postgres|crash-postgres|resume-postgres|start-rgw|stop-rgw"; exit 2 ;;
+  start-extra-rgw) start_extra_rgw "${2:-}" ;;
+  stop-extra-rgw) stop_extra_rgw "${2:-}" ;;
+  *) log "usage: $0 start-postgres|stop-postgres|crash-postgres|resume-postgres|start-rgw|stop-rgw|start-extra-rgw PORT|stop-extra-rgw PORT"; exit 2 ;;
 esac
