@@ -77,7 +77,10 @@ import VesselCore
         try await MetadataHarness.withStore(backend) { store, sql in
             let manifest = try MetadataHarness.manifest([("w", 1)])
             let draft = try await store.createDraft(model: model, manifest: manifest, digest: MetadataHarness.digest(9), description: "", change: MetadataHarness.admin)
+            #expect(try await store.committedDraft(model: model, draftID: draft) == nil)
             let first = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin)
+            #expect(try await store.committedDraft(model: model, draftID: draft)?.version == first.version)
+            await expectCode(.notFound) { _ = try await store.committedDraft(model: model, draftID: "nope") }
             func written() async throws -> (audit: Int, events: Int) {
                 try await sql.read { db in
                     (try await db.raw("SELECT COUNT(*) AS n FROM audit_log").first()!.decode(column: "n", as: Int.self),
@@ -95,6 +98,7 @@ import VesselCore
 
             _ = try await store.changeState(model: model, version: first.version, to: .deleted, change: MetadataHarness.admin)
             await expectCode(.conflict) { _ = try await store.draftManifest(model: model, draftID: draft) }
+            await expectCode(.conflict) { _ = try await store.committedDraft(model: model, draftID: draft) }
             await expectCode(.conflict) { _ = try await store.commitDraft(model: model, draftID: draft, findings: [], analysis: VersionAnalysis(), change: MetadataHarness.admin) }
             #expect(try await store.verifyAuditChain().ok)
         }

@@ -39,10 +39,15 @@ public protocol VersionStore: Sendable {
     /// Records a pending version holding `manifest`, creating the model on first push.
     /// Returns the draft id.
     func createDraft(model: ModelName, manifest: Manifest, digest: Digest, description: String, change: ChangeContext) async throws -> String
-    /// The manifest of a pending draft. - Throws: `not_found`, `conflict` when already committed.
+    /// The manifest of a draft, pending or committed. - Throws: `not_found`, `conflict` when
+    /// the version it became was deleted.
     func draftManifest(model: ModelName, draftID: String) async throws -> Manifest
+    /// The version a committed draft became, nil while the draft is pending: a retried commit
+    /// answers with it. - Throws: `not_found`, `conflict` when that version was deleted.
+    func committedDraft(model: ModelName, draftID: String) async throws -> VersionInfo?
     /// Numbers the draft (the next free number of its model) and makes it `ready` or
     /// `quarantined` (any finding) in one transaction with its audit entry and events.
+    /// Idempotent: a committed draft answers with its version and nothing is written.
     func commitDraft(model: ModelName, draftID: String, findings: [Finding], analysis: VersionAnalysis, change: ChangeContext) async throws -> VersionInfo
     /// A committed version with its manifest; `latest` is the highest-numbered ready version.
     /// - Throws: `not_found` (deleted versions are not found).

@@ -43,6 +43,19 @@ extension SQLMetadataStore: VersionStore {
         }
     }
 
+    public func committedDraft(model: ModelName, draftID: String) async throws -> VersionInfo? {
+        let number = try await backend.read { db -> Int? in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("SELECT state, number FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+                throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
+            }
+            try Self.requireCommittable(row, draftID: draftID, model: model)
+            return try row.decode(column: "number", as: Int?.self)
+        }
+        guard let number else { return nil }
+        return try await resolve(Reference(model: model, selector: .version(number)))
+    }
+
     /// Refuses a draft that was committed as a version since deleted; a pending draft and one
     /// committed as a live version pass.
     private static func requireCommittable(_ row: any SQLRow, draftID: String, model: ModelName) throws {

@@ -54,6 +54,8 @@ struct ModelController {
         routes.on(.post, "/api/v1/models/:owner/:name/drafts/:draft/commit", .write) { _, context, caller in
             let model = try requireModel(context)
             let draft = try context.parameters.require("draft")
+            // Committed already (a retry after a lost answer): the version it became, not validated again.
+            if let committed = try await store.committedDraft(model: model, draftID: draft) { return try JSONResponse.make(committed) }
             let manifest = try await store.draftManifest(model: model, draftID: draft)
             let missing = try await unusableBlobs(manifest, model: model, caller: caller)
             guard missing.isEmpty else {
