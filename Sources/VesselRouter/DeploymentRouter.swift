@@ -63,6 +63,9 @@ public final class DeploymentRouter: Sendable {
         http.decompression = .disabled
         http.timeout = .init(connect: .seconds(5), read: .seconds(300))
         http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
+        // An upstream that refuses a connection fails its request now (answered 502), instead
+        // of the pool retrying it quietly until the connect timeout.
+        http.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
 
