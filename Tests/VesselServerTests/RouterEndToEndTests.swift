@@ -11,8 +11,9 @@ import VesselTestSupport
 
 /// `vessel route` end to end (issue 23): the built binary between a client and two small
 /// upstreams standing in for the blue and green pools, following a real `vessel serve`.
-/// - A failing canary rolls itself back: green answers 500, the router reports it, the
-///   registry rolls back by `--max-error-rate`, and every later request reaches blue.
+/// - A failing canary rolls itself back: green answers 500 (or slowly), the router reports it,
+///   the registry rolls back by `--max-error-rate` (or `--max-p99-ms`), and every later request
+///   reaches blue.
 /// - `Vessel-Slot` pins a request to a pool whatever its weight; bodies stream both ways (the
 ///   upstream sees a request's first chunk before the client has sent the rest; the client
 ///   reads the answer's first chunk before the upstream has written the rest); an upstream
@@ -29,10 +30,11 @@ struct RouterEndToEndTests {
     /// An upstream naming its pool on `/who`, answering `status` there; `/echo` returns the
     /// body; `/stream` writes one line, waits for `gates.release`, writes another; `/upload`
     /// signals `gates.firstChunk` when the first chunk of the body arrives and answers the size.
-    static func upstream(_ name: String, status: HTTPResponse.Status = .ok, gates: Gates = Gates()) -> Application<RouterResponder<BasicRequestContext>> {
+    static func upstream(_ name: String, status: HTTPResponse.Status = .ok, delay: Duration? = nil, gates: Gates = Gates()) -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router()
         router.get("/who") { _, _ in
-            Response(status: status, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: name)))
+            if let delay { try await Task.sleep(for: delay) }
+            return Response(status: status, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: name)))
         }
         router.post("/echo") { request, _ in
             Response(status: .ok, body: ResponseBody(asyncSequence: request.body))
@@ -127,16 +129,38 @@ struct RouterEndToEndTests {
         #expect(second.status == 0, "\(second.stderr)")
     }
 
-    @Test(.enabled(if: VesselExecutable.path != nil, "needs the vessel executable"))
-    func aFailingCanaryRollsItselfBackAndTheRouterSendsEverythingToTheLivePool() async throws {
+    /// A rollback rule and a green upstream that breaks it.
+    enum Rule: String, CaseIterable, Sendable {
+        /// Green answers 500.
+        case errorRate = "error rate"
+        /// Green answers after 400 ms, four times the threshold (a slow machine only adds to it).
+        case p99
+
+        var deployArguments: [String] {
+            switch self {
+            case .errorRate: ["--max-error-rate", "0.2", "--min-requests", "20", "--steps", "50,100"]
+            case .p99: ["--max-p99-ms", "100", "--min-requests", "6", "--steps", "50,100"]
+            }
+        }
+
+        var green: Application<RouterResponder<BasicRequestContext>> {
+            switch self {
+            case .errorRate: RouterEndToEndTests.upstream("green", status: .internalServerError)
+            case .p99: RouterEndToEndTests.upstream("green", delay: .milliseconds(400))
+            }
+        }
+    }
+
+    @Test(.enabled(if: VesselExecutable.path != nil, "needs the vessel executable"), arguments: Rule.allCases)
+    func aFailingCanaryRollsItselfBackAndTheRouterSendsEverythingToTheLivePool(_ rule: Rule) async throws {
         let server = try await ServeProcess()
         defer { server.stop() }
-        try await Self.twoVersions(server, deploying: ["--max-error-rate", "0.2", "--min-requests", "20", "--steps", "50,100"])
+        try await Self.twoVersions(server, deploying: rule.deployArguments)
         let advanced = try await CLI.run(["deploy", "advance", "acme/m", "--env", "prod-eu", "--json"], environment: server.env)
         #expect(advanced.status == 0 && (try? advanced.json())?["candidate_weight"] as? Int == 50, "\(advanced.stdout)")
         let api = server.client()
         do {
-            try await rollsBack(server, api)
+            try await rollsBack(server, api, rule)
         } catch {
             await api.shutdown()
             throw error
@@ -144,18 +168,18 @@ struct RouterEndToEndTests {
         await api.shutdown()
     }
 
-    func rollsBack(_ server: ServeProcess, _ api: APIClient) async throws {
+    func rollsBack(_ server: ServeProcess, _ api: APIClient, _ rule: Rule) async throws {
         let model = try ModelName("acme/m"), env = try AliasName("prod-eu")
-        try await Self.withUpstreams(Self.upstream("blue"), Self.upstream("green", status: .internalServerError)) { blue, green in
+        try await Self.withUpstreams(Self.upstream("blue"), rule.green) { blue, green in
             try await Self.withRouter(server, blue: blue, green: green) { url, log in
                 // Requests until the registry has rolled the candidate back on the router's reports.
-                var statuses: [UInt: Int] = [:]
+                var answers: [String: Int] = [:]
                 var rolledBack: DeploymentInfo?
                 for _ in 0..<1000 {
                     for _ in 0..<10 {
                         let answer = try await Self.get(url + "/who")
-                        statuses[answer.status, default: 0] += 1
-                        #expect((answer.slot == "green") == (answer.status == 500), "green's 500s pass through as they are")
+                        answers["\(answer.slot ?? "none") \(answer.status)", default: 0] += 1
+                        #expect(answer.status == (rule == .errorRate && answer.slot == "green" ? 500 : 200), "green's 500s pass through as they are")
                     }
                     let current = try await api.deployment(model, env: env)
                     if current.status == .rolledBack {
@@ -163,10 +187,10 @@ struct RouterEndToEndTests {
                         break
                     }
                 }
-                let after = try #require(rolledBack, "the canary was never rolled back; answers: \(statuses)")
-                #expect(statuses[500, default: 0] > 0 && statuses[200, default: 0] > 0, "\(statuses)")
+                let after = try #require(rolledBack, "the canary was never rolled back; answers: \(answers)")
+                #expect(answers.keys.contains { $0.hasPrefix("green") } && answers.keys.contains { $0.hasPrefix("blue") }, "\(answers)")
                 let last = try #require(try await api.deploymentHistory(model, env: env).last)
-                #expect(last.action == "rolled_back" && last.automatic && last.actor == "system" && last.reason?.contains("error rate") == true, "\(last)")
+                #expect(last.action == "rolled_back" && last.automatic && last.actor == "system" && last.reason?.contains(rule.rawValue) == true, "\(last)")
 
                 // Once the router holds the rollback's revision, every request reaches blue.
                 var caughtUp = false
