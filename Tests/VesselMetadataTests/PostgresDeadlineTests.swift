@@ -27,17 +27,19 @@ import VesselCore
     }
 
     /// A statement past the deadline fails as a retryable `unavailable` (postgres-nio would wait
-    /// for the server for ever), and the pool goes on serving.
+    /// for the server for ever), and the pool goes on serving. The deadline is 5 s, not less: it
+    /// also bounds opening a replacement connection (SCRAM costs CPU), and a loaded full run once
+    /// took more than 1 s for that.
     @Test(.timeLimit(.minutes(1))) func aStatementPastTheDeadlineIsRetryableAndItsConnectionIsNotReused() async throws {
-        try await withBackend(timeout: .seconds(1), maxConnections: 2) { backend, reports in
+        try await withBackend(timeout: .seconds(5), maxConnections: 2) { backend, reports in
             let started = ContinuousClock.now
             do {
                 _ = try await backend.read { db in try await db.raw("SELECT pg_sleep(300)").run() }
-                Issue.record("a 300 s statement finished within a 1 s deadline")
+                Issue.record("a 300 s statement finished within a 5 s deadline")
             } catch let error as VesselError {
                 #expect(error.code == .unavailable && error.retryAfter == BackendFailure.retryAfterSeconds, "\(error)")
             }
-            // Tells the 1 s deadline from none (300 s) with room for a loaded machine, where the
+            // Tells the 5 s deadline from none (300 s) with room for a loaded machine, where the
             // wake-up waits for a free thread of the cooperative pool.
             let took = started.duration(to: .now)
             #expect(took < .seconds(30), "took \(took)")
@@ -53,7 +55,7 @@ import VesselCore
     /// With every connection held, a lease waits at most the deadline and then fails as a
     /// retryable `unavailable`; the held ones finish normally.
     @Test(.timeLimit(.minutes(1))) func aLeaseNotGivenInTimeIsRetryable() async throws {
-        try await withBackend(timeout: .seconds(1), maxConnections: 2) { backend, reports in
+        try await withBackend(timeout: .seconds(5), maxConnections: 2) { backend, reports in
             let release = Latch()
             let holding = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
