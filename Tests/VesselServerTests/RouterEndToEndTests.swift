@@ -274,6 +274,28 @@ struct RouterEndToEndTests {
     }
 }
 
+extension RouterEndToEndTests {
+    /// Bad options exit 2 before anything is started; a missing option is a usage error (64).
+    @Test(.enabled(if: VesselExecutable.path != nil, "needs the vessel executable"))
+    func badOptionsExitTwo() async throws {
+        let both = ["--upstream", "blue=http://127.0.0.1:1", "--upstream", "green=http://127.0.0.1:2"]
+        let cases: [[String]] = [
+            ["--env", "prod-eu", "--upstream", "blue=http://127.0.0.1:1"],
+            ["--env", "prod-eu", "--upstream", "blue=http://127.0.0.1:1", "--upstream", "blue=http://127.0.0.1:2"],
+            ["--env", "prod-eu", "--upstream", "purple=http://127.0.0.1:1", "--upstream", "green=http://127.0.0.1:2"],
+            ["--env", "prod-eu", "--upstream", "blue=ftp://x", "--upstream", "green=http://127.0.0.1:2"],
+            ["--env", "prod-eu", "--listen", "8080"] + both,
+            ["--env", "prod-eu", "--report-interval", "soon"] + both,
+            ["--env", "Prod EU"] + both,
+        ]
+        for arguments in cases {
+            let result = try await CLI.run(["route", "acme/m"] + arguments, environment: ["VESSEL_SERVER": "http://127.0.0.1:1"])
+            #expect(result.status == 2 && result.stderr.contains("error:"), "\(arguments): \(result.status) \(result.stderr)")
+        }
+        #expect(try await CLI.run(["route", "acme/m"] + both).status == 64, "--env is required")
+    }
+}
+
 /// Pushing a tiny version of `acme/m` through the CLI, as `DeployCLITests` does.
 enum DeployCLIPush {
     static func push(_ server: ServeProcess, note: String) async throws {
