@@ -20,14 +20,14 @@ struct DeploymentWatchTests {
     @Test func onlyAHigherRevisionOfItsOwnDeploymentWakesAWaiter() async throws {
         let watch = DeploymentWatch()
         let subscription = watch.subscribe(key, after: 3)
-        async let woken: Void = subscription.wait()
+        async let woken = subscription.wait()
         await watch.untilWaiting(atLeast: 1)
         watch.publish(key, revision: 3)
         watch.publish(key, revision: 2)
         watch.publish(other, revision: 10)
         #expect(watch.waiting == 1, "a revision at or below `after`, or another deployment's, wakes no one")
         watch.publish(key, revision: 4)
-        await woken
+        _ = await woken
         #expect(watch.waiting == 0)
     }
 
@@ -39,13 +39,37 @@ struct DeploymentWatchTests {
         #expect(watch.waiting == 0)
     }
 
+    /// A subscription stays subscribed across wake-ups: a publication between two waits is kept
+    /// for the next one, and each wake-up's ticket orders it after everything before it.
+    @Test func aSubscriptionKeepsAWakeUpThatCameBetweenTwoWaits() async {
+        let watch = DeploymentWatch()
+        let subscription = watch.subscribe(key, after: 1)
+        let before = watch.ticket()
+        #expect(before > subscription.since)
+        async let first = subscription.wait()
+        await watch.untilWaiting(atLeast: 1)
+        watch.publish(key, revision: 2)
+        let woken = await first
+        #expect(woken > before)
+        watch.publish(key, revision: 3)
+        #expect(watch.waiting == 0)
+        let second = await subscription.wait()
+        #expect(second > woken, "the publication that came while it was not waiting")
+        let unrelated = watch.ticket()
+        watch.wakeAll()
+        let third = await subscription.wait()
+        #expect(third > unrelated)
+        subscription.cancel()
+        #expect(await subscription.wait() > third, "a cancelled subscription returns at once")
+    }
+
     @Test func wakeAllWakesEveryWaiterOfEveryDeployment() async {
         let watch = DeploymentWatch()
         let key = key, other = other
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<100 {
                 let subscription = watch.subscribe(index % 2 == 0 ? key : other, after: index)
-                group.addTask { await subscription.wait() }
+                group.addTask { _ = await subscription.wait() }
             }
             await watch.untilWaiting(atLeast: 100)
             watch.wakeAll()
@@ -66,11 +90,11 @@ struct DeploymentWatchTests {
         // A subscription dropped without waiting is removed too.
         do { _ = watch.subscribe(key, after: 0) }
         let later = watch.subscribe(key, after: 0)
-        async let woken: Void = later.wait()
+        async let woken = later.wait()
         await watch.untilWaiting(atLeast: 1)
         #expect(watch.waiting == 1)
         watch.publish(key, revision: 1)
-        await woken
+        _ = await woken
     }
 
     @Test func payloadsRoundTripAndAnUnreadableOneWakesEveryone() async {
@@ -78,12 +102,12 @@ struct DeploymentWatchTests {
         for bad in ["", "acme/m prod-eu", "acme/m prod-eu x", "a b c d", " prod-eu 1"] { #expect(DeploymentWatch.parse(bad) == nil, "\(bad)") }
         let watch = DeploymentWatch()
         let subscription = watch.subscribe(other, after: 5)
-        async let woken: Void = subscription.wait()
+        async let woken = subscription.wait()
         await watch.untilWaiting(atLeast: 1)
         watch.received("acme/m prod-eu 9")
         #expect(watch.waiting == 1)
         watch.received("garbled")
-        await woken
+        _ = await woken
     }
 
     // MARK: The store publishes committed changes
@@ -99,13 +123,13 @@ struct DeploymentWatchTests {
             await first.wait()
 
             let subscription = store.deploymentWatch.subscribe(key, after: 1)
-            async let woken: Void = subscription.wait()
+            async let woken = subscription.wait()
             await store.deploymentWatch.untilWaiting(atLeast: 1)
             await expectCode(.preconditionFailed) { _ = try await conformance.deploy(store, 2, expect: 0) }
             await expectCode(.conflict) { _ = try await conformance.rollback(store) }
             #expect(store.deploymentWatch.waiting == 1, "nothing committed, nothing published")
             _ = try await conformance.deploy(store, 2)
-            await woken
+            _ = await woken
         }
     }
 
@@ -120,10 +144,10 @@ struct DeploymentWatchTests {
             try await conformance.versions(replicaA, 2)
             _ = try await conformance.deploy(replicaA, 1)
             let subscription = replicaB.deploymentWatch.subscribe(key, after: 1)
-            async let woken: Void = subscription.wait()
+            async let woken = subscription.wait()
             await replicaB.deploymentWatch.untilWaiting(atLeast: 1)
             _ = try await conformance.deploy(replicaA, 2)
-            await woken
+            _ = await woken
             #expect(!Task.isCancelled, "woken by the change, not by the time limit")
             #expect(try await replicaB.deployment(model: try ModelName("acme/m"), env: try AliasName("prod-eu")).revision == 2)
         }
@@ -137,13 +161,13 @@ struct DeploymentWatchTests {
             let listener = try #require(replicaB.deploymentListenerIfStarted)
             let pid = try #require(listener.backendPID)
             let subscription = replicaB.deploymentWatch.subscribe(key, after: 100)
-            async let woken: Void = subscription.wait()
+            async let woken = subscription.wait()
             await replicaB.deploymentWatch.untilWaiting(atLeast: 1)
             try await replicaA.backend.read { db in
                 _ = try await db.raw("SELECT pg_terminate_backend(\(bind: pid)) AS done").all()
             }
             await listener.untilConnected(times: 2)
-            await woken
+            _ = await woken
             #expect(!Task.isCancelled, "woken by the reconnect, not by the time limit")
             #expect(listener.backendPID != nil && listener.backendPID != pid)
         }

@@ -6,20 +6,25 @@ import Synchronization
 /// A change is published *after* its transaction committed, with the revision it wrote: on this
 /// replica by the store itself (`SQLMetadataStore.write` runs the publication once the
 /// transaction committed), from other replicas through PostgreSQL's `NOTIFY` (`PostgresListener`).
-/// A waiter for a revision above `after` is woken by a publication of a higher revision of its
-/// deployment; `wakeAll()` wakes every waiter, so each re-reads (after the listener reconnected,
-/// when notifications may have been missed). A woken waiter always re-reads the deployment: a
+/// A subscription for a revision above `after` is woken by a publication of a higher revision of
+/// its deployment; `wakeAll()` wakes every subscription (after the listener reconnected, when
+/// notifications may have been missed). A woken waiter always re-reads the deployment: a
 /// publication is a hint, never the answer, so a duplicate or a spurious one costs one read.
 ///
-/// Subscribe *before* reading, then wait: a change committed between the read and the wait
-/// wakes the subscription, which then returns from `wait()` at once.
+/// A subscription stays subscribed until it is cancelled, across any number of wake-ups, so no
+/// publication between two `wait()`s is lost. Each event — subscribing, each publication,
+/// `wakeAll()` — takes a **ticket** from one increasing sequence: `since` for the subscription,
+/// the wake-up's ticket as `wait()`'s result. A read that started after a ticket was taken sees
+/// every change published before it, which lets waiters woken together share one read
+/// (`ticket()`, and `DeploymentController`'s shared document reads).
 ///
+///     let subscription = watch.subscribe(key, after: after)   // before the first read
+///     defer { subscription.cancel() }
+///     var fresh = subscription.since
 ///     while true {
-///         let subscription = watch.subscribe(key, after: after)
-///         defer { subscription.cancel() }
-///         let current = try await read()
+///         let current = try await read(startedAfter: fresh)
 ///         if current.revision > after { return current }
-///         await subscription.wait()
+///         fresh = await subscription.wait()
 ///     }
 public final class DeploymentWatch: Sendable {
     /// The PostgreSQL channel changes are announced on.
@@ -40,64 +45,77 @@ public final class DeploymentWatch: Sendable {
 
     private struct Waiter {
         var after: Int
-        /// Set once `wait()` suspends.
-        var continuation: CheckedContinuation<Void, Never>?
+        /// Set while `wait()` is suspended.
+        var continuation: CheckedContinuation<Int, Never>?
+        /// A wake-up that came while no `wait()` was suspended: the next one returns it at once.
+        var pending: Int?
     }
 
     private struct State {
-        var nextID = 0
-        /// Waiters not woken yet; a subscription missing from here has been woken.
+        var tickets = 0
         var waiters: [Key: [Int: Waiter]] = [:]
         var waiting = 0
         /// Tests: resumed once at least `count` subscriptions are suspended in `wait()`.
         var observers: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
+
+        mutating func ticket() -> Int {
+            tickets += 1
+            return tickets
+        }
+
+        /// Wakes `waiter` with `ticket`: its suspended `wait()` now, or the next one.
+        mutating func wake(_ key: Key, _ id: Int, ticket: Int, into woken: inout [(CheckedContinuation<Int, Never>, Int)]) {
+            guard let waiter = waiters[key]?[id] else { return }
+            if let continuation = waiter.continuation {
+                woken.append((continuation, ticket))
+                waiters[key]?[id]?.continuation = nil
+                waiting -= 1
+            } else {
+                waiters[key]?[id]?.pending = ticket
+            }
+        }
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
-    /// A waiter for a revision of `key` above `after`.
+    /// A new ticket: a read started after this call sees every change published before it.
+    public func ticket() -> Int { state.withLock { $0.ticket() } }
+
+    /// A subscription for a revision of `key` above `after`, from now until it is cancelled.
     public func subscribe(_ key: Key, after: Int) -> Subscription {
         let id = state.withLock { state -> Int in
-            state.nextID += 1
-            state.waiters[key, default: [:]][state.nextID] = Waiter(after: after)
-            return state.nextID
+            let id = state.ticket()
+            state.waiters[key, default: [:]][id] = Waiter(after: after)
+            return id
         }
         return Subscription(watch: self, key: key, id: id)
     }
 
-    /// `key` changed to `revision`: wakes its waiters for a lower revision.
+    /// `key` changed to `revision`: wakes its subscriptions for a lower revision.
     public func publish(_ key: Key, revision: Int) {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let woken = state.withLock { state -> [(CheckedContinuation<Int, Never>, Int)] in
             guard let waiters = state.waiters[key] else { return [] }
-            var woken: [CheckedContinuation<Void, Never>] = []
-            var kept: [Int: Waiter] = [:]
-            for (id, waiter) in waiters {
-                if waiter.after < revision {
-                    if let continuation = waiter.continuation {
-                        woken.append(continuation)
-                        state.waiting -= 1
-                    }
-                } else {
-                    kept[id] = waiter
-                }
-            }
-            state.waiters[key] = kept.isEmpty ? nil : kept
+            let ticket = state.ticket()
+            var woken: [(CheckedContinuation<Int, Never>, Int)] = []
+            for (id, waiter) in waiters where waiter.after < revision { state.wake(key, id, ticket: ticket, into: &woken) }
             return woken
         }
-        for continuation in woken { continuation.resume() }
+        for (continuation, ticket) in woken { continuation.resume(returning: ticket) }
     }
 
-    /// Wakes every waiter: each re-reads its deployment (changes may have gone unannounced).
+    /// Wakes every subscription: each re-reads its deployment (changes may have gone unannounced).
     public func wakeAll() {
-        let woken = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            let woken = state.waiters.values.flatMap { $0.values.compactMap(\.continuation) }
-            state.waiters = [:]
-            state.waiting = 0
+        let woken = state.withLock { state -> [(CheckedContinuation<Int, Never>, Int)] in
+            let ticket = state.ticket()
+            var woken: [(CheckedContinuation<Int, Never>, Int)] = []
+            for (key, waiters) in state.waiters {
+                for id in waiters.keys { state.wake(key, id, ticket: ticket, into: &woken) }
+            }
             return woken
         }
-        for continuation in woken { continuation.resume() }
+        for (continuation, ticket) in woken { continuation.resume(returning: ticket) }
     }
 
     /// Subscriptions suspended in `wait()` now.
@@ -106,10 +124,7 @@ public final class DeploymentWatch: Sendable {
     /// Returns once at least `count` subscriptions are suspended in `wait()`, or the task is
     /// cancelled (for tests: a long-poll is known to be waiting, without sleeping on it).
     public func untilWaiting(atLeast count: Int) async {
-        let id = state.withLock { state -> Int in
-            state.nextID += 1
-            return state.nextID
-        }
+        let id = state.withLock { $0.ticket() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = state.withLock { state -> Bool in
@@ -140,35 +155,43 @@ public final class DeploymentWatch: Sendable {
         if let (key, revision) = Self.parse(payload) { publish(key, revision: revision) } else { wakeAll() }
     }
 
-    fileprivate func suspend(_ key: Key, _ id: Int, _ continuation: CheckedContinuation<Void, Never>) {
-        let (resumeNow, observers) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
-            guard state.waiters[key]?[id] != nil else { return (true, []) }
+    fileprivate func suspend(_ key: Key, _ id: Int, _ continuation: CheckedContinuation<Int, Never>) {
+        let (now, observers) = state.withLock { state -> (Int?, [CheckedContinuation<Void, Never>]) in
+            guard let waiter = state.waiters[key]?[id] else { return (state.ticket(), []) }
+            if let pending = waiter.pending {
+                state.waiters[key]?[id]?.pending = nil
+                return (pending, [])
+            }
             state.waiters[key]?[id]?.continuation = continuation
             state.waiting += 1
             let waiting = state.waiting
             let due = state.observers.filter { $0.value.count <= waiting }
             for id in due.keys { state.observers[id] = nil }
-            return (false, due.values.map(\.continuation))
+            return (nil, due.values.map(\.continuation))
         }
-        if resumeNow { continuation.resume() }
+        if let now { continuation.resume(returning: now) }
         for observer in observers { observer.resume() }
     }
 
     fileprivate func remove(_ key: Key, _ id: Int) {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let resume = state.withLock { state -> (CheckedContinuation<Int, Never>, Int)? in
             guard let waiter = state.waiters[key]?.removeValue(forKey: id) else { return nil }
             if state.waiters[key]?.isEmpty == true { state.waiters[key] = nil }
-            if waiter.continuation != nil { state.waiting -= 1 }
-            return waiter.continuation
+            guard let continuation = waiter.continuation else { return nil }
+            state.waiting -= 1
+            return (continuation, state.ticket())
         }
-        continuation?.resume()
+        if let (continuation, ticket) = resume { continuation.resume(returning: ticket) }
     }
 
-    /// One waiter. `wait()` at most once; `cancel()` when done with it (idempotent).
+    /// One subscription. One `wait()` at a time; `cancel()` when done with it (idempotent).
     public final class Subscription: Sendable {
         let watch: DeploymentWatch
         let key: Key
         let id: Int
+
+        /// The ticket taken when it subscribed: a read started after it is fresh enough.
+        public var since: Int { id }
 
         fileprivate init(watch: DeploymentWatch, key: Key, id: Int) {
             self.watch = watch
@@ -176,11 +199,13 @@ public final class DeploymentWatch: Sendable {
             self.id = id
         }
 
-        /// Returns when a higher revision of the deployment was published (also before this
-        /// call), when `wakeAll()` was called, or when the task is cancelled.
-        public func wait() async {
+        /// Returns the ticket of the next wake-up (a publication of a higher revision of the
+        /// deployment, or `wakeAll()`), at once when one came since the last `wait()`; or a
+        /// fresh ticket when the task is cancelled or the subscription was.
+        @discardableResult
+        public func wait() async -> Int {
             let watch = watch, key = key, id = id
-            await withTaskCancellationHandler {
+            return await withTaskCancellationHandler {
                 await withCheckedContinuation { continuation in watch.suspend(key, id, continuation) }
             } onCancel: {
                 watch.remove(key, id)

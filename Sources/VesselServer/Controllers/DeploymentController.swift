@@ -1,4 +1,5 @@
 import Hummingbird
+import Synchronization
 import VesselCore
 import VesselMetadata
 
@@ -10,6 +11,8 @@ struct DeploymentController {
     let store: any DeploymentStore & GrantStore
     /// The long-polls waiting for a change (`?wait=&after=`), woken by every replica's changes.
     let watch: DeploymentWatch
+    /// The last read of each long-polled document, shared by the polls it is fresh enough for.
+    let shared = SharedReads<SharedDocument>()
 
     func register(_ routes: APIRoutes) {
         // Any token lists deployments; each caller sees those of the models its grants cover,
@@ -63,23 +66,28 @@ struct DeploymentController {
     /// `?wait=SECONDS&after=REVISION`: the document as soon as its revision passes `after` (at
     /// once when it already has), 304 without a body when `wait` runs out first, the current
     /// document at once when the server begins its graceful shutdown; `not_found` at once for a
-    /// deployment that does not exist. Each wake-up re-reads the document (`DeploymentWatch`).
+    /// deployment that does not exist. Each wake-up re-reads the document (`DeploymentWatch`);
+    /// the polls woken by the same change share one read and one encoding (`SharedReads`).
     func longPoll(_ request: Request, model: ModelName, env: AliasName, _ poll: LongPoll) async throws -> Response {
         let key = DeploymentWatch.Key(model: model.description, env: env.value)
-        let watch = watch
+        let watch = watch, shared = shared
         let outcome = try await ShutdownSignal.wait(upTo: poll.wait) {
+            // Subscribed before the first read: a change committed after the read began wakes it.
+            let subscription = watch.subscribe(key, after: poll.after)
+            defer { subscription.cancel() }
+            var fresh = subscription.since
             while true {
-                // Subscribed before the read: a change committed in between wakes it at once.
-                let subscription = watch.subscribe(key, after: poll.after)
-                defer { subscription.cancel() }
-                let current = try await document(request, model: model, env: env)
-                if current.revision > poll.after { return current }
-                await subscription.wait()
+                let current = try await shared.read(key, startedAfter: fresh, watch: watch) {
+                    let info = try await document(request, model: model, env: env)
+                    return SharedDocument(info: info, response: try JSONResponse.make(info))
+                }
+                if current.info.revision > poll.after { return current.response }
+                fresh = await subscription.wait()
                 try Task.checkCancellation()
             }
         }
         switch outcome {
-        case .value(let current): return try JSONResponse.make(current)
+        case .value(let response): return response
         case .timedOut: return Response(status: .notModified)
         case .shuttingDown: return try JSONResponse.make(try await document(request, model: model, env: env))
         }
@@ -114,7 +122,9 @@ struct LongPoll: Sendable {
 
     /// Whether a request is a long-poll: it then does not count as API activity (`RequestActivity`).
     static func isLongPoll(_ request: Request) -> Bool {
-        request.method == .get && request.uri.queryParameters["wait"] != nil
+        // Every request asks: parse the query only when it may hold `wait`.
+        guard request.method == .get, let query = request.uri.query, query.contains("wait") else { return false }
+        return request.uri.queryParameters["wait"] != nil
     }
 
     /// - Throws: `invalid_argument` for a `wait` that is not a non-negative number of seconds
@@ -133,4 +143,33 @@ struct LongPoll: Sendable {
             after = 0
         }
     }
+}
+
+/// One read of a deployment's document serves every long-poll woken by the same change: a poll
+/// takes the last read of its deployment (still running, or done) when that read started after
+/// the poll's wake-up (`DeploymentWatch` tickets), so it sees the change that woke the poll;
+/// otherwise it starts a new one. A hundred routers woken by one rollback cost one read and one
+/// JSON encoding instead of a hundred.
+final class SharedReads<Value: Sendable>: Sendable {
+    private let reads = Mutex<[DeploymentWatch.Key: (ticket: Int, task: Task<Value, any Error>)]>([:])
+
+    /// The last read of `key` if it started after ticket `fresh`, else a new read by `body`.
+    func read(_ key: DeploymentWatch.Key, startedAfter fresh: Int, watch: DeploymentWatch,
+              _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let task = reads.withLock { reads -> Task<Value, any Error> in
+            if let last = reads[key], last.ticket > fresh { return last.task }
+            // The ticket is taken before the read starts, so it orders the read after `fresh`.
+            let ticket = watch.ticket()
+            let task = Task { try await body() }
+            reads[key] = (ticket, task)
+            return task
+        }
+        return try await task.value
+    }
+}
+
+/// A document as a long-poll answers it: read and encoded once for all the polls that share it.
+struct SharedDocument: Sendable {
+    let info: DeploymentInfo
+    let response: Response
 }
