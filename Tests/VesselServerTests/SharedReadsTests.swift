@@ -3,8 +3,9 @@ import Testing
 import VesselMetadata
 @testable import VesselServer
 
-/// Long-polls woken by one change share one read of the document (`SharedReads`): a read is
-/// shared only with polls woken before it started, so each sees the change that woke it.
+/// Long-polls share reads of the document (`SharedReads`): a read serves the polls woken before
+/// it started (each sees the change that woke it) and any poll while nothing was published
+/// since it began.
 @Suite(.timeLimit(.minutes(2)))
 struct SharedReadsTests {
     let key = DeploymentWatch.Key(model: "acme/m", env: "prod-eu")
@@ -27,10 +28,33 @@ struct SharedReadsTests {
         let woken = watch.ticket()
         #expect(try await shared.read(key, startedAfter: woken, watch: watch) { await reads.read() } == 1)
         #expect(try await shared.read(key, startedAfter: woken, watch: watch) { await reads.read() } == 1, "started after the wake-up: shared")
+        watch.publish(key, revision: 2)
         let later = watch.ticket()
         #expect(try await shared.read(key, startedAfter: later, watch: watch) { await reads.read() } == 2, "started before this wake-up: read again")
         let other = DeploymentWatch.Key(model: "acme/m", env: "staging")
         #expect(try await shared.read(other, startedAfter: later, watch: watch) { await reads.read() } == 3, "another deployment reads its own")
+    }
+
+    /// A poll that comes back (woken long ago, or new) reuses the last read while nothing was
+    /// published for its deployment since that read began; a publication, or a wake-up of
+    /// everyone, makes the next poll read again. A failed read is not kept.
+    @Test func theLastReadServesNewPollsUntilTheDeploymentChanges() async throws {
+        let watch = DeploymentWatch(), shared = SharedReads<Int>(), reads = Reads()
+        // Each poll below was woken after the last read began (a later ticket): only the
+        // deployment's publications decide.
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 1)
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 1, "nothing published since")
+        watch.publish(DeploymentWatch.Key(model: "acme/m", env: "staging"), revision: 2)
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 1, "another deployment's change")
+        watch.publish(key, revision: 2)
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 2, "published since the last read began")
+        watch.wakeAll()
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 3)
+
+        struct Failure: Error {}
+        watch.publish(key, revision: 3)
+        await #expect(throws: Failure.self) { try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { throw Failure() } }
+        #expect(try await shared.read(key, startedAfter: watch.ticket(), watch: watch) { await reads.read() } == 4, "the failure was not kept")
     }
 
     @Test func aHundredPollsWokenTogetherMakeOneRead() async throws {

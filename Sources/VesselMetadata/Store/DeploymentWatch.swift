@@ -15,8 +15,9 @@ import Synchronization
 /// publication between two `wait()`s is lost. Each event — subscribing, each publication,
 /// `wakeAll()` — takes a **ticket** from one increasing sequence: `since` for the subscription,
 /// the wake-up's ticket as `wait()`'s result. A read that started after a ticket was taken sees
-/// every change published before it, which lets waiters woken together share one read
-/// (`ticket()`, and `DeploymentController`'s shared document reads).
+/// every change published before it, which lets waiters woken together share one read, and a
+/// new waiter reuse the last read when nothing was published since it began (`ticket()`,
+/// `lastChange(_:)`, and `DeploymentController`'s `SharedReads`).
 ///
 ///     let subscription = watch.subscribe(key, after: after)   // before the first read
 ///     defer { subscription.cancel() }
@@ -54,6 +55,9 @@ public final class DeploymentWatch: Sendable {
     private struct State {
         var tickets = 0
         var waiters: [Key: [Int: Waiter]] = [:]
+        /// The ticket of each deployment's last publication, and of the last `wakeAll()`.
+        var published: [Key: Int] = [:]
+        var wokeAll = 0
         var waiting = 0
         /// Tests: resumed once at least `count` subscriptions are suspended in `wait()`.
         var observers: [Int: (count: Int, continuation: CheckedContinuation<Void, Never>)] = [:]
@@ -96,8 +100,9 @@ public final class DeploymentWatch: Sendable {
     /// `key` changed to `revision`: wakes its subscriptions for a lower revision.
     public func publish(_ key: Key, revision: Int) {
         let woken = state.withLock { state -> [(CheckedContinuation<Int, Never>, Int)] in
-            guard let waiters = state.waiters[key] else { return [] }
             let ticket = state.ticket()
+            state.published[key] = ticket
+            guard let waiters = state.waiters[key] else { return [] }
             var woken: [(CheckedContinuation<Int, Never>, Int)] = []
             for (id, waiter) in waiters where waiter.after < revision { state.wake(key, id, ticket: ticket, into: &woken) }
             return woken
@@ -109,6 +114,7 @@ public final class DeploymentWatch: Sendable {
     public func wakeAll() {
         let woken = state.withLock { state -> [(CheckedContinuation<Int, Never>, Int)] in
             let ticket = state.ticket()
+            state.wokeAll = ticket
             var woken: [(CheckedContinuation<Int, Never>, Int)] = []
             for (key, waiters) in state.waiters {
                 for id in waiters.keys { state.wake(key, id, ticket: ticket, into: &woken) }
@@ -116,6 +122,12 @@ public final class DeploymentWatch: Sendable {
             return woken
         }
         for (continuation, ticket) in woken { continuation.resume(returning: ticket) }
+    }
+
+    /// The ticket of the last publication of `key` or `wakeAll()`, whichever came later: a read
+    /// of `key` that started after it has seen every change published so far.
+    public func lastChange(_ key: Key) -> Int {
+        state.withLock { max($0.published[key] ?? 0, $0.wokeAll) }
     }
 
     /// Subscriptions suspended in `wait()` now.

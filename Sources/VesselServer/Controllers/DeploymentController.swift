@@ -145,26 +145,43 @@ struct LongPoll: Sendable {
     }
 }
 
-/// One read of a deployment's document serves every long-poll woken by the same change: a poll
-/// takes the last read of its deployment (still running, or done) when that read started after
-/// the poll's wake-up (`DeploymentWatch` tickets), so it sees the change that woke the poll;
-/// otherwise it starts a new one. A hundred routers woken by one rollback cost one read and one
-/// JSON encoding instead of a hundred.
+/// One read of a deployment's document serves many long-polls. A poll may take the last read of
+/// its deployment (still running, or done) when that read started after the poll's last
+/// wake-up (it sees the change that woke the poll), or after the deployment's last publication
+/// (it has seen every change announced so far, and the poll, subscribed first, will be woken by
+/// any later one); otherwise it starts a new read. A hundred routers woken by one rollback cost
+/// one read and one JSON encoding instead of a hundred, and a poll that comes back for the next
+/// change usually reads nothing at all. A read that fails is not kept.
 final class SharedReads<Value: Sendable>: Sendable {
     private let reads = Mutex<[DeploymentWatch.Key: (ticket: Int, task: Task<Value, any Error>)]>([:])
 
-    /// The last read of `key` if it started after ticket `fresh`, else a new read by `body`.
+    /// A read of `key` fresh enough for a poll last woken at ticket `fresh`: the last one, or a
+    /// new one by `body`.
     func read(_ key: DeploymentWatch.Key, startedAfter fresh: Int, watch: DeploymentWatch,
               _ body: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let lastChange = watch.lastChange(key)
         let task = reads.withLock { reads -> Task<Value, any Error> in
-            if let last = reads[key], last.ticket > fresh { return last.task }
+            if let last = reads[key], last.ticket > fresh || last.ticket > lastChange { return last.task }
             // The ticket is taken before the read starts, so it orders the read after `fresh`.
             let ticket = watch.ticket()
-            let task = Task { try await body() }
+            let task = Task {
+                do {
+                    return try await body()
+                } catch {
+                    self.forget(key, ticket: ticket)
+                    throw error
+                }
+            }
             reads[key] = (ticket, task)
             return task
         }
         return try await task.value
+    }
+
+    private func forget(_ key: DeploymentWatch.Key, ticket: Int) {
+        reads.withLock { reads in
+            if reads[key]?.ticket == ticket { reads[key] = nil }
+        }
     }
 }
 
