@@ -320,7 +320,7 @@ stop_extra_rgw() {
     if [ "$SECONDS" -ge "$deadline" ]; then log "rgw: the extra gateway $pid still runs after SIGKILL"; return 1; fi
     sleep 0.05
   done
-  rm -f "$pidfile"
+  rm -f "$pidfile" "$RGW_DIR/run/client.rgw.extra-$port.asok"
 }
 
 case "${1:-}" in
