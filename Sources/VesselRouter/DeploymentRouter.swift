@@ -87,16 +87,17 @@ public final class DeploymentRouter: Sendable {
         try? await http.shutdown()
     }
 
-    /// Takes `info` when it is newer than the plan held, logging the weights when they changed.
+    /// Takes `info` when it is newer than the plan held, logging the weights when they changed
+    /// (before any request is routed by them).
     func apply(_ info: DeploymentInfo, source: String) {
         let plan = RoutePlan(info)
-        let (taken, previous) = table.update(plan)
-        guard taken else { return }
         let label = "\(configuration.model) in \(configuration.env)"
-        if previous?.routes.map(\.weight) != plan.routes.map(\.weight) || previous?.routes.map(\.digest) != plan.routes.map(\.digest) {
-            logger.notice("routes of \(label) at revision \(plan.revision) (\(plan.status.rawValue), from \(source)): \(plan.summary)")
-        } else {
-            logger.info("\(label) at revision \(plan.revision) (\(plan.status.rawValue)): weights unchanged")
+        table.update(plan) { previous in
+            if previous?.routes.map(\.weight) != plan.routes.map(\.weight) || previous?.routes.map(\.digest) != plan.routes.map(\.digest) {
+                logger.notice("routes of \(label) at revision \(plan.revision) (\(plan.status.rawValue), from \(source)): \(plan.summary)")
+            } else {
+                logger.info("\(label) at revision \(plan.revision) (\(plan.status.rawValue)): weights unchanged")
+            }
         }
     }
 

@@ -45,12 +45,15 @@ public final class RoutingTable: Sendable {
     public var current: RoutePlan? { plan.withLock { $0 } }
 
     /// Takes `new` unless the table already holds its revision or a later one. Returns the plan
-    /// it replaced (nil the first time) when it took it, so the caller can log what changed.
+    /// it replaced (nil the first time) when it took it. `taking` is called with that plan just
+    /// before the new one takes effect (so a log line saying so comes before any request routed
+    /// by it).
     @discardableResult
-    public func update(_ new: RoutePlan) -> (taken: Bool, previous: RoutePlan?) {
+    public func update(_ new: RoutePlan, taking: (RoutePlan?) -> Void = { _ in }) -> (taken: Bool, previous: RoutePlan?) {
         plan.withLock { plan in
             if let held = plan, held.revision >= new.revision { return (false, held) }
             let previous = plan
+            taking(previous)
             plan = new
             return (true, previous)
         }
