@@ -179,7 +179,7 @@ struct RouterEndToEndTests {
                     for _ in 0..<10 {
                         let answer = try await Self.get(url + "/who")
                         answers["\(answer.slot ?? "none") \(answer.status)", default: 0] += 1
-                        #expect(answer.status == (rule == .errorRate && answer.slot == "green" ? 500 : 200), "green's 500s pass through as they are")
+                        #expect(answer.status == (rule == .errorRate && answer.slot == "green" ? 500 : 200), "green's 500s pass through as they are: \(answer)")
                     }
                     let current = try await api.deployment(model, env: env)
                     if current.status == .rolledBack {
