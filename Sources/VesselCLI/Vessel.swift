@@ -23,6 +23,7 @@ struct Vessel: AsyncParsableCommand {
             Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,
             Sign.self, Verify.self, KeysCommand.self,
             WebhookCommand.self,
+            EnvCommand.self,
         ]
     )
 
