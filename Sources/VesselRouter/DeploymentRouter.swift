@@ -111,31 +111,27 @@ public final class DeploymentRouter: Sendable {
         }
     }
 
-    /// Long-polls the document until cancelled: a first read at once, then `wait=&after=`.
+    /// Long-polls the document until cancelled (`DeploymentFollower`): a first read at once,
+    /// then `wait=&after=` with the revision held; failures are logged (throttled) and asked
+    /// again with backoff, for as long as the router runs.
     func follow() async {
         var failures = LogThrottle(interval: .seconds(30))
         var missing = false
-        while !Task.isCancelled {
-            do {
-                let held = table.current?.revision
-                let info: DeploymentInfo?
-                if let held {
-                    info = try await follow.waitForDeployment(configuration.model, env: configuration.env, after: held, wait: configuration.pollWait)
-                } else {
-                    info = try await follow.deployment(configuration.model, env: configuration.env)
-                }
-                if let info { apply(info, source: "the routing document") }
+        var follower = DeploymentFollower(api: self.follow, model: configuration.model, env: configuration.env)
+        follower.pollWait = configuration.pollWait
+        await follower.run(held: { table.current?.revision }) { event in
+            switch event {
+            case .document(let info):
+                apply(info, source: "the routing document")
                 if missing { logger.notice("\(configuration.model) has a deployment in \(configuration.env) now") }
                 missing = false
-            } catch {
-                if Task.isCancelled { return }
-                if let error = error as? VesselError, error.code == .notFound {
-                    if !missing { logger.warning("\(configuration.model) has no deployment in \(configuration.env) yet: \(error.message); asking again every 2s") }
-                    missing = true
-                } else if let count = failures.record() {
+            case .missing(let error):
+                if !missing { logger.warning("\(configuration.model) has no deployment in \(configuration.env) yet: \(error.message); asking again every 2s") }
+                missing = true
+            case .failed(let error, _):
+                if let count = failures.record() {
                     logger.warning("cannot read the routing document of \(configuration.model) in \(configuration.env) (\(count) failure(s)): \(error); serving with \(table.current.map { "revision \($0.revision)" } ?? "nothing yet"), retrying")
                 }
-                try? await Task.sleep(for: .seconds(2))
             }
         }
     }
