@@ -40,7 +40,7 @@ struct EnvCommand: AsyncParsableCommand {
                 let environment = try MarkerEnvironment(pythonVersion: pythonVersion, platform: MarkerEnvironment.Platform(rawValue: platform) ?? .linux)
                 let requirements = try await RequirementsSource.requirements(for: reference)
                 let installed = try Self.readFile(freeze) { (text: String, name: String) throws(RequirementsFileError) in try InstalledPackages(freeze: text, fileName: name) }
-                do {
+                do throws(RequirementsFileError) {
                     report = try EnvironmentCheck.check(requirements, against: installed, in: environment, strict: strict)
                 } catch {
                     throw VesselError.invalidArgument(error.description)
@@ -56,7 +56,7 @@ struct EnvCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: path) else { throw VesselError.notFound("'\(path)' does not exist") }
             guard let data = FileManager.default.contents(atPath: path) else { throw VesselError.invalidArgument("'\(path)' cannot be read") }
             guard let text = String(data: data, encoding: .utf8) else { throw VesselError.invalidArgument("'\(path)' is not UTF-8 text") }
-            do {
+            do throws(RequirementsFileError) {
                 return try parse(text, path)
             } catch {
                 throw VesselError.invalidArgument(error.description)
