@@ -17,7 +17,7 @@ struct Vessel: AsyncParsableCommand {
             ModelCommand.self, Models.self, Versions.self, Show.self,
             Push.self, Pull.self,
             AliasCommand.self, Promote.self, VersionCommand.self, Deploy.self, Route.self,
-            AuditCommand.self,
+            AuditCommand.self, FsckCommand.self, BackupCommand.self, RestoreCommand.self,
             Inspect.self, Scan.self, Policy.self,
             Grant.self, Revoke.self, Grants.self, Protect.self, Unprotect.self, Protections.self,
             Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,

@@ -19,6 +19,8 @@ import Testing
                 "GET /api/v1/policies read",
                 "PUT /api/v1/policies admin",
                 "GET /api/v1/audit/verify admin",
+                "POST /api/v1/admin/fsck admin",
+                "POST /api/v1/admin/backup admin",
                 "GET /api/v1/models authenticated",
                 "POST /api/v1/models/:owner/:name write",
                 "GET /api/v1/models/:owner/:name read",

@@ -100,6 +100,7 @@ public struct Registry: Sendable {
         HealthController(readiness: Readiness(backend: backend, storageProbe: storageProbe), metrics: metrics).register(router)
         let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, cursors: store, clock: clock)
         AdminController(store: store, clock: clock).register(routes)
+        MaintenanceController(store: store, blobs: blobs, options: options).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
