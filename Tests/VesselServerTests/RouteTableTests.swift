@@ -63,6 +63,12 @@ import Testing
                 "POST /api/v1/models/:owner/:name/deployments/:env/advance write",
                 "POST /api/v1/models/:owner/:name/deployments/:env/rollback write",
                 "POST /api/v1/models/:owner/:name/deployments/:env/reports write",
+                // Nodes and drift (issue 24): a node report is node state (viewer); endpoints are configuration (maintainer).
+                "PUT /api/v1/models/:owner/:name/deployments/:env/nodes/:node read",
+                "GET /api/v1/models/:owner/:name/deployments/:env/nodes read",
+                "POST /api/v1/models/:owner/:name/deployments/:env/endpoints maintain",
+                "GET /api/v1/models/:owner/:name/deployments/:env/endpoints read",
+                "DELETE /api/v1/models/:owner/:name/deployments/:env/endpoints maintain",
                 "POST /api/v1/models/:owner/:name/uploads write",
                 "GET /api/v1/models/:owner/:name/uploads/:upload write",
                 "PUT /api/v1/models/:owner/:name/uploads/:upload/chunks/:chunk write",

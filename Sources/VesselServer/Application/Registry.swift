@@ -108,6 +108,7 @@ public struct Registry: Sendable {
         AliasController(store: store).register(routes)
         GovernanceController(store: store, cache: cache).register(routes)
         DeploymentController(store: store, watch: store.deploymentWatch).register(routes)
+        NodeController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)

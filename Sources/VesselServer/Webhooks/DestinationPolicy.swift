@@ -61,22 +61,23 @@ public struct DestinationPolicy: Sendable {
         public var addresses: [[UInt8]]
     }
 
-    /// Checks `url` (http or https, a host) and every address its host resolves to.
+    /// Checks `url` (http or https, a host) and every address its host resolves to. `subject`
+    /// names what the URL is for in the messages (`webhook`, `endpoint`).
     /// - Throws: `invalid_argument` for a malformed URL, a host that does not resolve, or a refused address.
-    public func check(_ text: String) async throws -> Destination {
+    public func check(_ text: String, subject: String = "webhook") async throws -> Destination {
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               var host = url.host, !host.isEmpty, text.count <= 2048 else {
-            throw VesselError.invalidArgument("webhook URL '\(text)' must be an http:// or https:// URL with a host")
+            throw VesselError.invalidArgument("\(subject) URL '\(text)' must be an http:// or https:// URL with a host")
         }
         guard url.user == nil, url.password == nil else {
-            throw VesselError.invalidArgument("webhook URLs must not carry credentials; use the signing secret instead")
+            throw VesselError.invalidArgument(subject == "webhook" ? "webhook URLs must not carry credentials; use the signing secret instead" : "\(subject) URLs must not carry credentials")
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let addresses = try await Self.resolve(host)
-        guard !addresses.isEmpty else { throw VesselError.invalidArgument("webhook host '\(host)' does not resolve") }
+        guard !addresses.isEmpty else { throw VesselError.invalidArgument("\(subject) host '\(host)' does not resolve") }
         for address in addresses {
             if let reason = refusal(address) {
-                throw VesselError.invalidArgument("webhook destination refused: \(host) resolves to \(reason); a server admin can allow it with `vessel serve --webhook-allow CIDR`")
+                throw VesselError.invalidArgument("\(subject) destination refused: \(host) resolves to \(reason); a server admin can allow it with `vessel serve --webhook-allow CIDR`")
             }
         }
         return Destination(url: url, host: host, addresses: addresses)
