@@ -91,10 +91,10 @@ extension PostgresBackend {
         }
     }
 
-    /// `connection`'s SQL interface, each statement bounded by the policy's deadline.
+    /// `connection`'s SQL interface, each statement bounded by the policy's deadline (when it
+    /// has one) and ended by the connection's close.
     func bounded(_ connection: PostgresConnection) -> any SQLDatabase {
-        guard let timeout = policy.timeout else { return connection.sql() }
-        return bounded(connection, timeout: timeout)
+        StatementDeadlineDatabase(base: connection.sql(), connection: connection, timeout: policy.timeout)
     }
 }
 
@@ -130,13 +130,14 @@ struct StatementTimeout: Error, CustomStringConvertible {
     }
 }
 
-/// A connection's `SQLDatabase` whose statements each have a deadline: at the deadline the
-/// connection is closed, which fails the statement at once (postgres-nio does not react to task
-/// cancellation mid-query) and keeps a connection in an unknown state out of the pool.
+/// A connection's `SQLDatabase` whose statements each have a deadline (unless `timeout` is nil):
+/// at the deadline the connection is closed, which fails the statement at once (postgres-nio
+/// does not react to task cancellation mid-query) and keeps a connection in an unknown state out
+/// of the pool. A statement also ends as soon as its connection is closed, whoever closed it.
 struct StatementDeadlineDatabase: SQLDatabase {
     let base: any SQLDatabase
     let connection: PostgresConnection
-    let timeout: Duration
+    let timeout: Duration?
 
     var logger: Logger { base.logger }
     var eventLoop: any EventLoop { base.eventLoop }
@@ -149,32 +150,52 @@ struct StatementDeadlineDatabase: SQLDatabase {
         let timer = arm(expired)
         let timeout = timeout
         let connection = connection
-        return base.execute(sql: query, onRow).flatMapError { error in
+        return answer(base.execute(sql: query, onRow)).flatMapError { error in
             guard expired.isSet else { return connection.eventLoop.makeFailedFuture(error) }
-            return connection.closeFuture.flatMapThrowing { throw StatementTimeout(timeout: timeout) }
-        }.always { _ in timer.cancel() }
+            return connection.closeFuture.flatMapThrowing { throw StatementTimeout(timeout: timeout ?? .zero) }
+        }.always { _ in timer?.cancel() }
     }
 
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> ()) async throws {
         let expired = ExpiryFlag()
         let timer = arm(expired)
-        defer { timer.cancel() }
+        defer { timer?.cancel() }
         do {
-            try await base.execute(sql: query, onRow)
+            try await answer(base.execute(sql: query, onRow)).get()
         } catch {
             guard expired.isSet else { throw error }
             // Returned to the pool only once closed: the pool learns of the close from the
             // same future, before this lease is released, and never hands the connection out again.
             try? await connection.closeFuture.get()
-            throw StatementTimeout(timeout: timeout)
+            throw StatementTimeout(timeout: timeout ?? .zero)
         }
+    }
+
+    /// The statement's outcome, or `ConnectionLost` as soon as the connection is closed
+    /// (already, or while the statement runs) — whichever comes first. postgres-nio can leave a
+    /// statement sent on a closed connection unanswered for ever (a `ROLLBACK` after PostgreSQL
+    /// went away did: vapor/postgres-nio#487, whose fix was reverted in #501), and closing the
+    /// connection is all the deadline does, so nothing else would end that wait. A statement
+    /// still running on the closed connection is left to postgres-nio: its rows are no longer
+    /// read by anyone, and no result of it is reported.
+    private func answer(_ statement: EventLoopFuture<Void>) -> EventLoopFuture<Void> {
+        let outcome = connection.eventLoop.makePromise(of: Void.self)
+        let settled = ExpiryFlag()
+        statement.whenComplete { result in
+            if settled.claim() { outcome.completeWith(result) }
+        }
+        connection.closeFuture.whenComplete { _ in
+            if settled.claim() { outcome.fail(ConnectionLost()) }
+        }
+        return outcome.futureResult
     }
 
     func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
         try await closure(self)
     }
 
-    private func arm(_ expired: ExpiryFlag) -> Scheduled<Void> {
+    private func arm(_ expired: ExpiryFlag) -> Scheduled<Void>? {
+        guard let timeout else { return nil }
         let connection = connection
         return connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
             expired.set()
@@ -187,4 +208,12 @@ private final class ExpiryFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func set() { value.store(true, ordering: .releasing) }
     var isSet: Bool { value.load(ordering: .acquiring) }
+    /// Sets the flag; true for the one caller that found it unset.
+    func claim() -> Bool { value.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged }
+}
+
+/// A statement whose connection was closed before it answered (PostgreSQL went away, or the
+/// connection was closed for another statement's deadline). Transient.
+struct ConnectionLost: Error, CustomStringConvertible {
+    var description: String { "the connection was closed before the statement answered" }
 }

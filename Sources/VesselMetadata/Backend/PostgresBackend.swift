@@ -143,6 +143,8 @@ public final class PostgresBackend: SQLBackend {
             throw fail(BackendFailure(.database, transient: true, "PostgreSQL at \(url.endpoint) gave no connection within \(failure.timeout)\(last)"))
         } catch let failure as StatementTimeout {
             throw fail(BackendFailure(.database, transient: true, "PostgreSQL at \(url.endpoint) did not finish a statement within \(failure.timeout); its connection was closed"))
+        } catch is ConnectionLost {
+            throw fail(BackendFailure(.database, transient: true, "PostgreSQL at \(url.endpoint) closed the connection before a statement answered"), breaksPool: true)
         } catch let error as PSQLError {
             if let failure = PostgresFailure.backendFailure(error, endpoint: url.endpoint) { throw fail(failure, breaksPool: failure.transient) }
             throw PostgresFailure(error)
