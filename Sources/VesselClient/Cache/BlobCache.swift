@@ -12,6 +12,8 @@ import Glibc
 ///       blobs/sha256/ab/<hex>        a verified blob (mode 0444)
 ///       blobs/sha256/ab/<hex>.stat   "<inode> <size> <mtime ns>" recorded when it was verified
 ///       partial/<hex>.partial        a download in progress, resumed with Range
+///       partial/<hex>.claim          who is downloading it, when several processes share the
+///                                    cache (`BlobClaim`: one downloads, the others wait)
 ///
 /// Pulled folders hard-link these files. If a pulled file is edited in place, the shared
 /// inode's mtime changes; the next use of the entry sees the recorded stat no longer matches,

@@ -40,10 +40,17 @@ struct Downloader: Sendable {
     /// Returns the cached path and the number of bytes transferred.
     func fetch(model: ModelName, digest: Digest, size: UInt64) async throws -> (path: String, transferred: UInt64) {
         let transferred = Tally()
-        let path = try await retry.waitingOutages(like: api.retry).run {
-            try await attemptFetch(model: model, digest: digest, size: size, transferred: transferred)
+        // One process downloads a blob into a shared cache; the others wait for it (`BlobClaim`).
+        let claimed = try await cache.whileClaimed(digest, size: size) {
+            try await retry.waitingOutages(like: api.retry).run {
+                try await attemptFetch(model: model, digest: digest, size: size, transferred: transferred)
+            }
         }
-        return (path, transferred.total)
+        if let claimed { return (claimed, transferred.total) }
+        guard let path = cache.lookup(digest, size: size, verify: false) else {
+            throw VesselError(.unavailable, "\(digest) left the cache as soon as another process put it there")
+        }
+        return (path, 0)
     }
 
     private func attemptFetch(model: ModelName, digest: Digest, size: UInt64, transferred: Tally) async throws -> String {
