@@ -52,7 +52,16 @@ extension PostgresBackend {
             }
         }
         do {
-            try await Self.probeDirect(url: url, timeout: probeTimeout, logger: poolLogger)
+            do {
+                try await Self.probeDirect(url: url, timeout: probeTimeout, logger: poolLogger)
+            } catch where wasReachable && !Task.isCancelled && !(error is CancellationError) {
+                // One failed connection while PostgreSQL answered until now is not yet an
+                // outage: on a loaded machine with every pooled connection busy, opening one can
+                // take longer than the probe's second, and replacing the pool then would only
+                // add connections. Asked again with the whole backend timeout; a server that is
+                // down refuses the second connection at once too.
+                try await Self.probeDirect(url: url, timeout: max(probeTimeout, policy.timeout ?? .seconds(5)), logger: poolLogger)
+            }
         } catch {
             // Shutting down: not an outage.
             if Task.isCancelled || error is CancellationError { return }
