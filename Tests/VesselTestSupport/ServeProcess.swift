@@ -19,30 +19,40 @@ public final class ServeProcess: @unchecked Sendable {
     public let arguments: [String]
     /// Added to its environment (`PATH` and `VESSEL_ADMIN_TOKEN`), e.g. storage credentials.
     public let environment: [String: String]
+    /// With `--tls-cert` among the arguments: how clients check it (the test CA) and the
+    /// certificate they present; `url` is then `https://`.
+    public let clientTLS: ClientTLS?
     private var process: Process?
 
     /// Starts the server and waits until it answers.
     /// - Parameters:
     ///   - dataDir: its data folder; a new one under `TempDir` when nil.
     ///   - log: `DATADIR.log` unless given (replicas sharing a data folder need their own).
-    public init(dataDir: String? = nil, arguments: [String] = [], log: String? = nil, environment: [String: String] = [:]) async throws {
+    public init(dataDir: String? = nil, arguments: [String] = [], log: String? = nil, environment: [String: String] = [:], clientTLS: ClientTLS? = nil) async throws {
         let dataDir = dataDir ?? TempDir.make("vessel-e2e-data")
         self.dataDir = dataDir
         self.arguments = arguments
         self.log = log ?? "\(dataDir).log"
         self.environment = environment
+        self.clientTLS = clientTLS
         self.port = CLI.freePort()
         try await start()
     }
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(clientTLS == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
-    /// Environment for the `vessel` client, as the admin.
-    public var env: [String: String] { ["VESSEL_SERVER": url, "VESSEL_TOKEN": Self.adminToken] }
+    /// Environment for the `vessel` client, as the admin (with `clientTLS`: its CA and certificate).
+    public var env: [String: String] {
+        var env = ["VESSEL_SERVER": url, "VESSEL_TOKEN": Self.adminToken]
+        env["VESSEL_CA_CERT"] = clientTLS?.caCertPath
+        env["VESSEL_CLIENT_CERT"] = clientTLS?.clientCertPath
+        env["VESSEL_CLIENT_KEY"] = clientTLS?.clientKeyPath
+        return env
+    }
 
     /// An in-process API client as the admin; shut it down after use.
     public func client() -> APIClient {
-        APIClient(config: ClientConfig(server: url, token: Self.adminToken))
+        APIClient(config: ClientConfig(server: url, token: Self.adminToken, tls: clientTLS ?? ClientTLS()))
     }
 
     /// Starts the process (again, after `kill()` or `stop()`: same port, same data) and waits

@@ -26,7 +26,9 @@ struct Login: AsyncParsableCommand {
                 token = getpass("").map { String(cString: $0) } ?? ""
             }
             guard !token.isEmpty else { throw VesselError.invalidArgument("no token given") }
-            let client = APIClient(config: ClientConfig(server: url, token: token))
+            // An https:// server is checked with VESSEL_CA_CERT / ca_cert, as every command does.
+            let tls = try ClientConfig.resolve(serverFlag: url).tls
+            let client = APIClient(config: ClientConfig(server: url, token: token, tls: tls))
             let me: WhoAmI
             do {
                 me = try await client.whoami()

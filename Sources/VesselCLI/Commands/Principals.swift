@@ -9,12 +9,19 @@ struct PrincipalCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a principal.")
         @Argument(help: "The principal's name.") var name: String
         @Flag(help: "A service account (a bot such as CI) rather than a person.") var service = false
+        @Option(name: .customLong("cert-subject"), help: ArgumentHelp(
+            "A client certificate that stands for this principal over mutual TLS (repeatable): its subject, most specific first ('CN=ci-bot,O=Example'), or a SAN 'URI:spiffe://…' / 'DNS:bot.example'.",
+            valueName: "subject"))
+        var certSubjects: [String] = []
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
             try await Output.run(json: client.json) {
-                let info = try await client.withClient { try await $0.createPrincipal(name, kind: service ? .service : .user) }
-                if client.json { Output.json(info) } else { Output.line("created \(info.kind.rawValue) '\(info.name)'") }
+                let subjects = try certSubjects.map { text throws(VesselError) in try CertificateSubject.normalize(text) }
+                let info = try await client.withClient { try await $0.createPrincipal(name, kind: service ? .service : .user, certSubjects: subjects) }
+                if client.json { Output.json(info) } else {
+                    Output.line("created \(info.kind.rawValue) '\(info.name)'" + (subjects.isEmpty ? "" : " for client certificates \(subjects.joined(separator: "; "))"))
+                }
             }
         }
     }

@@ -42,7 +42,7 @@ struct Route: AsyncParsableCommand {
             let (host, port) = try Self.address(listen)
             let interval = try Self.interval(reportInterval)
             let pools = try Self.upstreams(upstreams)
-            let config = try ClientConfig.resolve(serverFlag: client.server)
+            let config = try client.connection.config()
             let notices = RetryNotices()
             // Reading the document may be repeated, and waits out an outage; a report may not.
             let follow = APIClient(config: config, retryFor: client.retryFor.duration, onRetry: { notices.show($0) })

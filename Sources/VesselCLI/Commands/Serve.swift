@@ -69,6 +69,33 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A file holding the key that encrypts webhook signing secrets in the database: 32 random bytes, raw, hex or base64 (e.g. `openssl rand -hex 32`).", valueName: "FILE"))
     var secretsKeyFile: String?
 
+    @Option(help: ArgumentHelp("Serve HTTPS with this PEM certificate (then any intermediates); needs --tls-key. Re-read on SIGHUP and when the file changes.", valueName: "PEM"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The PEM private key of --tls-cert (unencrypted).", valueName: "PEM"))
+    var tlsKey: String?
+
+    @Option(help: "The lowest TLS version accepted: 1.2 or 1.3.")
+    var tlsMinVersion = "1.2"
+
+    @Option(help: ArgumentHelp("Ask clients for a certificate signed by this PEM CA (mutual TLS); a verified certificate can stand for a principal (`vessel principal add --cert-subject`).", valueName: "PEM"))
+    var tlsClientCa: String?
+
+    @Option(help: "With --tls-client-ca: `required` refuses a client without a certificate at the handshake; `optional` lets it in to use a token. Default: required.")
+    var tlsClientAuth: String?
+
+    @Option(help: "How often --tls-cert and --tls-key are checked for a change (e.g. 5s); SIGHUP re-reads them at once.")
+    var tlsReloadInterval = "5s"
+
+    @Flag(help: "With --tls-cert, offer only HTTP/1.1 (no HTTP/2 by ALPN).")
+    var noHttp2 = false
+
+    @Option(help: ArgumentHelp("Trust this PEM CA for outgoing HTTPS (webhook destinations), besides the system store.", valueName: "PEM"))
+    var caCert: String?
+
+    @Option(name: .customLong("trust-proxy"), help: ArgumentHelp("Believe X-Forwarded-For and X-Forwarded-Proto from this proxy's address (repeatable, e.g. 10.0.0.0/8); from anywhere else they are ignored.", valueName: "CIDR"))
+    var trustProxy: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -106,12 +133,39 @@ struct Serve: AsyncParsableCommand {
             options.webhooks.retryWindow = .seconds(try Timestamp.parseDuration(webhookRetryWindow))
             guard webhookBusyRate >= 0 else { throw VesselError.invalidArgument("--webhook-busy-rate must be 0 (no limit) or more") }
             options.webhooks.busySendRate = webhookBusyRate == 0 ? nil : webhookBusyRate
+            if let caCert {
+                try ServerTLSOptions.checkCertificates(caCert, flag: "--ca-cert")
+                options.webhooks.caCertPath = caCert
+            }
+            options.trustedProxies = try trustProxy.map { text throws(VesselError) in try CIDR(text) }
+            options.tls = try loadTLS(logger: logger)
             DescriptorLimit.raiseToHard(logger: logger)
             // Start-up retries, signals and the bounded shutdown: see ServerLifecycle.
             let lifecycle = ServerLifecycle(options: options, logger: logger)
             let registry = try await lifecycle.open()
-            logger.notice("vessel serving", metadata: ["address": "http://\(host):\(port)", "data_dir": "\(dataDir)"])
+            logger.notice("vessel serving", metadata: ["address": "\(options.tls == nil ? "http" : "https")://\(host):\(port)", "data_dir": "\(dataDir)"])
             try await lifecycle.run(registry)
         }
+    }
+
+    /// The certificate and key (exit 2 when missing, unreadable or not a pair), or nil for plain HTTP.
+    func loadTLS(logger: Logger) throws -> CertificateReloader? {
+        guard let tlsCert, let tlsKey else {
+            if tlsCert != nil || tlsKey != nil { throw VesselError.invalidArgument("--tls-cert and --tls-key go together") }
+            if tlsClientCa != nil || tlsClientAuth != nil || tlsMinVersion != "1.2" || noHttp2 {
+                throw VesselError.invalidArgument("--tls-min-version, --tls-client-ca, --tls-client-auth and --no-http2 need --tls-cert and --tls-key")
+            }
+            return nil
+        }
+        var tls = ServerTLSOptions(certificatePath: tlsCert, keyPath: tlsKey)
+        tls.minimumVersion = try ServerTLSOptions.minimumVersion(tlsMinVersion)
+        tls.clientCAPath = tlsClientCa
+        if let tlsClientAuth {
+            guard tlsClientCa != nil else { throw VesselError.invalidArgument("--tls-client-auth needs --tls-client-ca") }
+            tls.clientAuth = try ServerTLSOptions.clientAuth(tlsClientAuth)
+        }
+        tls.http2 = !noHttp2
+        tls.reloadInterval = .seconds(try Timestamp.parseDuration(tlsReloadInterval))
+        return try CertificateReloader(options: tls, logger: logger)
     }
 }

@@ -10,23 +10,42 @@ public struct ClientConfig: Sendable, Equatable {
     /// anything (`VESSEL_VERIFY_KEYS` or the config file's `verify_keys`, comma-separated;
     /// `--verify-key` flags replace them). Empty: no signature is required.
     public var verifyKeys: [String]
+    /// How an `https://` server is checked and which client certificate is presented (docs/tls.md).
+    public var tls: ClientTLS
 
     public static let defaultServer = "http://127.0.0.1:8750"
 
-    public init(server: String, token: String?, verifyKeys: [String] = []) {
+    public init(server: String, token: String?, verifyKeys: [String] = [], tls: ClientTLS = ClientTLS()) {
         self.server = server
         self.token = token
         self.verifyKeys = verifyKeys
+        self.tls = tls
     }
 
-    /// Resolves the configuration in precedence order.
-    public static func resolve(serverFlag: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(VesselError) -> ClientConfig {
+    /// Resolves the configuration in precedence order. `tlsFlags` holds what was given on the
+    /// command line (`--ca-cert`, `--client-cert`, `--client-key`, `--insecure-skip-verify`);
+    /// each missing one comes from `VESSEL_CA_CERT`, `VESSEL_CLIENT_CERT`, `VESSEL_CLIENT_KEY`,
+    /// `VESSEL_INSECURE_SKIP_VERIFY=1`, then the config file's `ca_cert`, `client_cert`, `client_key`.
+    /// Skipping verification prints `ClientTLS.insecureWarning` on stderr, every time.
+    /// - Throws: `invalid_argument` for a malformed config file or an unreadable certificate or key.
+    public static func resolve(serverFlag: String?, tlsFlags: ClientTLS = ClientTLS(), environment: [String: String] = ProcessInfo.processInfo.environment) throws(VesselError) -> ClientConfig {
         let file = try ConfigFile.load(path: ConfigFile.path(environment: environment))
         let server = serverFlag ?? environment["VESSEL_SERVER"] ?? file["server"] ?? defaultServer
         let token = environment["VESSEL_TOKEN"] ?? file["token"]
         let keys = (environment["VESSEL_VERIFY_KEYS"] ?? file["verify_keys"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return ClientConfig(server: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token, verifyKeys: keys)
+        func value(_ flag: String?, _ variable: String, _ key: String) -> String? {
+            (flag ?? environment[variable] ?? file[key]).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var tls = ClientTLS(
+            caCertPath: value(tlsFlags.caCertPath, "VESSEL_CA_CERT", "ca_cert"),
+            clientCertPath: value(tlsFlags.clientCertPath, "VESSEL_CLIENT_CERT", "client_cert"),
+            clientKeyPath: value(tlsFlags.clientKeyPath, "VESSEL_CLIENT_KEY", "client_key")
+        )
+        tls.insecureSkipVerify = tlsFlags.insecureSkipVerify || ["1", "true", "yes"].contains(environment["VESSEL_INSECURE_SKIP_VERIFY"]?.lowercased() ?? "")
+        try tls.validate()
+        if tls.insecureSkipVerify { FileHandle.standardError.write(Data((ClientTLS.insecureWarning + "\n").utf8)) }
+        return ClientConfig(server: server.hasSuffix("/") ? String(server.dropLast()) : server, token: token, verifyKeys: keys, tls: tls)
     }
 }
 

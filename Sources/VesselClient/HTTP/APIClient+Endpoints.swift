@@ -4,8 +4,9 @@ import VesselCore
 extension APIClient {
     public func whoami() async throws -> WhoAmI { try await call(.GET, "/api/v1/whoami", as: WhoAmI.self) }
 
-    public func createPrincipal(_ name: String, kind: PrincipalKind) async throws -> PrincipalInfo {
-        try await call(.POST, "/api/v1/principals", body: CreatePrincipalRequest(name: name, kind: kind), as: PrincipalInfo.self)
+    public func createPrincipal(_ name: String, kind: PrincipalKind, certSubjects: [String] = []) async throws -> PrincipalInfo {
+        let body = CreatePrincipalRequest(name: name, kind: kind, certSubjects: certSubjects.isEmpty ? nil : certSubjects)
+        return try await call(.POST, "/api/v1/principals", body: body, as: PrincipalInfo.self)
     }
 
     public func principals() async throws -> [PrincipalInfo] {

@@ -38,6 +38,11 @@ public final class APIClient: Sendable {
         // A refused connection fails its requests now, instead of the pool retrying it quietly
         // until the connect timeout: `RetryPolicy` decides whether and when to try again.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // https://: the system trust store plus --ca-cert, a client certificate when given
+        // (docs/tls.md). HTTP/1.1 only, as over plain HTTP: transfers open several connections
+        // rather than multiplexing one (decision 0017).
+        configuration.tlsConfiguration = config.tls.configuration()
+        configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -80,6 +85,10 @@ public final class APIClient: Sendable {
         } catch let error as VesselError {
             throw error
         } catch {
+            // A refused certificate is final: waiting does not fix it, and nothing falls back.
+            if TLSFailure.isTLSFailure(error) {
+                throw await TLSFailure.explain(error, server: config.server, tls: config.tls)
+            }
             let failure = VesselError(.unavailable, "cannot reach the Vessel server at \(config.server): \(Self.describe(error))")
             if let reason = TransientFailure.connectionFailure(error) {
                 throw TransientFailure(error: failure, reason: "cannot reach \(config.server): \(reason)", retryAfter: nil)

@@ -42,9 +42,18 @@ public struct PrincipalInfo: Codable, Sendable, Equatable {
 public struct CreatePrincipalRequest: Codable, Sendable {
     public var name: String
     public var kind: PrincipalKind
-    public init(name: String, kind: PrincipalKind) {
+    /// Client certificate identities that stand for the principal (mutual TLS, docs/tls.md):
+    /// `CN=…[,O=…]`, `URI:…` or `DNS:…`. Absent or null: none.
+    public var certSubjects: [String]?
+    public init(name: String, kind: PrincipalKind, certSubjects: [String]? = nil) {
         self.name = name
         self.kind = kind
+        self.certSubjects = certSubjects
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind
+        case certSubjects = "cert_subjects"
     }
 }
 

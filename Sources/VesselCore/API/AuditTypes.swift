@@ -12,8 +12,14 @@ public struct AuditEntryInfo: Codable, Sendable, Equatable {
     public var reason: String?
     public var prevHash: String
     public var hash: String
+    /// What the change was authenticated with: `token`, or `certificate <identity>` (mutual TLS);
+    /// null in entries written before Vessel recorded it.
+    public var credential: String?
+    /// The client's address (with `--trust-proxy`, the one the proxy names); null before it was recorded.
+    public var clientAddress: String?
 
-    public init(seq: Int64, time: String, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, prevHash: String, hash: String) {
+    public init(seq: Int64, time: String, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, prevHash: String, hash: String,
+                credential: String? = nil, clientAddress: String? = nil) {
         self.seq = seq
         self.time = time
         self.actor = actor
@@ -26,12 +32,15 @@ public struct AuditEntryInfo: Codable, Sendable, Equatable {
         self.reason = reason
         self.prevHash = prevHash
         self.hash = hash
+        self.credential = credential
+        self.clientAddress = clientAddress
     }
 
     enum CodingKeys: String, CodingKey {
-        case seq, time, actor, action, target, model, before, after, hash, reason
+        case seq, time, actor, action, target, model, before, after, hash, reason, credential
         case requestID = "request_id"
         case prevHash = "prev_hash"
+        case clientAddress = "client_address"
     }
 }
 

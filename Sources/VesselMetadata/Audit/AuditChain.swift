@@ -17,6 +17,10 @@ public struct AuditEntry: Sendable, Equatable, Codable {
     public var reason: String?
     public var prevHash: String
     public var hash: String
+    /// What the change was authenticated with: `token` or `certificate <identity>` (null before migration 14).
+    public var credential: String? = nil
+    /// The client's address (behind `--trust-proxy`, the one the proxy names).
+    public var clientAddress: String? = nil
 }
 
 /// The hash-chained audit log.
@@ -25,8 +29,10 @@ public struct AuditEntry: Sendable, Equatable, Codable {
 ///
 ///     vessel-audit-v1\n
 ///     then for each field in this order — seq, at, actor, action, target, model, before,
-///     after, request_id, reason, prev_hash — the line `<name>=<len>:<value>\n`, where <len> is the
-///     value's length in UTF-8 bytes in decimal; a null value is the line `<name>=-\n`.
+///     after, request_id, reason, [credential, client_address,] prev_hash — the line
+///     `<name>=<len>:<value>\n`, where <len> is the value's length in UTF-8 bytes in decimal; a
+///     null value is the line `<name>=-\n`. `credential` and `client_address` (mutual TLS,
+///     docs/tls.md) are written only when set, so entries made before them hash as they did.
 ///     `seq` and `at` (microseconds since the epoch) are written in decimal.
 ///
 /// Sequence numbers come from the single `audit_head` row, updated inside the writing
@@ -35,7 +41,7 @@ public enum AuditChain {
     /// `prev_hash` of entry 1.
     public static let genesisHash = String(repeating: "0", count: 64)
 
-    public static func canonicalBytes(seq: Int64, at: Int64, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, prevHash: String) -> [UInt8] {
+    public static func canonicalBytes(seq: Int64, at: Int64, actor: String, action: String, target: String, model: String?, before: String?, after: String?, requestID: String?, reason: String?, credential: String? = nil, clientAddress: String? = nil, prevHash: String) -> [UInt8] {
         var out = Array("vessel-audit-v1\n".utf8)
         func field(_ name: String, _ value: String?) {
             out += Array(name.utf8)
@@ -57,6 +63,8 @@ public enum AuditChain {
         field("after", after)
         field("request_id", requestID)
         field("reason", reason)
+        if let credential { field("credential", credential) }
+        if let clientAddress { field("client_address", clientAddress) }
         field("prev_hash", prevHash)
         return out
     }
@@ -70,11 +78,13 @@ public enum AuditChain {
         }
         let seq = try head.decode(column: "seq", as: Int64.self)
         let prev = try head.decode(column: "hash", as: String.self)
-        let hash = hash(canonicalBytes(seq: seq, at: at, actor: change.actor, action: action, target: target, model: model, before: before, after: after, requestID: change.requestID, reason: change.reason, prevHash: prev))
+        let hash = hash(canonicalBytes(seq: seq, at: at, actor: change.actor, action: action, target: target, model: model, before: before, after: after, requestID: change.requestID, reason: change.reason,
+                                         credential: change.credential, clientAddress: change.clientAddress, prevHash: prev))
         try await db.raw("""
-            INSERT INTO audit_log (seq, at, actor, action, target, model, before_value, after_value, request_id, reason, prev_hash, hash)
+            INSERT INTO audit_log (seq, at, actor, action, target, model, before_value, after_value, request_id, reason, credential, client_address, prev_hash, hash)
             VALUES (\(bind: seq), \(bind: at), \(bind: change.actor), \(bind: action), \(bind: target), \(bind: model),
-              \(bind: before), \(bind: after), \(bind: change.requestID), \(bind: change.reason), \(bind: prev), \(bind: hash))
+              \(bind: before), \(bind: after), \(bind: change.requestID), \(bind: change.reason), \(bind: change.credential), \(bind: change.clientAddress),
+              \(bind: prev), \(bind: hash))
             """).run()
         try await db.raw("UPDATE audit_head SET hash = \(bind: hash) WHERE id = 1").run()
     }
@@ -103,7 +113,7 @@ public enum AuditChain {
                 if entry.prevHash != prev {
                     return AuditVerification(ok: false, entries: expectedSeq - 1, brokenAt: entry.seq, reason: "entry \(entry.seq) does not link to entry \(entry.seq - 1)")
                 }
-                let recomputed = hash(canonicalBytes(seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, prevHash: entry.prevHash))
+                let recomputed = hash(canonicalBytes(seq: entry.seq, at: entry.at, actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, credential: entry.credential, clientAddress: entry.clientAddress, prevHash: entry.prevHash))
                 if recomputed != entry.hash {
                     return AuditVerification(ok: false, entries: expectedSeq - 1, brokenAt: entry.seq, reason: "entry \(entry.seq) was changed after it was written (its hash does not match its fields)")
                 }
@@ -132,7 +142,9 @@ extension AuditEntry {
             requestID: try row.decode(column: "request_id", as: String?.self),
             reason: try row.decode(column: "reason", as: String?.self),
             prevHash: try row.decode(column: "prev_hash", as: String.self),
-            hash: try row.decode(column: "hash", as: String.self)
+            hash: try row.decode(column: "hash", as: String.self),
+            credential: (try? row.decode(column: "credential", as: String?.self)) ?? nil,
+            clientAddress: (try? row.decode(column: "client_address", as: String?.self)) ?? nil
         )
     }
 }
@@ -143,9 +155,15 @@ public struct ChangeContext: Sendable {
     public var requestID: String?
     /// Why the actor made the change, recorded in the audit entry.
     public var reason: String?
-    public init(actor: String, requestID: String?, reason: String? = nil) {
+    /// What the request was authenticated with (`token`, `certificate <identity>`), for the audit entry.
+    public var credential: String?
+    /// The client's address, for the audit entry.
+    public var clientAddress: String?
+    public init(actor: String, requestID: String?, reason: String? = nil, credential: String? = nil, clientAddress: String? = nil) {
         self.actor = actor
         self.requestID = requestID
         self.reason = reason
+        self.credential = credential
+        self.clientAddress = clientAddress
     }
 }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import VesselCore
 import VesselMetadata
 import VesselStorage
@@ -98,7 +99,10 @@ public struct Registry: Sendable {
             wakeup.signal()
         })
         HealthController(readiness: Readiness(backend: backend, storageProbe: storageProbe), metrics: metrics).register(router)
-        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, cursors: store, clock: clock)
+        // Mutual TLS (a client CA given): client certificates can stand for principals (docs/tls.md).
+        let mutualTLS = options.tls?.options.clientCAPath != nil
+        let routes = APIRoutes(router: router, tokens: store, authorizer: authorizer, cache: cache, cursors: store, clock: clock,
+                               certificates: mutualTLS ? store : nil, origin: OriginPolicy(proxies: options.trustedProxies, tls: options.tls != nil))
         AdminController(store: store, clock: clock).register(routes)
         MaintenanceController(store: store, blobs: blobs, options: options).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
@@ -116,11 +120,14 @@ public struct Registry: Sendable {
     }
 
     public func makeApplication(_ options: ServerOptions, logger: Logger) -> some ApplicationProtocol {
-        Application(
+        // With --tls-cert: HTTPS (HTTP/2 by ALPN), and the certificate reloader as a service.
+        let server = options.tls.map { ServerTLSContext.serverBuilder($0, idleTimeout: options.idleTimeout) }
+        let services: [any Service] = [backgroundJobs(logger: logger), webhookDelivery(logger: logger)] + (options.tls.map { [$0] } ?? [])
+        return Application(
             router: makeRouter().0,
-            server: .http1(configuration: .init(idleTimeout: TimeAmount(options.idleTimeout))),
+            server: server ?? .http1(configuration: .init(idleTimeout: TimeAmount(options.idleTimeout))),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "vessel"),
-            services: [backgroundJobs(logger: logger), webhookDelivery(logger: logger)],
+            services: services,
             logger: logger
         )
     }

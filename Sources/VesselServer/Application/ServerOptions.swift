@@ -57,6 +57,11 @@ public struct ServerOptions: Sendable {
     /// How long a start with an unreachable database keeps retrying before it exits 6
     /// (`--startup-timeout`; see `ServerLifecycle.open`).
     public var startupTimeout: Duration = .seconds(60)
+    /// HTTPS (`--tls-cert`, `--tls-key`, mutual TLS): the loaded pair, re-read while serving
+    /// (`CertificateReloader`, docs/tls.md); nil: plain HTTP.
+    public var tls: CertificateReloader?
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (`--trust-proxy`).
+    public var trustedProxies: [CIDR] = []
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 

@@ -5,7 +5,7 @@ import VesselMetadata
 
 /// Principals, tokens, the audit log, and who-am-I.
 struct AdminController {
-    let store: any PrincipalStore & TokenStore & AuditLog & FormatPolicyStore
+    let store: any PrincipalStore & TokenStore & AuditLog & FormatPolicyStore & CertificateSubjectStore
     let clock: @Sendable () -> Int64
 
     func register(_ routes: APIRoutes) {
@@ -17,6 +17,9 @@ struct AdminController {
         }
         routes.on(.post, "/api/v1/principals", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(CreatePrincipalRequest.self, from: request, context: context)
+            if let subjects = body.certSubjects, !subjects.isEmpty {
+                return try JSONResponse.make(try await store.createPrincipal(name: body.name, kind: body.kind, certificateSubjects: subjects, change: caller.change), status: .created)
+            }
             return try JSONResponse.make(try await store.createPrincipal(name: body.name, kind: body.kind, change: caller.change), status: .created)
         }
         routes.on(.get, "/api/v1/tokens", .admin) { request, _, _ in
@@ -59,6 +62,7 @@ struct AdminController {
 
 extension AuditEntryInfo {
     init(_ entry: AuditEntry) {
-        self.init(seq: entry.seq, time: Timestamp.rfc3339(micros: entry.at), actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, prevHash: entry.prevHash, hash: entry.hash)
+        self.init(seq: entry.seq, time: Timestamp.rfc3339(micros: entry.at), actor: entry.actor, action: entry.action, target: entry.target, model: entry.model, before: entry.before, after: entry.after, requestID: entry.requestID, reason: entry.reason, prevHash: entry.prevHash, hash: entry.hash,
+                  credential: entry.credential, clientAddress: entry.clientAddress)
     }
 }

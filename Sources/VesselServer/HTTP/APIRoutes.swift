@@ -10,9 +10,15 @@ struct Caller: Sendable {
     let requestID: String
     /// The caller's highest role covering the route's model (or the registry).
     let role: Role?
-    var change: ChangeContext { ChangeContext(actor: principal.name, requestID: requestID) }
+    /// What authenticated the caller: `token` or `certificate <identity>` (nil: anonymous).
+    var credential: String? = nil
+    /// The client's address (`RequestOrigin`).
+    var clientAddress: String? = nil
+    var change: ChangeContext { change(reason: nil) }
 
-    func change(reason: String?) -> ChangeContext { ChangeContext(actor: principal.name, requestID: requestID, reason: reason) }
+    func change(reason: String?) -> ChangeContext {
+        ChangeContext(actor: principal.name, requestID: requestID, reason: reason, credential: credential, clientAddress: clientAddress)
+    }
 }
 
 /// Registers API routes. Every route names its `Permission`; the wrapper authenticates the
@@ -30,11 +36,14 @@ final class APIRoutes {
     /// Every registered route, for the authorization matrix tests.
     private(set) var registered: [Entry] = []
 
+    /// - Parameters:
+    ///   - certificates: with mutual TLS, where a client certificate's principal is looked up.
+    ///   - origin: how the client's address is found (`--trust-proxy`, TLS or not).
     init(router: Router<AppContext>, tokens: any TokenStore, authorizer: any Authorizer, cache: HotReadCache, cursors: any PageCursorSource,
-         clock: @escaping @Sendable () -> Int64) {
+         clock: @escaping @Sendable () -> Int64, certificates: (any CertificateSubjectStore)? = nil, origin: OriginPolicy = OriginPolicy()) {
         self.router = router
         self.cursors = cursors
-        self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, cache: cache, clock: clock)
+        self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, cache: cache, clock: clock, certificates: certificates, origin: origin)
     }
 
     func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
@@ -56,26 +65,66 @@ final class APIRoutes {
     }
 }
 
-/// Authenticates the bearer token and asks the authorizer, for one route's permission.
+/// How a request's origin is judged: the `--trust-proxy` networks and whether the server speaks TLS.
+struct OriginPolicy: Sendable {
+    var proxies: [CIDR] = []
+    var tls = false
+}
+
+/// Authenticates the caller (bearer token, or a client certificate mapped to a principal) and
+/// asks the authorizer, for one route's permission.
+///
+/// With mutual TLS a verified client certificate whose subject (or a `URI:`/`DNS:` name) is
+/// mapped to a principal stands for that principal. A token sent over such a connection must
+/// belong to the same principal, else the request is `unauthenticated`; a certificate mapped to
+/// nobody leaves the token to decide (docs/tls.md).
 struct RouteGuard: Sendable {
     let tokens: any TokenStore
     let authorizer: any Authorizer
     let cache: HotReadCache
     let clock: @Sendable () -> Int64
+    var certificates: (any CertificateSubjectStore)? = nil
+    var origin = OriginPolicy()
 
     func authenticate(_ request: Request, context: AppContext, permission: Permission) async throws -> Caller {
         let anonymous = PrincipalInfo(name: "anonymous", kind: .user, createdAt: "")
-        if permission == .anonymous { return Caller(principal: anonymous, requestID: context.id, role: nil) }
-        guard let header = request.headers[.authorization] else {
+        let address = RequestOrigin.of(request, channel: context.channel, proxies: origin.proxies, tls: origin.tls).address
+        if permission == .anonymous { return Caller(principal: anonymous, requestID: context.id, role: nil, clientAddress: address) }
+        let certified = try await certificatePrincipal(context)
+        let principal: PrincipalInfo
+        let credential: String
+        if let header = request.headers[.authorization] {
+            guard header.hasPrefix("Bearer "), header.count > 7 else {
+                throw VesselError.unauthenticated("the Authorization header must be 'Bearer <token>'")
+            }
+            let token = String(header.dropFirst(7))
+            principal = try await cache.principal(token: token) { try await tokens.authenticate(hash: Tokens.hash(token), now: clock()) }
+            if let certified, certified.principal.name != principal.name {
+                throw VesselError.unauthenticated("the token belongs to '\(principal.name)' but the client certificate (\(certified.identity)) stands for '\(certified.principal.name)'; send one credential, or both of the same principal")
+            }
+            credential = "token"
+        } else if let certified {
+            principal = certified.principal
+            credential = "certificate \(certified.identity)"
+        } else if let identity = try await unmappedCertificate(context) {
+            throw VesselError.unauthenticated("the client certificate \(identity) stands for no principal: map it with `vessel principal add NAME --cert-subject '\(identity)'`, or send a token")
+        } else {
             throw VesselError.unauthenticated("this request needs a token: run `vessel login` or set VESSEL_TOKEN")
         }
-        guard header.hasPrefix("Bearer "), header.count > 7 else {
-            throw VesselError.unauthenticated("the Authorization header must be 'Bearer <token>'")
-        }
-        let token = String(header.dropFirst(7))
-        let principal = try await cache.principal(token: token) { try await tokens.authenticate(hash: Tokens.hash(token), now: clock()) }
         let model = try APIRoutes.model(from: context)
         let role = try await cache.role(principal.name, permission, model) { try await authorizer.authorize(principal, permission, model: model) }
-        return Caller(principal: principal, requestID: context.id, role: role)
+        return Caller(principal: principal, requestID: context.id, role: role, credential: credential, clientAddress: address)
+    }
+
+    /// The principal the connection's verified client certificate is mapped to, if any.
+    private func certificatePrincipal(_ context: AppContext) async throws -> (principal: PrincipalInfo, identity: String)? {
+        guard let certificates, let certificate = await PeerCertificate.of(context.channel) else { return nil }
+        return try await certificates.principal(certificateIdentities: PeerCertificate.identities(certificate))
+    }
+
+    /// The subject of a verified client certificate that is mapped to nobody.
+    private func unmappedCertificate(_ context: AppContext) async throws -> String? {
+        guard certificates != nil, let certificate = await PeerCertificate.of(context.channel) else { return nil }
+        return PeerCertificate.identities(certificate).first
     }
 }

@@ -3,6 +3,9 @@ public struct WebhookOptions: Sendable {
     /// Networks deliveries may reach although the destination policy refuses them by default
     /// (`vessel serve --webhook-allow 10.0.0.0/8`, repeatable).
     public var allowedNetworks: [CIDR] = []
+    /// PEM CA certificate(s) trusted for HTTPS destinations besides the system store
+    /// (`vessel serve --ca-cert`, docs/tls.md); certificates are always verified.
+    public var caCertPath: String?
     /// How often the delivery loop looks for new events without being nudged.
     public var pollInterval: Duration = .seconds(1)
     public var connectTimeout: Duration = .seconds(5)

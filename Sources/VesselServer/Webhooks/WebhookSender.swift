@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Posts one signed delivery: destination checked first, connect and whole-attempt timeouts,
@@ -32,6 +33,12 @@ final class WebhookSender: Sendable {
         configuration.timeout = .init(connect: amount(options.connectTimeout), read: amount(options.responseTimeout))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         configuration.dnsOverride = dnsOverride
+        // The system trust store, plus `--ca-cert` for private endpoints (docs/tls.md).
+        if let path = options.caCertPath, let roots = try? NIOSSLCertificate.fromPEMFile(path), !roots.isEmpty {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.certificates(roots)]
+            configuration.tlsConfiguration = tls
+        }
         // No tracer: Vessel bootstraps none, and with the default (a no-op tracer) the client
         // still built a span's attributes for every request, 9% of the delivery thread.
         configuration.tracing.tracer = nil
