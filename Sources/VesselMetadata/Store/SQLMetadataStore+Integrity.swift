@@ -129,7 +129,7 @@ extension SQLMetadataStore {
 
     /// Registers a running backup as the lease row `backup:<id>` until `now + ttl`; renew it by
     /// calling again. A garbage-collection sweep must not delete a blob while any `backup:` lease
-    /// is live (docs/decisions/0017-backup-restore-fsck.md).
+    /// is live (docs/decisions/0018-backup-restore-fsck.md).
     public func registerBackup(id: String, holder: String, now: Int64, ttl: Int64) async throws {
         _ = try await acquireLease("\(Self.backupLeasePrefix)\(id)", holder: holder, now: now, ttl: ttl)
     }

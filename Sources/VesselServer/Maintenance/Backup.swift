@@ -25,7 +25,7 @@ import Glibc
 /// the copy, and a restore re-delivers rather than skips (delivery is at least once anyway).
 ///
 /// While it runs the backup holds a `backup:<id>` lease row, renewed every minute, which a
-/// garbage-collection sweep must honour (docs/decisions/0017-backup-restore-fsck.md).
+/// garbage-collection sweep must honour (docs/decisions/0018-backup-restore-fsck.md).
 /// On PostgreSQL the metadata is left to `pg_dump` / PITR and on S3 the blobs to bucket
 /// versioning and replication (docs/backup.md); the report's `notes` say so.
 public struct Backup: Sendable {
