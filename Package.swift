@@ -117,10 +117,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // `vessel agent`: the node agent that follows a deployment's routing document into a folder.
+        .target(
+            name: "VesselAgent",
+            dependencies: [
+                "VesselCore", "VesselClient", "VesselSigning",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "VesselCLI",
             dependencies: [
-                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning", "VesselStorage", "VesselRouter",
+                "VesselCore", "VesselServer", "VesselClient", "VesselFormats", "VesselSigning", "VesselStorage", "VesselRouter", "VesselAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

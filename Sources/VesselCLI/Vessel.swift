@@ -16,7 +16,7 @@ struct Vessel: AsyncParsableCommand {
             PrincipalCommand.self, TokenCommand.self,
             ModelCommand.self, Models.self, Versions.self, Show.self,
             Push.self, Pull.self,
-            AliasCommand.self, Promote.self, VersionCommand.self, Deploy.self, Route.self,
+            AliasCommand.self, Promote.self, VersionCommand.self, Deploy.self, Route.self, Agent.self,
             AuditCommand.self, FsckCommand.self, BackupCommand.self, RestoreCommand.self,
             Inspect.self, Scan.self, Policy.self,
             Grant.self, Revoke.self, Grants.self, Protect.self, Unprotect.self, Protections.self,
