@@ -3,8 +3,16 @@ import VesselCore
 
 extension SQLMetadataStore: BlobIndex {
     public func recordBlob(_ digest: Digest, size: UInt64, proof: BlobProof?) async throws {
+        try await recordBlob(digest, size: size, proof: proof, sweepSeq: nil)
+    }
+
+    /// Records the blob and names it; with `sweepSeq` (from `beginBlobUpload`), refuses when
+    /// a sweep of the digest began since, in the same transaction.
+    func recordBlob(_ digest: Digest, size: UInt64, proof: BlobProof?, sweepSeq: Int64?) async throws {
         let now = clock()
         try await backend.transaction { db in
+            try await self.nameBlobs(db, [digest.description], at: now)
+            if let sweepSeq { try await self.checkNotSwept(db, digest, sweepSeq: sweepSeq) }
             try await db.raw("""
                 INSERT INTO blobs (digest, size, created_at) VALUES (\(bind: digest.description), \(bind: Int64(size)), \(bind: now))
                 ON CONFLICT (digest) DO NOTHING

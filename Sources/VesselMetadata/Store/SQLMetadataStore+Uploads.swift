@@ -7,6 +7,7 @@ extension SQLMetadataStore: UploadSessionStore {
         let expires = now + ttl
         let id = "upl_" + makeID().replacingOccurrences(of: "-", with: "")
         return try await write { db in
+            try await self.nameBlobs(db, [digest.description], at: now)
             let live = try await db.raw("""
                 SELECT * FROM upload_sessions
                 WHERE model = \(bind: model.description) AND digest = \(bind: digest.description) AND created_by = \(bind: principal)

@@ -26,6 +26,7 @@ extension SQLMetadataStore: VersionStore {
                 }
                 try await db.raw("INSERT INTO version_files (version_id, path, size, digest, media_type) VALUES \(SQLList(rows))").run()
             }
+            try await self.nameBlobs(db, manifest.entries.map(\.digest.description), at: now)
         }
         return draftID
     }
@@ -61,6 +62,9 @@ extension SQLMetadataStore: VersionStore {
     private static func requireCommittable(_ row: any SQLRow, draftID: String, model: ModelName) throws {
         guard try row.decode(column: "state", as: String.self) == VersionState.deleted.rawValue else { return }
         let number = try row.decode(column: "number", as: Int?.self)
+        if number == nil {
+            throw VesselError.conflict("draft '\(draftID)' of model '\(model)' expired under the retention policy; push again")
+        }
         throw VesselError.conflict("draft '\(draftID)' was committed as version \(model):\(number.map(String.init) ?? "?"), which has since been deleted; push again")
     }
 
@@ -94,6 +98,8 @@ extension SQLMetadataStore: VersionStore {
                 throw VesselError.notFound("model '\(model)' does not exist")
             }
             let number = try seqRow.decode(column: "version_seq", as: Int.self)
+            let named = try await db.raw("SELECT digest FROM version_files WHERE version_id = \(bind: draftID)").all().map { try $0.decode(column: "digest", as: String.self) }
+            try await self.nameBlobs(db, named, at: now)
             try await db.raw("""
                 UPDATE versions SET number = \(bind: number), state = \(bind: state.rawValue), findings = \(bind: findingsJSON), committed_at = \(bind: now),
                   summary = \(bind: summaryJSON), scan_report = \(bind: scanJSON), parameters = \(bind: parameters), dtypes = \(bind: dtypes)
