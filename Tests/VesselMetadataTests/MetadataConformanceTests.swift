@@ -414,4 +414,16 @@ import VesselCore
         let expected = "vessel-audit-v1\nseq=1:1\nat=1:2\nactor=2:é\naction=1:a\ntarget=1:t\nmodel=-\nbefore=0:\nafter=1:x\nrequest_id=-\nreason=3:why\nprev_hash=2:00\n"
         #expect(String(decoding: bytes, as: UTF8.self) == expected)
     }
+
+    /// `credential` and `client_address` (docs/tls.md) are encoded only when set, so entries
+    /// written before them keep their hashes.
+    @Test func credentialAndClientAddressAreEncodedOnlyWhenSet() {
+        let without = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "a", action: "a", target: "t", model: nil, before: nil, after: nil, requestID: nil, reason: nil, prevHash: "00")
+        let explicitNil = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "a", action: "a", target: "t", model: nil, before: nil, after: nil, requestID: nil, reason: nil,
+                                                    credential: nil, clientAddress: nil, prevHash: "00")
+        #expect(without == explicitNil)
+        let with = AuditChain.canonicalBytes(seq: 1, at: 2, actor: "a", action: "a", target: "t", model: nil, before: nil, after: nil, requestID: nil, reason: nil,
+                                             credential: "certificate CN=x", clientAddress: "10.0.0.1", prevHash: "00")
+        #expect(String(decoding: with, as: UTF8.self).hasSuffix("reason=-\ncredential=16:certificate CN=x\nclient_address=8:10.0.0.1\nprev_hash=2:00\n"))
+    }
 }

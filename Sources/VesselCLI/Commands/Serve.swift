@@ -90,7 +90,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "With --tls-cert, offer only HTTP/1.1 (no HTTP/2 by ALPN).")
     var noHttp2 = false
 
-    @Option(help: ArgumentHelp("Trust this PEM CA for outgoing HTTPS (webhook destinations), besides the system store.", valueName: "PEM"))
+    @Option(help: ArgumentHelp("Trust this PEM CA for outgoing HTTPS (webhook destinations, an https:// S3 endpoint), besides the system store.", valueName: "PEM"))
     var caCert: String?
 
     @Option(name: .customLong("trust-proxy"), help: ArgumentHelp("Believe X-Forwarded-For and X-Forwarded-Proto from this proxy's address (repeatable, e.g. 10.0.0.0/8); from anywhere else they are ignored.", valueName: "CIDR"))
@@ -136,6 +136,7 @@ struct Serve: AsyncParsableCommand {
             if let caCert {
                 try ServerTLSOptions.checkCertificates(caCert, flag: "--ca-cert")
                 options.webhooks.caCertPath = caCert
+                options.outgoingCACertPath = caCert
             }
             options.trustedProxies = try trustProxy.map { text throws(VesselError) in try CIDR(text) }
             options.tls = try loadTLS(logger: logger)

@@ -41,7 +41,8 @@ extension Registry {
             try blobs.sweepTemporary()
             return (blobs, blobs, nil)
         }
-        let location = try S3Location(parsing: text)
+        var location = try S3Location(parsing: text)
+        location.caCertPath = options.outgoingCACertPath
         let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
                                                       cacheRoot: "\(options.dataDir)/s3-cache", policy: policy, logger: logger)
         if status.created { logger.notice("created bucket '\(location.bucket)'") }

@@ -60,6 +60,9 @@ public struct ServerOptions: Sendable {
     /// HTTPS (`--tls-cert`, `--tls-key`, mutual TLS): the loaded pair, re-read while serving
     /// (`CertificateReloader`, docs/tls.md); nil: plain HTTP.
     public var tls: CertificateReloader?
+    /// PEM CA certificate(s) trusted for outgoing HTTPS (webhook destinations, an S3 endpoint)
+    /// besides the system store (`--ca-cert`).
+    public var outgoingCACertPath: String?
     /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (`--trust-proxy`).
     public var trustedProxies: [CIDR] = []
     /// This replica's name in the `leases` table.

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import VesselCore
 
 /// A small S3 client over AsyncHTTPClient: path-style requests signed with SigV4.
@@ -36,6 +37,12 @@ public final class S3Client: Sendable {
         configuration.timeout = .init(connect: min(.seconds(5), callTimeout), read: .seconds(120))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         configuration.decompression = .disabled
+        // The system trust store, plus `--ca-cert` for a private endpoint; always verified.
+        if let path = location.caCertPath, let roots = try? NIOSSLCertificate.fromPEMFile(path), !roots.isEmpty {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.additionalTrustRoots = [.certificates(roots)]
+            configuration.tlsConfiguration = tls
+        }
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -13,6 +13,9 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
     /// `http://host:port` or `https://host[:port]`, without a trailing `/`.
     public var endpoint: String
     public var region: String
+    /// PEM CA certificate(s) trusted for an `https://` endpoint besides the system store
+    /// (`vessel serve --ca-cert`, docs/tls.md); not part of the URL.
+    public var caCertPath: String? = nil
 
     public init(bucket: String, prefix: String = "", endpoint: String, region: String = "us-east-1") {
         self.bucket = bucket
