@@ -45,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often background jobs (upload expiry, outbox retention) run (e.g. 60s).")
     var jobInterval = "60s"
 
+    @Option(help: "How often the drift job polls deployment endpoints and judges every node (e.g. 10s); an agent silent for three intervals is stale.")
+    var driftInterval = "10s"
+
+    @Option(help: "How long a node may serve another digest than its slot's before it is drifted (e.g. 90s).")
+    var driftGrace = "60s"
+
     @Option(name: .customLong("webhook-allow"), help: ArgumentHelp("Let webhooks reach this network although it is loopback, private or link-local (repeatable, e.g. 10.0.0.0/8).", valueName: "CIDR"))
     var webhookAllow: [String] = []
 
@@ -129,6 +135,8 @@ struct Serve: AsyncParsableCommand {
             options.uploadSessionTTL = .seconds(try Timestamp.parseDuration(uploadSessionTtl))
             options.outboxRetention = .seconds(try Timestamp.parseDuration(outboxRetention))
             options.jobInterval = .seconds(try Timestamp.parseDuration(jobInterval))
+            options.driftInterval = .seconds(try Timestamp.parseDuration(driftInterval))
+            options.driftGrace = .seconds(try Timestamp.parseDuration(driftGrace))
             options.webhooks.allowedNetworks = try webhookAllow.map { text throws(VesselError) in try CIDR(text) }
             options.webhooks.retryWindow = .seconds(try Timestamp.parseDuration(webhookRetryWindow))
             guard webhookBusyRate >= 0 else { throw VesselError.invalidArgument("--webhook-busy-rate must be 0 (no limit) or more") }

@@ -29,6 +29,11 @@ extension Outbox {
         /// The candidate's weight dropped to 0, or the live pool flipped back; `automatic`
         /// `true` when reports crossed a threshold, and the reason.
         case deploymentRolledBack = "deployment.rolled_back"
+        /// The drift job judged a node or endpoint `drifted`, `stale` or `unreachable` (payload
+        /// `node`, `env`, `drift`, `previous`, `desired`, `actual`).
+        case deploymentDrift = "deployment.drift"
+        /// A node or endpoint that had drifted, gone stale or unreachable serves its slot's digest again.
+        case deploymentInSync = "deployment.in_sync"
         /// `vessel webhook test`: delivered only to the subscription it names (`payload.webhook`).
         case webhookTest = "webhook.test"
     }

@@ -17,6 +17,7 @@ public struct ServerMetrics: Sendable {
     static let uploadsCompleted = "vessel_upload_sessions_completed_total"
     static let jobRuns = "vessel_job_runs_total"
     static let backendErrors = "vessel_backend_errors_total"
+    static let driftedNodes = "vessel_deployment_drifted_nodes"
 
     /// Families rendered with HELP and TYPE even before their first sample (the labeled ones:
     /// the registry knows a family only once it has a series).
@@ -29,6 +30,7 @@ public struct ServerMetrics: Sendable {
         (uploadsCompleted, "counter", "Upload sessions completed into a verified blob."),
         (jobRuns, "counter", "Background job runs, by job and outcome (ran, skipped: another replica holds the lease, failed)."),
         (backendErrors, "counter", "Calls that failed because a backend could not be reached, did not answer in time or refused the server's configuration, by backend (database, storage)."),
+        (driftedNodes, "gauge", "Nodes and endpoints of a deployment judged drifted (serving another digest than their slot's past --drift-grace), by model and env; set by the replica running the drift job."),
     ]
     static let durationBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
@@ -68,6 +70,15 @@ public struct ServerMetrics: Sendable {
 
     func jobRun(_ job: String, outcome: String) {
         registry.makeCounter(descriptor: Self.descriptor(Self.jobRuns), labels: [("job", job), ("outcome", outcome)]).increment()
+    }
+
+    /// The drift job's counts: `drifted` by "owner/name env" (`DriftRound.drifted`).
+    func driftedNodes(_ drifted: [String: Int]) {
+        for (key, count) in drifted {
+            let parts = key.split(separator: " ", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            registry.makeGauge(descriptor: Self.descriptor(Self.driftedNodes), labels: [("model", parts[0]), ("env", parts[1])]).set(to: Double(count))
+        }
     }
 
     /// One more call that failed for `backend`'s sake (`BackendMonitor`).

@@ -97,6 +97,16 @@ enum WebhookPayload {
         case .deploymentRolledBack:
             let who = p["automatic"] == "true" ? "Vessel" : actor
             return "\(who) rolled back \(model) \(version) in \(env)" + (p["reason"].flatMap { $0.isEmpty ? nil : ": \($0)" } ?? "")
+        case .deploymentDrift:
+            let node = p["node"] ?? "a node"
+            switch p["drift"] {
+            case "stale": return "\(node) serving \(model) in \(env) stopped reporting"
+            case "unreachable": return "\(node) serving \(model) in \(env) is unreachable" + (p["message"].map { ": \($0)" } ?? "")
+            default:
+                let desired = p["desired_version"].map { "version \($0)" } ?? "its slot's version"
+                return "\(node) serving \(model) in \(env) drifted: it does not serve \(desired)"
+            }
+        case .deploymentInSync: return "\(p["node"] ?? "a node") serving \(model) in \(env) is in sync again"
         }
     }
 

@@ -79,7 +79,8 @@ import VesselCore
     /// type unknown to this build still gets one.
     @Test func everyEventTypeHasItsSlackSummary() {
         let full = ["version": "3", "alias": "prod", "actor": "ci", "previous_version": "2", "failures": "gate signed", "check": "eval", "status": "passed",
-                    "env": "prod-eu", "candidate_weight": "10", "automatic": "true", "reason": "error rate 0.5 is above --max-error-rate 0.02"]
+                    "env": "prod-eu", "candidate_weight": "10", "automatic": "true", "reason": "error rate 0.5 is above --max-error-rate 0.02",
+                    "node": "gpu-7", "drift": "drifted", "desired_version": "3"]
         let expected: [Outbox.EventType: String] = [
             .modelCreated: "ci created model acme/demo",
             .versionCreated: "ci pushed acme/demo version 3",
@@ -101,6 +102,8 @@ import VesselCore
             .deploymentAdvanced: "acme/demo version 3 takes 10% of prod-eu",
             .deploymentCompleted: "acme/demo version 3 is live in prod-eu (was version 2)",
             .deploymentRolledBack: "Vessel rolled back acme/demo version 3 in prod-eu: error rate 0.5 is above --max-error-rate 0.02",
+            .deploymentDrift: "gpu-7 serving acme/demo in prod-eu drifted: it does not serve version 3",
+            .deploymentInSync: "gpu-7 serving acme/demo in prod-eu is in sync again",
         ]
         #expect(Set(expected.keys) == Set(Outbox.EventType.allCases))
         func summary(_ type: String, model: String = "acme/demo", _ payload: [String: String]) -> String {
@@ -115,6 +118,8 @@ import VesselCore
         #expect(summary("promotion.refused", ["alias": "prod"]) == "promoting acme/demo a version to prod was refused")
         #expect(summary("check.reported", [:]) == "check ? reported on acme/demo a version")
         #expect(summary("model.renamed", [:]) == "model.renamed on acme/demo")
+        #expect(summary("deployment.drift", ["node": "n1", "env": "prod-eu", "drift": "stale"]) == "n1 serving acme/demo in prod-eu stopped reporting")
+        #expect(summary("deployment.drift", ["node": "https://a", "env": "prod-eu", "drift": "unreachable", "message": "timed out"]) == "https://a serving acme/demo in prod-eu is unreachable: timed out")
         #expect(summary("deployment.rolled_back", ["actor": "dana", "automatic": "false", "reason": "", "env": "prod-eu", "version": "4"]) == "dana rolled back acme/demo version 4 in prod-eu")
     }
 }
