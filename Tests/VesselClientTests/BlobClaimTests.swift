@@ -9,7 +9,7 @@ import VesselCore
 import Glibc
 #endif
 
-/// Claims on partial downloads in a shared cache (decision 0017): one holder at a time, taken
+/// Claims on partial downloads in a shared cache (decision 0019): one holder at a time, taken
 /// over when stale (expired, or its process on this host is gone), and a waiter that gets the
 /// blob its peer downloaded without downloading it again.
 @Suite struct BlobClaimTests {

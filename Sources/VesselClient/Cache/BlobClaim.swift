@@ -15,7 +15,7 @@ import Glibc
 /// shared, so it works on file systems without one (NFS); the partial file is resumed by
 /// whoever holds the claim, and every byte is still hashed before the blob enters the cache,
 /// so even two holders at once (a holder frozen for longer than the expiry) cannot put a bad
-/// blob there — they only waste a download. Decision 0017.
+/// blob there — they only waste a download. Decision 0019.
 public final class BlobClaim: Sendable {
     public static let expiry: Duration = .seconds(30)
     public static let heartbeat: Duration = .seconds(5)
