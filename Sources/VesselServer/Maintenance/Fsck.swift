@@ -105,8 +105,9 @@ public struct Fsck: Sendable {
                     quarantined.append(key)
                 }
             }
-            for index in findings.indices where byVersion["\(findings[index].model):\(findings[index].version)"] != nil && request.quarantineDamaged {
-                if quarantined.contains("\(findings[index].model):\(findings[index].version)") { findings[index].state = VersionState.quarantined.rawValue }
+            let marked = Set(quarantined)
+            for index in findings.indices where marked.contains("\(findings[index].model):\(findings[index].version)") {
+                findings[index].state = VersionState.quarantined.rawValue
             }
         }
 
