@@ -18,9 +18,16 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CHANGES="${1:-200}"
 AGENTS="${2:-20}"
 BIG_MIB="${3:-2048}"
-echo "== building vessel (release)"
-(cd "$ROOT" && swift build -c release --product vessel >/dev/null)
-BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/vessel"
+# BUILD=debug runs the debug binary already built (no build step; figures are pessimistic).
+BUILD="${BUILD:-release}"
+if [ "$BUILD" = release ]; then
+  echo "== building vessel (release)"
+  (cd "$ROOT" && swift build -c release --product vessel >/dev/null)
+  BIN="$(cd "$ROOT" && swift build -c release --show-bin-path)/vessel"
+else
+  BIN="$ROOT/.build/debug/vessel"
+fi
+echo "== $BIN"
 WORK="$(mktemp -d /tmp/vessel-bench-agents.XXXXXX)"
 PIDS=()
 cleanup() {
