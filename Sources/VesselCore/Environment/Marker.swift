@@ -55,12 +55,16 @@ public indirect enum Marker: Sendable, Hashable, CustomStringConvertible {
     /// - Throws: `MarkerError` for a variable the environment lacks or an undefined comparison.
     public func evaluate(in environment: MarkerEnvironment) throws(MarkerError) -> Bool {
         switch self {
+        // Every operand is evaluated, as packaging does, so an undefined comparison is an
+        // error wherever it stands, not only where it decides the result.
         case .and(let parts):
-            for part in parts where !(try part.evaluate(in: environment)) { return false }
-            return true
+            var result = true
+            for part in parts where !(try part.evaluate(in: environment)) { result = false }
+            return result
         case .or(let parts):
-            for part in parts where try part.evaluate(in: environment) { return true }
-            return false
+            var result = false
+            for part in parts where try part.evaluate(in: environment) { result = true }
+            return result
         case .compare(let left, let op, let right):
             let key: String
             let lhs: String

@@ -150,11 +150,14 @@ struct RequirementParser {
         while let byte = peek(), byte == 0x3C || byte == 0x3E || byte == 0x3D || byte == 0x21 || byte == 0x7E {
             let start = position
             while let b = peek(), b == 0x3C || b == 0x3E || b == 0x3D || b == 0x21 || b == 0x7E { position += 1 }
+            // `===` takes everything up to whitespace, `;` or `)`, commas included (packaging's
+            // token), so `===1.0, >=1` fails where `===1.0,>=1` is two clauses.
+            let arbitrary = position - start == 3 && bytes[start..<position].elementsEqual("===".utf8)
             skipSpaces()
-            while let b = peek(), !(b == 0x20 || b == 0x09 || b == 0x2C || b == 0x3B || b == 0x29) { position += 1 }
-            let clause = String(decoding: bytes[start..<position], as: UTF8.self)
+            while let b = peek(), !(b == 0x20 || b == 0x09 || b == 0x3B || b == 0x29 || (b == 0x2C && !arbitrary)) { position += 1 }
+            let token = String(decoding: bytes[start..<position], as: UTF8.self)
             do throws(SpecifierError) {
-                clauses.append(try VersionSpecifier(clause))
+                clauses.append(contentsOf: try SpecifierSet(token).clauses)
             } catch {
                 throw fail(error.reason, at: start)
             }
