@@ -141,6 +141,7 @@ let package = Package(
         .executableTarget(name: "SafetensorsFuzz", dependencies: ["VesselFormats"]),
         // Benchmarks, run in release by scripts/bench_*.sh.
         .executableTarget(name: "SafetensorsBench", dependencies: ["VesselFormats"]),
+        .executableTarget(name: "EnvCheckBench", dependencies: ["VesselCore"]),
         // The scanner alone, for the benchmark and the scanner comparison scripts.
         .executableTarget(name: "VesselScanTool", dependencies: ["VesselFormats"]),
         .executableTarget(
