@@ -78,23 +78,25 @@ enum TLSFailure {
 
     /// One handshake; its result is the server's leaf certificate, or the failure.
     static func handshake(host: String, port: Int, configuration: TLSConfiguration) async -> Result<NIOSSLCertificate?, any Error> {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let handshake = loop.makePromise(of: Void.self)
         do {
             let context = try NIOSSLContext(configuration: configuration)
             let sni = IPAddressText.isLiteral(host) ? nil : host
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(.seconds(5))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: sni))
-                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: channel.eventLoop.makePromise()))
+                        try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(promise: handshake))
                     }
                 }
                 .connect(host: host, port: port).get()
             defer { channel.close(promise: nil) }
-            let waiter = try await channel.pipeline.handler(type: HandshakeWaiter.self).get()
-            try await waiter.promise.futureResult.get()
+            try await handshake.futureResult.get()
             return .success(try await channel.nioSSL_peerCertificate().get())
         } catch {
+            handshake.fail(error)  // a no-op once the handshake finished; never left pending
             return .failure(error)
         }
     }
