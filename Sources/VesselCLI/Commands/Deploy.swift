@@ -3,7 +3,7 @@ import Foundation
 import VesselClient
 import VesselCore
 
-/// `vessel deploy REF --env ENV …` and `vessel deploy advance|rollback|report|status|history`
+/// `vessel deploy REF --env ENV …` and `vessel deploy advance|rollback|report|status|history|endpoint`
 /// (docs/deployments.md).
 struct Deploy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +18,7 @@ struct Deploy: AsyncParsableCommand {
             server (--retry-for): a change sent again never applies twice, since it names the revision
             it read (a repeat whose first attempt went through answers exit 5; `deploy status` shows it).
             """,
-        subcommands: [Start.self, Advance.self, Rollback.self, Report.self, Status.self, History.self],
+        subcommands: [Start.self, Advance.self, Rollback.self, Report.self, Status.self, History.self, Endpoint.self],
         defaultSubcommand: Start.self
     )
 
@@ -145,12 +145,19 @@ struct Deploy: AsyncParsableCommand {
             try await Output.run(json: client.json) {
                 let name = try model.map { try ModelName($0) }, environment = try env.map(DeployOptions.environment)
                 if let name, let environment {
-                    let deployment = try await client.withClient { try await $0.deployment(name, env: environment) }
-                    if client.json { return Output.json(deployment) }
+                    // The nodes are a read of their own, so the routing document stays the one that long-polls share.
+                    let (deployment, nodes) = try await client.withClient { api in
+                        (try await api.deployment(name, env: environment), try await api.deploymentNodes(name, env: environment))
+                    }
+                    if client.json { return Output.json(DeploymentWithNodes(deployment: deployment, nodes: nodes)) }
                     Output.line(DeployOutput.describe(deployment))
                     Output.table(["SLOT", "VERSION", "DIGEST", "WEIGHT"], deployment.routes.map {
                         [$0.slot.rawValue + ($0.slot == deployment.live ? " (live)" : ""), String($0.version), $0.digest.description, "\($0.weight)%"]
                     })
+                    if !nodes.isEmpty {
+                        Output.line("")
+                        Output.table(NodeOutput.header, NodeOutput.rows(nodes))
+                    }
                     return
                 }
                 let items = try await client.withClient { try await $0.deployments(model: name, env: environment) }

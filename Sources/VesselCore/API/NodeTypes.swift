@@ -224,3 +224,24 @@ public struct EndpointInfo: Codable, Sendable, Equatable {
         case lastSeen = "last_seen"
     }
 }
+
+/// `vessel deploy status MODEL --env ENV --json`: the deployment's fields plus `"nodes"`, every
+/// agent and endpoint with its drift (read apart from the routing document, by
+/// `GET …/deployments/:env/nodes`).
+public struct DeploymentWithNodes: Encodable, Sendable {
+    public var deployment: DeploymentInfo
+    public var nodes: [NodeRecord]
+
+    public init(deployment: DeploymentInfo, nodes: [NodeRecord]) {
+        self.deployment = deployment
+        self.nodes = nodes
+    }
+
+    enum CodingKeys: String, CodingKey { case nodes }
+
+    public func encode(to encoder: any Encoder) throws {
+        try deployment.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(nodes, forKey: .nodes)
+    }
+}
