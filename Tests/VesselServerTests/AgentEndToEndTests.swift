@@ -100,6 +100,27 @@ struct AgentEndToEndTests {
         #expect(!again.logText.contains("pulled version"), "\(again.logText)")
     }
 
+    @Test func anAgentSurvivesARegistryRestartAndFollowsTheNextChange() async throws {
+        let server = try await ServeProcess()
+        defer { server.stop() }
+        try await Self.push(server, note: "one")
+        try await Self.push(server, note: "two")
+        try await Self.deploy(server, ["acme/m:1"])
+        let digests = try await Self.digests(server)
+        let dir = TempDir.make("vessel-agent")
+        let agent = try AgentProcess(server: server.url, token: ServeProcess.adminToken, dir: dir, arguments: ["--cache-dir", dir + "-cache"])
+        defer { agent.stop() }
+        try await agent.waitFor("version 1 in sync") { $0["digest"] as? String == digests[1] && $0["state"] as? String == "in_sync" }
+        // Down for a few seconds: the agent keeps serving what it has.
+        server.kill()
+        try await Task.sleep(for: .seconds(3))
+        let during = try #require(await agent.health())
+        #expect(during["digest"] as? String == digests[1] && during["state"] as? String == "in_sync", "\(during)")
+        try await server.start()
+        try await Self.rollOut(server, 2)
+        try await agent.waitFor("version 2 after the registry came back") { $0["digest"] as? String == digests[2] && $0["state"] as? String == "in_sync" }
+    }
+
     @Test func unsignedAndUntrustedVersionsAreRefusedWhileTheOldOneKeepsServing() async throws {
         let server = try await ServeProcess()
         defer { server.stop() }
