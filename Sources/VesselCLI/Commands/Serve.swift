@@ -45,6 +45,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often background jobs (upload expiry, outbox retention) run (e.g. 60s).")
     var jobInterval = "60s"
 
+    @Option(help: "How often the lifecycle job applies retention policies, expires drafts and sweeps unreferenced blobs (e.g. 1h).")
+    var gcInterval = "1h"
+
+    @Option(help: "How long a blob stays after a draft, upload, commit or proof last named it, however unreferenced (e.g. 1h; 0 for none).")
+    var gcGrace = "1h"
+
     @Option(help: "How often the drift job polls deployment endpoints and judges every node (e.g. 10s); an agent silent for three intervals is stale.")
     var driftInterval = "10s"
 
@@ -135,6 +141,8 @@ struct Serve: AsyncParsableCommand {
             options.uploadSessionTTL = .seconds(try Timestamp.parseDuration(uploadSessionTtl))
             options.outboxRetention = .seconds(try Timestamp.parseDuration(outboxRetention))
             options.jobInterval = .seconds(try Timestamp.parseDuration(jobInterval))
+            options.gcInterval = .seconds(try Timestamp.parseDuration(gcInterval))
+            options.gcGrace = .seconds(gcGrace == "0" || gcGrace == "0s" ? 0 : try Timestamp.parseDuration(gcGrace))
             options.driftInterval = .seconds(try Timestamp.parseDuration(driftInterval))
             options.driftGrace = .seconds(try Timestamp.parseDuration(driftGrace))
             options.webhooks.allowedNetworks = try webhookAllow.map { text throws(VesselError) in try CIDR(text) }

@@ -1,3 +1,4 @@
+import SQLKit
 import VesselCore
 
 /// A committed version as the lifecycle job judges it, with its model.
@@ -61,4 +62,25 @@ public protocol GarbageCollectionStore: Sendable {
     func recordGCRun(_ report: GCReport, holder: String) async throws
     /// The last `limit` runs, newest first.
     func gcRuns(limit: Int) async throws -> [GCRunInfo]
+}
+
+extension SQLMetadataStore {
+    /// Of `digests` (objects found in storage), those without a blob row that are not being
+    /// swept and were not named since `cutoff`: orphans a run would remove. Reads only.
+    public func unrecordedBlobs(_ digests: [Digest], cutoff: Int64) async throws -> [Digest] {
+        var result: [Digest] = []
+        let keys = digests.map(\.description)
+        for start in stride(from: 0, to: keys.count, by: 500) {
+            let chunk = Array(keys[start..<min(start + 500, keys.count)])
+            let kept = try await backend.read { db in
+                try await db.raw("""
+                    SELECT digest FROM blobs WHERE digest IN (\(binds: chunk))
+                    UNION SELECT digest FROM blob_names WHERE digest IN (\(binds: chunk)) AND (named_at >= \(bind: cutoff) OR sweeping <> 0)
+                    """).all().map { try $0.decode(column: "digest", as: String.self) }
+            }
+            let keep = Set(kept)
+            result += chunk.filter { !keep.contains($0) }.compactMap { try? Digest($0) }
+        }
+        return result
+    }
 }

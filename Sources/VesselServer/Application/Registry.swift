@@ -116,6 +116,7 @@ public struct Registry: Sendable {
         SignatureController(store: store).register(routes)
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
+        RetentionController(store: store, collector: garbageCollector()).register(routes)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
 
@@ -132,13 +133,12 @@ public struct Registry: Sendable {
         )
     }
 
-    /// Upload-session expiry, outbox retention and the drift job, each under its lease.
+    /// Upload-session expiry and outbox retention, each under its lease.
     public func backgroundJobs(logger: Logger) -> BackgroundJobs {
         let jobs = [
             MaintenanceJobs.uploadExpiry(store: store, uploads: uploads, interval: options.jobInterval),
             MaintenanceJobs.outboxRetention(store: store, retention: BackgroundJobs.micros(options.outboxRetention), interval: options.jobInterval),
-            DriftMonitor(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks), webhooks: options.webhooks,
-                         interval: options.driftInterval, grace: options.driftGrace, clock: clock, metrics: metrics).job,
+            garbageCollectionJob(logger: logger),
         ]
         return BackgroundJobs(jobs: jobs, leases: store, holder: options.replicaID, clock: clock, metrics: metrics, logger: logger)
     }

@@ -118,7 +118,10 @@ extension FileSystemBlobStore: ChunkedUploadStore {
             let parent = (final as NSString).deletingLastPathComponent
             mkdir(parent, 0o755)
             chmod(data, 0o400)
-            guard rename(data, final) == 0 else { throw FileIOError.map(errno, doing: "store a blob") }
+            // Once more if the garbage collector removed the emptied folder meanwhile.
+            guard rename(data, final) == 0 || (errno == ENOENT && mkdir(parent, 0o755) == 0 && rename(data, final) == 0) else {
+                throw FileIOError.map(errno, doing: "store a blob")
+            }
             Self.fsyncDirectory(parent)
         }
         try await deleteSession(id)

@@ -66,7 +66,10 @@ final class FileSystemBlobWriter: BlobWriter {
                 close(fd)
                 let dir = (finalPath as NSString).deletingLastPathComponent
                 mkdir(dir, 0o755)
-                guard rename(tempPath, finalPath) == 0 else { throw FileIOError.map(errno, doing: "store a blob") }
+                // Once more if the garbage collector removed the emptied folder meanwhile.
+                guard rename(tempPath, finalPath) == 0 || (errno == ENOENT && mkdir(dir, 0o755) == 0 && rename(tempPath, finalPath) == 0) else {
+                    throw FileIOError.map(errno, doing: "store a blob")
+                }
                 let dirFD = open(dir, O_RDONLY | O_DIRECTORY)
                 if dirFD >= 0 {
                     fsync(dirFD)
