@@ -133,11 +133,13 @@ public struct Registry: Sendable {
         )
     }
 
-    /// Upload-session expiry and outbox retention, each under its lease.
+    /// Upload-session expiry, outbox retention and the drift job, each under its lease.
     public func backgroundJobs(logger: Logger) -> BackgroundJobs {
         let jobs = [
             MaintenanceJobs.uploadExpiry(store: store, uploads: uploads, interval: options.jobInterval),
             MaintenanceJobs.outboxRetention(store: store, retention: BackgroundJobs.micros(options.outboxRetention), interval: options.jobInterval),
+            DriftMonitor(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks), webhooks: options.webhooks,
+                         interval: options.driftInterval, grace: options.driftGrace, clock: clock, metrics: metrics).job,
             garbageCollectionJob(logger: logger),
         ]
         return BackgroundJobs(jobs: jobs, leases: store, holder: options.replicaID, clock: clock, metrics: metrics, logger: logger)

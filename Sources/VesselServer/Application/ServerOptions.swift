@@ -28,6 +28,11 @@ public struct ServerOptions: Sendable {
     public var gcGrace: Duration = .seconds(3600)
     /// How often the background jobs run.
     public var jobInterval: Duration = .seconds(60)
+    /// How often the drift job polls endpoints and judges nodes (`--drift-interval`); an agent
+    /// silent for three intervals is `stale`.
+    public var driftInterval: Duration = .seconds(10)
+    /// How long a node may serve another digest than its slot's before it is `drifted` (`--drift-grace`).
+    public var driftGrace: Duration = .seconds(60)
     /// `s3://bucket/prefix?endpoint=…&region=…`: blobs in S3-compatible object storage instead
     /// of under `dataDir` (docs/decisions/0006-s3-blobs.md).
     public var storageURL: String?
