@@ -351,7 +351,6 @@ public final class NodeAgent: Sendable {
                 let message = "--on-switch exited with status \(status); current holds \(before.map { "version \($0.version)" } ?? "nothing") again"
                 let document = shared.withLock { $0.document! }
                 fail(target, document: document, state: .switchFailed, message: message)
-                _ = revision
                 return .failed(.switchFailed)
             }
         }
