@@ -24,6 +24,7 @@ struct Vessel: AsyncParsableCommand {
             Sign.self, Verify.self, KeysCommand.self,
             WebhookCommand.self,
             EnvCommand.self,
+            RetentionCommand.self, Hold.self, Unhold.self, GCCommand.self,
         ]
     )
 
