@@ -73,7 +73,23 @@ public struct Pusher: Sendable {
             return sent
         }
         progress?.begin("committing", total: 0)
-        var version = try await api.commitDraft(model, draftID: draft.draftId)
+        var version: VersionInfo
+        var rounds = 0
+        while true {
+            do {
+                version = try await api.commitDraft(model, draftID: draft.draftId)
+                break
+            } catch let error as VesselError where error.code == .missingBlobs && rounds < 3 {
+                // A blob the draft found stored was garbage-collected before the commit: upload
+                // what the server names and commit again.
+                rounds += 1
+                let named = Set(error.details)
+                var again: [Digest: ManifestEntry] = [:]
+                for entry in manifest.entries where named.contains(entry.digest.description) { again[entry.digest] = entry }
+                guard !again.isEmpty else { throw error }
+                for entry in again.values { _ = try await upload(entry, folder: folder, model: model, chunkParallelism: chunkParallelism) }
+            }
+        }
         var signature: SignatureInfo?
         if let signingKey {
             progress?.begin("signing", total: 0)

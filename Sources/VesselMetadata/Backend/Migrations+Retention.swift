@@ -6,7 +6,7 @@ extension Migrations {
     /// the blob row exists. `sweep_seq` counts the sweeps begun on a digest and `sweeping` is 1
     /// between the transaction that removes the blob row and the removal of its object; an
     /// upload that saw another `sweep_seq` when it began, or finds `sweeping`, is refused and
-    /// retried (docs/decisions/0018-garbage-collection.md).
+    /// retried (docs/decisions/0022-garbage-collection.md).
     static let retention: [String] = [
         """
         CREATE TABLE retention_policies (scope TEXT PRIMARY KEY, keep_last BIGINT, keep_for BIGINT,

@@ -20,7 +20,7 @@ public protocol RetentionStore: Sendable {
 }
 
 /// When a blob was last named, and the handshake between an upload and a sweep of the same
-/// digest (docs/decisions/0018-garbage-collection.md).
+/// digest (docs/decisions/0022-garbage-collection.md).
 public protocol BlobNaming: Sendable {
     /// Names `digest` before its bytes are written and answers the count of sweeps begun on it
     /// so far, to pass to `recordUploadedBlob`.

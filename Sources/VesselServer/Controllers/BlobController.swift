@@ -84,11 +84,15 @@ struct BlobController {
             }
             return try JSONResponse.make(BlobStatus(digest: digest, size: existing, created: false))
         }
+        // Named before any byte is written; recorded only if no sweep of it began since
+        // (docs/decisions/0022-garbage-collection.md).
+        let naming = store as? any BlobNaming
+        let sweepSeq = try await naming?.beginBlobUpload(digest)
         if let stored = try await store.blobSize(digest) {
             var counter = DigestingCounter(expectedDigest: digest, expectedSize: size)
             try await Self.stream(request.body, declared: size, batching: false) { try counter.update($0) }
             try counter.verify()
-            try await store.recordBlob(digest, size: stored, proof: proof)
+            try await Self.record(store, naming, digest, size: stored, proof: proof, sweepSeq: sweepSeq)
             return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
@@ -99,8 +103,17 @@ struct BlobController {
             await writer.abort()
             throw error
         }
-        try await store.recordBlob(digest, size: size, proof: proof)
+        try await Self.record(store, naming, digest, size: size, proof: proof, sweepSeq: sweepSeq)
         return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
+    }
+
+    /// `recordBlob`, through the sweep handshake when the store keeps one.
+    static func record(_ store: any BlobIndex, _ naming: (any BlobNaming)?, _ digest: Digest, size: UInt64, proof: BlobProof, sweepSeq: Int64?) async throws {
+        if let naming, let sweepSeq {
+            try await naming.recordUploadedBlob(digest, size: size, proof: proof, sweepSeq: sweepSeq)
+        } else {
+            try await store.recordBlob(digest, size: size, proof: proof)
+        }
     }
 
     private func download(_ request: Request, context: AppContext, headOnly: Bool) async throws -> Response {

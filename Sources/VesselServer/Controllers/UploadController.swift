@@ -86,6 +86,8 @@ struct UploadController {
         let readable = try await store.readableScopes(of: caller.principal.name)
         let usable = try await store.usableBlobSize(session.digest, model: session.model, principal: caller.principal.name, readable: readable) != nil
         var created: Bool
+        let naming = store as? any BlobNaming
+        let sweepSeq = try await naming?.beginBlobUpload(session.digest)
         do {
             created = try await uploads.completeSession(session.id, plan: session.plan, digest: session.digest)
         } catch let error as VesselError where error.code == .digestMismatch || error.code == .sizeMismatch {
@@ -93,7 +95,7 @@ struct UploadController {
             throw error
         }
         created = created || !usable
-        try await store.recordBlob(session.digest, size: session.size, proof: BlobProof(model: session.model, principal: caller.principal.name))
+        try await BlobController.record(store, naming, session.digest, size: session.size, proof: BlobProof(model: session.model, principal: caller.principal.name), sweepSeq: sweepSeq)
         try await store.deleteUploadSession(id: session.id)
         metrics.sessionCompleted()
         return try JSONResponse.make(UploadedBlob(digest: session.digest, size: session.size, created: created), status: created ? .created : .ok)

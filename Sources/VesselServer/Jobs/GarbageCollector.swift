@@ -13,7 +13,7 @@ import VesselStorage
 /// name younger than the grace (`GarbageCollectionStore.beginSweep`), then the object, then the
 /// digest is released for uploads (`finishSweep`). A crash in between leaves a digest marked
 /// sweeping, which the next run finishes first, or an object without a row (an orphan), which
-/// the next run removes; never a row without its object (docs/decisions/0018-garbage-collection.md).
+/// the next run removes; never a row without its object (docs/decisions/0022-garbage-collection.md).
 ///
 /// Backups: while a `backup:` lease is live the sweep does not start (the report says which
 /// backup); each row's transaction checks again, and an object whose row went just before a
