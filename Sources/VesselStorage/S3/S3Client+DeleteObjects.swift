@@ -43,3 +43,15 @@ extension S3Client {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }
+
+extension S3Client {
+    /// `PutBucketVersioning`: `Enabled` or `Suspended` (tests make versioned buckets with it).
+    public func setBucketVersioning(_ status: String) async throws {
+        let body = Array("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>\(status)</Status></VersioningConfiguration>".utf8)
+        let sha = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
+        var request = request(.PUT, key: nil, query: [("versioning", "")], headers: [("content-md5", md5)], payloadHash: sha)
+        request.body = .bytes(ByteBuffer(bytes: body))
+        _ = try await sendCollect(request, action: "set the bucket's versioning")
+    }
+}
