@@ -116,4 +116,34 @@ import VesselCore
             #expect(actions.filter { $0.hasPrefix("deployment.endpoint.") } == ["deployment.endpoint.add", "deployment.endpoint.remove"])
         }
     }
+
+    /// The drift store on every backend: endpoint polls recorded, verdicts judged once with their events.
+    @Test(arguments: MetadataHarness.backends)
+    func driftVerdictsAreRecordedOnceWithTheirEvents(_ backend: String) async throws {
+        try await MetadataHarness.withStore(backend) { store, _ in
+            let deployment = try await deployTwo(store)
+            let blue = try #require(deployment.slots.blue)
+            _ = try await store.reportNode(model: model, env: env, node: "n1", report(.live, blue.digest, version: 1), principal: "agent")
+            _ = try await store.addEndpoint(model: model, env: env, url: "https://a.example.com", slot: .green, change: MetadataHarness.admin)
+            let targets = try await store.endpointTargets()
+            #expect(targets == [EndpointTarget(model: model, env: "prod-eu", url: "https://a.example.com")])
+            try await store.recordEndpointPolls([(targets[0], .serving(digest: blue.digest, version: 1, state: "in_sync"))], now: Timestamp.micros(Date()))
+            let policy = DriftPolicy(grace: 60_000_000, staleAfter: 30_000_000)
+            let now = Timestamp.micros(Date())
+            var round = try await store.judgeDrift(now: now, policy: policy)
+            #expect(round.transitions == 1 && round.drifted == ["acme/m prod-eu": 0], "n1 in sync; the endpoint differs, within the grace")
+            round = try await store.judgeDrift(now: now + 61_000_000, policy: policy)
+            // n1 went silent (stale); the endpoint serves blue's digest on green: drifted after the grace.
+            #expect(round.transitions == 2 && round.drifted == ["acme/m prod-eu": 1])
+            #expect(try await store.judgeDrift(now: now + 62_000_000, policy: policy).transitions == 0)
+            let nodes = try await store.nodes(model: model, env: env)
+            #expect(nodes.map { "\($0.node) \($0.drift?.rawValue ?? "-")" } == ["n1 stale", "https://a.example.com drifted"])
+            try await store.recordEndpointPolls([(targets[0], .unreachable("timed out"))], now: now + 63_000_000)
+            _ = try await store.judgeDrift(now: now + 63_000_000, policy: policy)
+            let endpoint = try #require(try await store.endpoints(model: model, env: env).first)
+            #expect(endpoint.drift == .unreachable && endpoint.message == "timed out")
+            let events = try await store.outboxEvents(after: 0, limit: 1000).filter { $0.type.hasPrefix("deployment.drift") || $0.type == "deployment.in_sync" }
+            #expect(events.map { "\($0.payload["node"] ?? "") \($0.payload["drift"] ?? "")" }.sorted() == ["https://a.example.com drifted", "https://a.example.com unreachable", "n1 stale"])
+        }
+    }
 }
