@@ -211,7 +211,8 @@ final class ManualClock: Sendable {
             // Paged newest first: each cursor continues after the last attempt of its page.
             let first = try await store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: nil)
             #expect(first.items.map(\.status) == ["failed"])
-            let second = try await store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: try #require(first.nextCursor))
+            let cursor: String = try #require(first.nextCursor)
+            let second = try await store.deliveryAttempts(webhook: hook.id, limit: 1, cursor: cursor)
             #expect(second.items.map(\.status) == ["delivered"] && second.nextCursor == nil)
 
             try await store.queueDeliveries([], cursors: [(hook.id, events[2].seq)], now: 30)

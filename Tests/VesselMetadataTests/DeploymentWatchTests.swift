@@ -84,7 +84,7 @@ struct DeploymentWatchTests {
         let task = Task { await subscription.wait() }
         await watch.untilWaiting(atLeast: 1)
         task.cancel()
-        await task.value
+        _ = await task.value
         #expect(watch.waiting == 0)
         watch.publish(key, revision: 1)
         // A subscription dropped without waiting is removed too.

@@ -10,12 +10,12 @@ extension ServerMetrics {
     /// and when the last run (dry or not) finished.
     func gcRun(_ report: GCReport) {
         if !report.dryRun {
-            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: Self.gcBytesFreed, helpText: "Bytes of blobs the garbage collector removed from storage."))
+            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: Self.gcBytesFreed, unitName: "", helpText: "Bytes of blobs the garbage collector removed from storage."))
                 .increment(by: report.bytes)
-            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: Self.gcBlobsSwept, helpText: "Blobs the garbage collector removed."))
+            registry.makeCounter(descriptor: MetricNameDescriptor(metricName: Self.gcBlobsSwept, unitName: "", helpText: "Blobs the garbage collector removed."))
                 .increment(by: Int64(report.blobs))
         }
-        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: Self.gcLastRun, helpText: "When the garbage collector last ran, in seconds since the epoch."))
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: Self.gcLastRun, unitName: "", helpText: "When the garbage collector last ran, in seconds since the epoch."))
             .set(to: (Timestamp.parse(report.startedAt)?.timeIntervalSince1970 ?? 0) + Double(report.durationMs) / 1000)
     }
 }
