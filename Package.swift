@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.0"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        // The web UI's server-rendered pages (docs/ui.md).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // swift-crypto for one hash: the manifest digest (`Manifest+ManifestDigest.swift`), which
@@ -90,6 +92,8 @@ let package = Package(
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                // The web UI under /ui/: templates compiled into the binary (docs/ui.md).
+                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         .target(
