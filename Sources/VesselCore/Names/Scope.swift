@@ -56,19 +56,6 @@ public struct FormatPolicyInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// Filters of the versions list.
-public struct VersionFilter: Sendable, Equatable {
-    public var minParameters: UInt64?
-    public var maxParameters: UInt64?
-    public var dtype: String?
-
-    public init(minParameters: UInt64? = nil, maxParameters: UInt64? = nil, dtype: String? = nil) {
-        self.minParameters = minParameters
-        self.maxParameters = maxParameters
-        self.dtype = dtype
-    }
-}
-
 /// `PUT /api/v1/policies`.
 public struct FormatPolicyRequest: Codable, Sendable {
     public var scope: String

@@ -11,12 +11,12 @@ import VesselCore
 public enum Migrations {
     /// Every migration in order; each lives in its own `Migrations+Name.swift`. Never edit a
     /// released step: add a new one.
-    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets, manifestDigests, blobProofs, deployments, nodes, certificateSubjects, retention]
+    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets, manifestDigests, blobProofs, deployments, nodes, certificateSubjects, retention, search]
 
     /// Work a step needs that SQL cannot do on both databases, run after that step's
     /// statements in its transaction, by step number; it runs exactly once, like the step.
     typealias Backfill = @Sendable (any SQLDatabase) async throws -> Void
-    static let backfills: [Int: Backfill] = [10: backfillManifestDigests]
+    static let backfills: [Int: Backfill] = [10: backfillManifestDigests, 16: backfillModelTags]
 
     /// The schema version this binary writes.
     public static var latest: Int { steps.count }
