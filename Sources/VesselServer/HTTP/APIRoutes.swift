@@ -46,14 +46,31 @@ final class APIRoutes {
         self.guardian = RouteGuard(tokens: tokens, authorizer: authorizer, cache: cache, clock: clock, certificates: certificates, origin: origin)
     }
 
-    func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
+    /// - Parameter dialect: for a foreign protocol's routes (the Hugging Face Hub under `/hf`):
+    ///   how its parameters are adjusted before authentication and how its errors are answered.
+    func on(_ method: HTTPRequest.Method, _ path: String, _ permission: Permission, dialect: RouteDialect? = nil,
+            _ handler: @escaping @Sendable (Request, AppContext, Caller) async throws -> Response) {
         registered.append(Entry(method: method.rawValue, path: path, permission: permission))
         let guardian = guardian
         let cursors = cursors
-        router.on(RouterPath(path), method: method) { request, context in
+        @Sendable func respond(_ request: Request, _ context: AppContext) async throws -> Response {
             let caller = try await guardian.authenticate(request, context: context, permission: permission)
             return try await ListPaging.$cursors.withValue(try await cursors.pageCursor()) {
                 try await handler(request, context, caller)
+            }
+        }
+        guard let dialect else {
+            router.on(RouterPath(path), method: method) { request, context in try await respond(request, context) }
+            return
+        }
+        router.on(RouterPath(path), method: method) { request, context in
+            var context = context
+            dialect.prepare(&context)
+            do {
+                return try await respond(request, context)
+            } catch {
+                guard let answer = dialect.answer(error, request, context) else { throw error }
+                return answer
             }
         }
     }
@@ -63,6 +80,15 @@ final class APIRoutes {
         guard let owner = context.parameters.get("owner"), let name = context.parameters.get("name") else { return nil }
         return try ModelName(owner: owner, name: name)
     }
+}
+
+/// How a foreign protocol's routes differ from the API's: `prepare` adjusts the route's
+/// parameters before authentication (the Hub lowercases `owner` and `name`), `answer` turns an
+/// error (authentication's included) into the protocol's own error response, or nil to leave it
+/// to `ErrorMiddleware`.
+struct RouteDialect: Sendable {
+    var prepare: @Sendable (inout AppContext) -> Void = { _ in }
+    var answer: @Sendable (any Error, Request, AppContext) -> Response? = { _, _, _ in nil }
 }
 
 /// How a request's origin is judged: the `--trust-proxy` networks and whether the server speaks TLS.
