@@ -116,12 +116,7 @@ extension APIClient {
 
     /// Versions matching `filter`, newest first.
     public func versions(_ model: ModelName, filter: VersionFilter, limit: Int = 100, cursor: String? = nil) async throws -> Page<VersionInfo> {
-        var path = "\(model.apiPath)/versions?limit=\(limit)"
-        if let min = filter.minParameters { path += "&min_parameters=\(min)" }
-        if let max = filter.maxParameters { path += "&max_parameters=\(max)" }
-        if let dtype = filter.dtype { path += "&dtype=\(dtype.percentEscaped)" }
-        if let cursor { path += "&cursor=\(cursor.percentEscaped)" }
-        return try await call(.GET, path, as: Page<VersionInfo>.self)
+        try await call(.GET, Self.listPath("\(model.apiPath)/versions", filter.queryItems, limit: limit, cursor: cursor), as: Page<VersionInfo>.self)
     }
 }
 

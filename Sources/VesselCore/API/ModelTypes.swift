@@ -7,8 +7,11 @@ public struct ModelInfo: Codable, Sendable, Equatable {
     /// The highest ready version, if any.
     public var latestVersion: Int?
     public var versions: Int
+    /// The last change to the model: its description or tags, or a version committed or
+    /// updated (`sort=updated` orders by it).
+    public var updatedAt: String?
 
-    public init(model: ModelName, description: String, tags: [String], createdAt: String, createdBy: String, latestVersion: Int?, versions: Int) {
+    public init(model: ModelName, description: String, tags: [String], createdAt: String, createdBy: String, latestVersion: Int?, versions: Int, updatedAt: String? = nil) {
         self.model = model
         self.description = description
         self.tags = tags
@@ -16,10 +19,12 @@ public struct ModelInfo: Codable, Sendable, Equatable {
         self.createdBy = createdBy
         self.latestVersion = latestVersion
         self.versions = versions
+        self.updatedAt = updatedAt
     }
 
     enum CodingKeys: String, CodingKey {
         case model, description, tags, versions
+        case updatedAt = "updated_at"
         case createdAt = "created_at"
         case createdBy = "created_by"
         case latestVersion = "latest_version"

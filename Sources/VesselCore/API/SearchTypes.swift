@@ -63,13 +63,11 @@ public struct ModelQuery: Sendable, Equatable {
     }
 }
 
-/// The rule for a model tag: 1-128 characters, no control characters.
+/// The rule for a model tag: 1 to `Limits.tag` UTF-8 bytes, no control characters.
 public enum ModelTag {
-    public static let maxLength = 128
-
     public static func validate(_ tag: String, parameter: String) throws(VesselError) {
-        guard !tag.isEmpty, tag.count <= maxLength, !tag.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalidArgument("\(parameter) '\(tag)' must be 1-\(maxLength) characters without control characters")
+        guard !tag.isEmpty, tag.utf8.count <= Limits.tag, !tag.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .invalidArgument("\(parameter) must be 1-\(Limits.tag) bytes without control characters")
         }
     }
 }
@@ -237,4 +235,19 @@ public struct UpdateVersionRequest: Codable, Sendable, Equatable {
     public var description: String
 
     public init(description: String) { self.description = description }
+}
+
+extension UpdateModelRequest: LimitedRequest {
+    public func checkLimits() throws(VesselError) {
+        try Limits.check(description, field: "description", max: Limits.description)
+        try Limits.check(addTags, field: "add_tags", each: Limits.tag, count: Limits.tagsPerModel, element: "a tag")
+        try Limits.check(removeTags, field: "remove_tags", each: Limits.tag, count: Limits.tagsPerModel, element: "a tag")
+        for tag in (addTags ?? []) + (removeTags ?? []) { try ModelTag.validate(tag, parameter: "a tag") }
+    }
+}
+
+extension UpdateVersionRequest: LimitedRequest {
+    public func checkLimits() throws(VesselError) {
+        try Limits.check(description, field: "description", max: Limits.description)
+    }
 }

@@ -6,11 +6,16 @@
 extension Outbox {
     public enum EventType: String, Sendable, CaseIterable {
         case modelCreated = "model.created"
+        /// A model's description or tags changed (`vessel model update`; payload `description: changed`,
+        /// `added_tags`, `removed_tags`).
+        case modelUpdated = "model.updated"
         case versionCreated = "version.created"
         case versionReady = "version.ready"
         case versionQuarantined = "version.quarantined"
         case versionArchived = "version.archived"
         case versionDeleted = "version.deleted"
+        /// A version's description changed (`vessel version update`).
+        case versionUpdated = "version.updated"
         case aliasSet = "alias.set"
         case aliasMoved = "alias.moved"
         case aliasRemoved = "alias.removed"

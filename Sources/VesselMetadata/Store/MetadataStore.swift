@@ -28,10 +28,20 @@ public protocol ModelStore: Sendable {
     func createModel(_ name: ModelName, description: String, tags: [String], change: ChangeContext) async throws -> ModelInfo
     /// - Throws: `not_found`.
     func model(_ name: ModelName) async throws -> ModelInfo
-    /// One page of the models some scope in `readable` covers (`[.registry]`: every model), in
-    /// name order. The filter is part of the query, so a page — and its cursor — only ever
+    /// One page of the models some scope in `readable` covers (`[.registry]`: every model) that
+    /// match `query`, in its order (docs/search.md). The filter is part of the query, so a page — and its cursor — only ever
     /// names a model the caller may read. - Throws: `invalid_argument` for a foreign cursor.
-    func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo>
+    func listModels(readable: [Scope], query: ModelQuery, limit: Int, cursor: String?) async throws -> Page<ModelInfo>
+    /// Changes the description and tags (tags added after those removed; unchanged fields
+    /// kept) with `model.update` and `model.updated`. - Throws: `not_found`, `invalid_argument`.
+    func updateModel(_ model: ModelName, update: UpdateModelRequest, change: ChangeContext) async throws -> ModelInfo
+}
+
+extension ModelStore {
+    /// Every readable model in name order.
+    public func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
+        try await listModels(readable: readable, query: ModelQuery(), limit: limit, cursor: cursor)
+    }
 }
 
 /// Versions: drafts (pending), commit, state changes, resolution.
@@ -52,7 +62,15 @@ public protocol VersionStore: Sendable {
     /// A committed version with its manifest; `latest` is the highest-numbered ready version.
     /// - Throws: `not_found` (deleted versions are not found).
     func resolve(_ reference: Reference) async throws -> VersionInfo
+    /// One page of a model's committed versions matching `filter`, highest number first.
+    /// - Throws: `not_found`, `invalid_argument` for a foreign cursor.
     func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo>
+    /// One page of the versions of every model `readable` covers matching `search`, newest
+    /// (creation time) first. - Throws: `invalid_argument` for a foreign cursor.
+    func searchVersions(readable: [Scope], search: VersionSearch, limit: Int, cursor: String?) async throws -> Page<VersionInfo>
+    /// Changes a live version's description with `version.update` and `version.updated`.
+    /// - Throws: `not_found` (deleted versions too), `invalid_argument`.
+    func updateVersion(model: ModelName, version: Int, description: String, change: ChangeContext) async throws -> VersionInfo
     /// `archived` or `deleted`. Deleting needs every alias moved off the version first.
     /// - Throws: `not_found`, `conflict`.
     func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo

@@ -14,9 +14,10 @@ extension SQLMetadataStore: ModelStore {
 
     func insertModel(_ db: any SQLDatabase, id: String, name: ModelName, description: String, tagsJSON: String, now: Int64, change: ChangeContext) async throws {
         try await db.raw("""
-            INSERT INTO models (id, owner, name, description, tags, created_at, created_by, version_seq)
-            VALUES (\(bind: id), \(bind: name.owner), \(bind: name.name), \(bind: description), \(bind: tagsJSON), \(bind: now), \(bind: change.actor), 0)
+            INSERT INTO models (id, owner, name, description, tags, created_at, created_by, version_seq, updated_at)
+            VALUES (\(bind: id), \(bind: name.owner), \(bind: name.name), \(bind: description), \(bind: tagsJSON), \(bind: now), \(bind: change.actor), 0, \(bind: now))
             """).run()
+        try await insertModelTags(db, modelID: id, tags: try Self.decodeJSON([String].self, tagsJSON))
         try await audit(db, change, at: now, action: "model.create", target: "model/\(name)", model: name)
         try await event(db, .modelCreated, at: now, model: name, ["model": name.description, "actor": change.actor])
     }
@@ -37,21 +38,7 @@ extension SQLMetadataStore: ModelStore {
         return try Self.modelInfo(row)
     }
 
-    public func listModels(readable: [Scope], limit: Int, cursor: String?) async throws -> Page<ModelInfo> {
-        let limit = PageCursor.clamp(limit)
-        let cursors = try await pageCursor()
-        let after = try cursor.map { cursor throws(VesselError) in try cursors.decode(cursor, list: "models") } ?? ""
-        guard let readable = Self.readableClause(readable) else { return Page(items: [], nextCursor: nil) }
-        let rows = try await backend.read { db in
-            try await db.raw("""
-                \(unsafeRaw: Self.modelQuery) WHERE (m.owner || '/' || m.name) > \(bind: after) AND \(readable)
-                ORDER BY m.owner || '/' || m.name LIMIT \(bind: limit + 1)
-                """).all()
-        }
-        let items = try rows.prefix(limit).map(Self.modelInfo)
-        let next = rows.count > limit ? items.last.map { cursors.encode($0.model.description, list: "models") } : nil
-        return Page(items: items, nextCursor: next)
-    }
+    // listModels (search, sort, keyset paging) is in SQLMetadataStore+Search.swift.
 
     /// The condition "a scope in `scopes` covers model `m`", or nil when none can.
     static func readableClause(_ scopes: [Scope]) -> SQLQueryString? {
@@ -72,7 +59,7 @@ extension SQLMetadataStore: ModelStore {
     }
 
     static let modelQuery = """
-        SELECT m.owner, m.name, m.description, m.tags, m.created_at, m.created_by,
+        SELECT m.owner, m.name, m.description, m.tags, m.created_at, m.created_by, m.updated_at,
           (SELECT MAX(v.number) FROM versions v WHERE v.model_id = m.id AND v.state = 'ready') AS latest,
           (SELECT COUNT(*) FROM versions v WHERE v.model_id = m.id AND v.number IS NOT NULL AND v.state <> 'deleted') AS version_count
         FROM models m
@@ -86,7 +73,8 @@ extension SQLMetadataStore: ModelStore {
             createdAt: Timestamp.rfc3339(micros: try row.decode(column: "created_at", as: Int64.self)),
             createdBy: try row.decode(column: "created_by", as: String.self),
             latestVersion: try row.decode(column: "latest", as: Int?.self),
-            versions: try row.decode(column: "version_count", as: Int.self)
+            versions: try row.decode(column: "version_count", as: Int.self),
+            updatedAt: Timestamp.rfc3339(micros: try row.decode(column: "updated_at", as: Int64.self))
         )
     }
 }

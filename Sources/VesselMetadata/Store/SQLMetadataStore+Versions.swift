@@ -94,7 +94,7 @@ extension SQLMetadataStore: VersionStore {
                 return number
             }
             let digest = try row.decode(column: "digest", as: String.self)
-            guard let seqRow = try await db.raw("UPDATE models SET version_seq = version_seq + 1 WHERE id = \(bind: modelID) RETURNING version_seq").first() else {
+            guard let seqRow = try await db.raw("UPDATE models SET version_seq = version_seq + 1, updated_at = \(bind: now) WHERE id = \(bind: modelID) RETURNING version_seq").first() else {
                 throw VesselError.notFound("model '\(model)' does not exist")
             }
             let number = try seqRow.decode(column: "version_seq", as: Int.self)
@@ -145,27 +145,7 @@ extension SQLMetadataStore: VersionStore {
         }
     }
 
-    public func listVersions(model: ModelName, filter: VersionFilter, limit: Int, cursor: String?) async throws -> Page<VersionInfo> {
-        let limit = PageCursor.clamp(limit)
-        let cursors = try await pageCursor()
-        let list = "versions \(model)"
-        let before = try cursor.map { Int(try cursors.decode($0, list: list)) ?? Int.max } ?? Int.max
-        return try await backend.read { db in
-            let modelID = try await self.modelID(db, model)
-            var conditions: [any SQLExpression] = []
-            if let min = filter.minParameters { conditions.append(SQLQueryString("AND v.parameters >= \(bind: Int64(clamping: min))")) }
-            if let max = filter.maxParameters { conditions.append(SQLQueryString("AND v.parameters <= \(bind: Int64(clamping: max))")) }
-            if let dtype = filter.dtype { conditions.append(SQLQueryString("AND v.dtypes LIKE \(bind: "%," + dtype + ",%")")) }
-            let rows = try await db.raw("""
-                \(unsafeRaw: Self.versionQuery) WHERE v.model_id = \(bind: modelID) AND v.number IS NOT NULL AND v.state <> 'deleted'
-                  AND v.number < \(bind: before) \(SQLList(conditions, separator: SQLRaw(" "))) ORDER BY v.number DESC LIMIT \(bind: limit + 1)
-                """).all()
-            var items: [VersionInfo] = []
-            for row in rows.prefix(limit) { items.append(try await self.versionInfo(db, row, model: model)) }
-            let next = rows.count > limit ? items.last.map { cursors.encode(String($0.version), list: list) } : nil
-            return Page(items: items, nextCursor: next)
-        }
-    }
+    // listVersions and the search across models are in SQLMetadataStore+Search.swift.
 
     public func changeState(model: ModelName, version: Int, to state: VersionState, change: ChangeContext) async throws -> VersionInfo {
         guard state == .archived || state == .deleted else {
@@ -221,22 +201,7 @@ extension SQLMetadataStore: VersionStore {
         let id = try row.decode(column: "id", as: String.self)
         let aliases = try await db.raw("SELECT name FROM aliases WHERE version_id = \(bind: id) ORDER BY name").all()
             .map { try $0.decode(column: "name", as: String.self) }
-        return VersionInfo(
-            model: model,
-            version: try row.decode(column: "number", as: Int.self),
-            digest: try Digest(try row.decode(column: "digest", as: String.self)),
-            manifestDigest: try Digest(try row.decode(column: "manifest_digest", as: String.self)),
-            state: VersionState(rawValue: try row.decode(column: "state", as: String.self)) ?? .pending,
-            files: try row.decode(column: "file_count", as: Int.self),
-            size: UInt64(try row.decode(column: "total_size", as: Int64.self)),
-            description: try row.decode(column: "description", as: String.self),
-            createdAt: Timestamp.rfc3339(micros: try row.decode(column: "created_at", as: Int64.self)),
-            createdBy: try row.decode(column: "created_by", as: String.self),
-            aliases: aliases,
-            findings: try Self.decodeJSON([Finding].self, try row.decode(column: "findings", as: String.self)),
-            manifest: nil,
-            summary: try row.decode(column: "summary", as: String?.self).map { try Self.decodeJSON(ModelSummary.self, $0) }
-        )
+        return try Self.versionInfo(row, model: model, aliases: aliases)
     }
 
     func files(_ db: any SQLDatabase, versionID: String) async throws -> [ManifestEntry] {

@@ -76,6 +76,8 @@ enum WebhookPayload {
         guard let type = Outbox.EventType(rawValue: delivery.eventType) else { return "\(delivery.eventType) on \(model)" }
         switch type {
         case .modelCreated: return "\(actor) created model \(model)"
+        case .modelUpdated: return "\(actor) updated model \(model)"
+        case .versionUpdated: return "\(actor) updated the description of \(model) \(version)"
         case .versionCreated: return "\(actor) pushed \(model) \(version)"
         case .versionReady: return "\(model) \(version) is ready"
         case .versionQuarantined: return "\(model) \(version) was quarantined"

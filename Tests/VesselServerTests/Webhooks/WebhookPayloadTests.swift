@@ -83,6 +83,8 @@ import VesselCore
                     "node": "gpu-7", "drift": "drifted", "desired_version": "3"]
         let expected: [Outbox.EventType: String] = [
             .modelCreated: "ci created model acme/demo",
+            .modelUpdated: "ci updated model acme/demo",
+            .versionUpdated: "ci updated the description of acme/demo version 3",
             .versionCreated: "ci pushed acme/demo version 3",
             .versionReady: "acme/demo version 3 is ready",
             .versionQuarantined: "acme/demo version 3 was quarantined",
