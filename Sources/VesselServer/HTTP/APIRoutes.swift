@@ -9,7 +9,7 @@ struct Caller: Sendable {
     let principal: PrincipalInfo
     let requestID: String
     /// The caller's highest role covering the route's model (or the registry).
-    let role: Role?
+    var role: Role?
     /// What authenticated the caller: `token` or `certificate <identity>` (nil: anonymous).
     var credential: String? = nil
     /// The client's address (`RequestOrigin`).
@@ -74,6 +74,9 @@ final class APIRoutes {
             }
         }
     }
+
+    /// The authorization of routes whose model arrives in the query or the body (`RouteGuard.authorize`).
+    var authorization: RouteGuard { guardian }
 
     /// The model a route acts on, from its `:owner/:name` parameters.
     static func model(from context: AppContext) throws(VesselError) -> ModelName? {
@@ -140,6 +143,17 @@ struct RouteGuard: Sendable {
         let model = try APIRoutes.model(from: context)
         let role = try await cache.role(principal.name, permission, model) { try await authorizer.authorize(principal, permission, model: model) }
         return Caller(principal: principal, requestID: context.id, role: role, credential: credential, clientAddress: address)
+    }
+
+    /// For routes whose model arrives in the query or the body (registered `authenticated`):
+    /// asks the authorizer for `permission` on `model`, and returns the caller with its role there.
+    /// - Throws: `forbidden`.
+    func authorize(_ caller: Caller, _ permission: Permission, model: ModelName) async throws -> Caller {
+        var authorized = caller
+        authorized.role = try await cache.role(caller.principal.name, permission, model) {
+            try await authorizer.authorize(caller.principal, permission, model: model)
+        }
+        return authorized
     }
 
     /// The principal the connection's verified client certificate is mapped to, if any.
