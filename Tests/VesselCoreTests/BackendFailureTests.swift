@@ -45,14 +45,15 @@ import VesselCore
 
     /// A body that ignores cancellation (it waits on a signal only the test gives) is given up
     /// on at the deadline; it is released afterwards so nothing outlives the test.
-    @Test(.timeLimit(.minutes(1))) func deadlineGivesUpOnABodyThatIgnoresCancellation() async throws {
+    @Test(.timeLimit(.minutes(2))) func deadlineGivesUpOnABodyThatIgnoresCancellation() async throws {
         let gate = ReleaseLatch()
         let started = ContinuousClock.now
         await #expect(throws: DeadlineExceeded.self) {
             try await withAbandoningDeadline(.milliseconds(200)) { await gate.wait() }
         }
-        // Generous: the point is that it returned without the body, not how fast.
-        #expect(started.duration(to: .now) < .seconds(20))
+        // Generous: the point is that it returned without the body (never), not how fast; a
+        // machine also running seven builds once took 31 s to give the deadline a thread.
+        #expect(started.duration(to: .now) < .seconds(90))
         gate.open()
     }
 }

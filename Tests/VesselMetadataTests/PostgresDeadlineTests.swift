@@ -59,6 +59,9 @@ import VesselCore
             let release = Latch()
             let holding = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
+                // Whatever ends this body (a failed wait, the time limit's cancellation), the
+                // holders are let go: the group waits for them, and they ignore cancellation.
+                defer { release.open() }
                 for _ in 0..<2 {
                     group.addTask {
                         // On a loaded machine opening the second connection can take longer than

@@ -52,7 +52,7 @@ import Glibc
 
     /// A store that accepts connections and never answers (a hung gateway) fails a call at the
     /// backend timeout, retried attempts included, not after the two-minute default.
-    @Test(.timeLimit(.minutes(1))) func aSilentStoreFailsAtTheBackendTimeout() async throws {
+    @Test(.timeLimit(.minutes(2))) func aSilentStoreFailsAtTheBackendTimeout() async throws {
         let listener = try SilentListener()
         defer { listener.close() }
         let client = S3Client(location: S3Location(bucket: "b", endpoint: "http://127.0.0.1:\(listener.port)"), credentials: S3Credentials(accessKey: "a", secretKey: "b"),
@@ -68,8 +68,9 @@ import Glibc
         await client.shutdown()
         // The bound is 1 s; without it the call would wait for the 2-minute default. The
         // assertion only tells those apart: under a full parallel test run on two cores the
-        // deadline's wake-up waits for a free thread of the cooperative pool (seen: 11 s).
-        #expect(took < .seconds(30), "took \(took)")
+        // deadline's wake-up waits for a free thread of the cooperative pool (seen: 11 s, and
+        // 30.5 s on a machine also running seven builds).
+        #expect(took < .seconds(90), "took \(took)")
     }
 
     @Test(.enabled(if: BlobHarness.s3Config != nil), .timeLimit(.minutes(1))) func wrongCredentialsArePermanent() async throws {

@@ -41,8 +41,11 @@ public struct ProcessResult: Sendable {
 /// To run a process in the background, call this in a child task (`async let`, a task
 /// group): cancelling the task kills the process (SIGKILL) and, once it has exited, throws
 /// `CancellationError`.
+/// A process still running after `timeLimit` is killed and the run fails with its output: a
+/// hung child would otherwise hold the whole test run until CI's own limit, naming nothing.
 /// - Parameter environment: the whole environment of the process; nil inherits the tests'.
-public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil) async throws -> ProcessResult {
+public func runProcess(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: String? = nil,
+                       timeLimit: Duration = .seconds(300)) async throws -> ProcessResult {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-proc-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -67,6 +70,11 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
         process.standardInput = FileHandle.nullDevice
     }
     let launch = Launch()
+    let watchdog = Task {
+        try await Task.sleep(for: timeLimit)
+        launch.expire()
+    }
+    defer { watchdog.cancel() }
     let status: Int32 = try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { process in
@@ -83,6 +91,11 @@ public func runProcess(_ executable: String, _ arguments: [String], environment:
         launch.cancel()
     }
     try Task.checkCancellation()
+    if launch.expired {
+        let name = ([URL(fileURLWithPath: executable).lastPathComponent] + arguments).joined(separator: " ")
+        let stderr = String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self)
+        throw TestFailure("`\(name)` ran past \(timeLimit) and was killed; its stderr:\n\(stderr.suffix(4000))")
+    }
     return ProcessResult(
         status: status,
         stdout: String(decoding: try Data(contentsOf: out), as: UTF8.self),
@@ -96,6 +109,7 @@ private final class Launch: @unchecked Sendable {
     private let lock = NSLock()
     private var pid: pid_t?
     private var cancelled = false
+    private var timedOut = false
 
     /// Starts `process` unless cancelled; false when it was not started.
     func start(_ process: Process) throws -> Bool {
@@ -111,6 +125,20 @@ private final class Launch: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         pid = nil
+    }
+
+    /// The time limit ran out: kills the process if it runs.
+    func expire() {
+        lock.lock()
+        defer { lock.unlock() }
+        timedOut = true
+        if let pid { kill(pid, SIGKILL) }
+    }
+
+    var expired: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return timedOut
     }
 
     /// Kills the process if it runs; keeps it from starting if it does not yet.

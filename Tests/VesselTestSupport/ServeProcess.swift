@@ -131,15 +131,26 @@ public final class ServeProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// SIGTERM, and waits for the graceful shutdown.
+    /// SIGTERM, and waits for the graceful shutdown — at most `stopLimit`: a server whose
+    /// shutdown hangs is killed and said so on stderr, rather than holding the test run for ever.
     public func stop() {
         guard let process else { return }
         if process.isRunning {
             process.terminate()
+            let deadline = ContinuousClock.now + Self.stopLimit
+            while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+            if process.isRunning {
+                FileHandle.standardError.write(Data("vessel serve (pid \(process.processIdentifier), port \(port)) did not stop within \(Self.stopLimit) of SIGTERM; killed. Its log: \(log)\n".utf8))
+                sendSignal(process.processIdentifier, SIGKILL)
+            }
             process.waitUntilExit()
         }
         self.process = nil
     }
+
+    /// How long `stop()` waits for a graceful shutdown: the server gives itself
+    /// `--shutdown-timeout` (25 s) and exits at most 15 s later on its own.
+    public static let stopLimit: Duration = .seconds(60)
 
     deinit { stop() }
 }

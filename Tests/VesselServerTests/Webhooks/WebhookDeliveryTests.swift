@@ -116,7 +116,11 @@ import VesselMetadata
                     try await WebhookTesting.settle(harness.registry.store)
                 }
                 let attempts = try await harness.registry.store.deliveryAttempts(webhook: hook.id, limit: 10, cursor: nil).items.reversed()
-                #expect(attempts.map(\.status) == ["failed", "delivered"])
+                // The hanging answer fails once; on a loaded machine a retry can miss the short
+                // test timeout too, so more failures before the delivery are allowed — each for time.
+                let statuses = attempts.map(\.status)
+                #expect(statuses.count >= 2 && statuses.last == "delivered" && statuses.dropLast().allSatisfy { $0 == "failed" }, "\(statuses)")
+                #expect(attempts.dropLast().allSatisfy { $0.error == "the receiver did not answer in time" })
                 let first = try #require(attempts.first)
                 #expect(first.responseCode == nil && first.error == "the receiver did not answer in time")
                 #expect(first.latencyMs >= 350 && first.latencyMs < 1500)
