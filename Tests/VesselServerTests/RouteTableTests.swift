@@ -95,6 +95,13 @@ import Testing
                 "POST /api/v1/webhooks/:webhook/test authenticated",
                 "GET /api/v1/webhooks/:webhook/deliveries authenticated",
                 "POST /api/v1/events/:event/redeliver authenticated",
+                // The Hugging Face Hub download protocol (docs/huggingface.md): a caller without
+                // read gets the answer of a missing repository (404 RepoNotFound), not 403.
+                "GET /hf/api/models/:owner/:name/revision/:revision read",
+                "GET /hf/api/models/:owner/:name/tree/:revision read",
+                "GET /hf/api/models/:owner/:name/tree/:revision/** read",
+                "HEAD /hf/:owner/:name/resolve/:revision/** read",
+                "GET /hf/:owner/:name/resolve/:revision/** read",
             ]
             #expect(actual.subtracting(reviewed).sorted() == [], "routes without a reviewed rule")
             #expect(reviewed.subtracting(actual).sorted() == [], "reviewed rules without a route")

@@ -107,6 +107,7 @@ public struct Registry: Sendable {
         MaintenanceController(store: store, blobs: blobs, options: options).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
+        HubController(store: store, blobs: blobs, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
