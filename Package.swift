@@ -173,15 +173,15 @@ let package = Package(
         // The process harness of the tests that run the built `vessel`: finding the binary,
         // running it, `vessel serve` as a process.
         .target(name: "VesselTestSupport", dependencies: ["VesselClient"], path: "Tests/VesselTestSupport"),
-        .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore"]),
+        .testTarget(name: "VesselCoreTests", dependencies: ["VesselCore", "VesselTestSupport"]),
         .testTarget(
             name: "VesselClientTests",
             dependencies: ["VesselClient", "VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats"], exclude: ["Fixtures"]),
+        .testTarget(name: "VesselFormatsTests", dependencies: ["VesselFormats", "VesselTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "VesselSigningTests",
-            dependencies: ["VesselCore", "VesselSigning", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["VesselCore", "VesselSigning", "VesselTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "VesselStorageTests",

@@ -1,4 +1,5 @@
 import Foundation
+import VesselTestSupport
 @testable import VesselSigning
 
 /// Environment switches for the tests that drive real external tools.
@@ -26,14 +27,15 @@ enum ModelSigningCLI {
         return (python, ["-m", "model_signing"] + arguments)
     }
 
-    static func sign(model: URL, privateKey: String, signature: String) throws -> TestSupport.ProcessResult {
+    /// Through the tests' one process runner: no pool thread waits while Python works.
+    static func sign(model: URL, privateKey: String, signature: String) async throws -> VesselTestSupport.ProcessResult {
         let (exe, args) = command(["sign", "key", model.path, "--private_key", privateKey, "--signature", signature])
-        return try TestSupport.run(exe, args)
+        return try await runProcess(exe, args)
     }
 
-    static func verify(model: URL, publicKey: String, signature: String) throws -> TestSupport.ProcessResult {
+    static func verify(model: URL, publicKey: String, signature: String) async throws -> VesselTestSupport.ProcessResult {
         let (exe, args) = command(["verify", "key", model.path, "--public_key", publicKey, "--signature", signature])
-        return try TestSupport.run(exe, args)
+        return try await runProcess(exe, args)
     }
 }
 

@@ -17,11 +17,11 @@ struct InteropTests {
     }
 
     /// Signs `model` with `pair` using `producer`; the signature goes outside the folder.
-    private func sign(_ model: URL, with pair: OpenSSLKeys.Pair, by producer: Producer) throws -> URL {
+    private func sign(_ model: URL, with pair: OpenSSLKeys.Pair, by producer: Producer) async throws -> URL {
         let signature = model.deletingLastPathComponent().appendingPathComponent("model-\(producer).sig")
         switch producer {
         case .python:
-            let result = try ModelSigningCLI.sign(model: model, privateKey: pair.privateKey, signature: signature.path)
+            let result = try await ModelSigningCLI.sign(model: model, privateKey: pair.privateKey, signature: signature.path)
             guard result.status == 0 else { throw SetupError("model_signing sign failed: \(result.stderr)") }
         case .vessel:
             let key = try FileSigningKey(contentsOfFile: pair.privateKey)
@@ -46,31 +46,31 @@ struct InteropTests {
 
     @Test("Python signs, Vessel verifies; Vessel signs, Python verifies",
           arguments: Producer.allCases, [0, 1, 2, 3])
-    func roundTrip(producer: Producer, keyIndex: Int) throws {
+    func roundTrip(producer: Producer, keyIndex: Int) async throws {
         let keys = try OpenSSLKeys.shared.get()
         let pair = keys.pairs[keyIndex]
         let model = try InteropModel.make()
-        let signature = try sign(model, with: pair, by: producer)
+        let signature = try await sign(model, with: pair, by: producer)
         let verdict = try vesselVerdict(model: model, publicKey: pair.publicKey, signature: signature)
         #expect(verdict == nil, "\(pair.name): \(String(describing: verdict))")
-        let python = try ModelSigningCLI.verify(model: model, publicKey: pair.publicKey, signature: signature.path)
+        let python = try await ModelSigningCLI.verify(model: model, publicKey: pair.publicKey, signature: signature.path)
         #expect(python.status == 0, "\(pair.name): \(python.stdout) \(python.stderr)")
     }
 
     @Test("both agree on the root digest of the same folder")
-    func sameRootDigest() throws {
+    func sameRootDigest() async throws {
         let keys = try OpenSSLKeys.shared.get()
         let model = try InteropModel.make()
         let pair = keys.pairs[0]
         let verifier = BundleVerifier(publicKey: try FileSigningKey(contentsOfFile: pair.privateKey).publicKey)
-        let python = try verifier.verify(bundleAtPath: try sign(model, with: pair, by: .python).path)
-        let vessel = try verifier.verify(bundleAtPath: try sign(model, with: pair, by: .vessel).path)
+        let python = try verifier.verify(bundleAtPath: try await sign(model, with: pair, by: .python).path)
+        let vessel = try verifier.verify(bundleAtPath: try await sign(model, with: pair, by: .vessel).path)
         #expect(python.rootDigest == vessel.rootDigest)
         #expect(python.resources == vessel.resources)
     }
 
     @Test("a Vessel signature stored inside the model folder verifies with Python (ignore_paths)")
-    func signatureInsideFolder() throws {
+    func signatureInsideFolder() async throws {
         let keys = try OpenSSLKeys.shared.get()
         let pair = keys.pairs[1]
         let model = try InteropModel.make()
@@ -79,19 +79,19 @@ struct InteropTests {
                                                            additionalIgnorePaths: ["model.sig"])
         let signature = model.appendingPathComponent("model.sig")
         try Data(bundle).write(to: signature)
-        let python = try ModelSigningCLI.verify(model: model, publicKey: pair.publicKey, signature: signature.path)
+        let python = try await ModelSigningCLI.verify(model: model, publicKey: pair.publicKey, signature: signature.path)
         #expect(python.status == 0, "\(python.stdout) \(python.stderr)")
         // Vessel honours the signed ignore_paths too, even when the walker lists the signature file.
         #expect(try vesselVerdict(model: model, publicKey: pair.publicKey, signature: signature) == nil)
     }
 
     @Test("every tampering is refused by both verifiers", arguments: Producer.allCases, Tamper.allCases)
-    func negative(producer: Producer, tamper: Tamper) throws {
+    func negative(producer: Producer, tamper: Tamper) async throws {
         let keys = try OpenSSLKeys.shared.get()
         let pair = keys.pairs[producer == .python ? 0 : 3]
         let other = keys.pairs[producer == .python ? 2 : 1]
         let model = try InteropModel.make()
-        let signature = try sign(model, with: pair, by: producer)
+        let signature = try await sign(model, with: pair, by: producer)
         var publicKey = pair.publicKey
         let original = Array(try Data(contentsOf: signature))
         var expectedCodes: Set<String>
@@ -132,7 +132,7 @@ struct InteropTests {
         }
         let verdict = try vesselVerdict(model: model, publicKey: publicKey, signature: signature)
         #expect(verdict.map { expectedCodes.contains($0.code) } == true, "Vessel: \(String(describing: verdict))")
-        let python = try ModelSigningCLI.verify(model: model, publicKey: publicKey, signature: signature.path)
+        let python = try await ModelSigningCLI.verify(model: model, publicKey: publicKey, signature: signature.path)
         #expect(python.status != 0, "model_signing accepted \(tamper) of a \(producer) signature")
     }
 

@@ -55,7 +55,7 @@ struct PKCS11Tests {
 
     @Test("HSM-signed bundles verify with model_signing", .enabled(if: TestEnvironment.python != nil, "needs VESSEL_TEST_PYTHON"),
           arguments: ["signing-p256", "signing-p384"])
-    func pythonVerifies(label: String) throws {
+    func pythonVerifies(label: String) async throws {
         let hsm = try SoftHSMToken.shared.get()
         let key = try open(label)
         defer { key.close() }
@@ -63,7 +63,7 @@ struct PKCS11Tests {
         let bundle = try BundleWriter(key: key).makeBundle(subjectName: "model", resources: try TestSupport.hashFolder(model))
         let signature = model.deletingLastPathComponent().appendingPathComponent("hsm.sig")
         try Data(bundle).write(to: signature)
-        let result = try ModelSigningCLI.verify(model: model, publicKey: hsm.publicKeyPath(label), signature: signature.path)
+        let result = try await ModelSigningCLI.verify(model: model, publicKey: hsm.publicKeyPath(label), signature: signature.path)
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VesselTestSupport
 @testable import VesselCore
 
 /// Where the differential tests find Python (outside the suite: its trait cannot refer to it).
@@ -8,32 +9,19 @@ enum PackagingOracle {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/packaging_oracle.py").path
 
-    /// Every case answered by one `scripts/packaging_oracle.py` process, in order.
-    static func answers(_ cases: [[String: String]]) throws -> [[String: Any]] {
-        let input = FileManager.default.temporaryDirectory.appendingPathComponent("vessel-oracle-\(UUID().uuidString).jsonl")
-        defer { try? FileManager.default.removeItem(at: input) }
+    /// Every case answered by one `scripts/packaging_oracle.py` process, in order (through the
+    /// tests' one process runner: no pool thread blocked, no pipe to fill, a time limit).
+    static func answers(_ cases: [[String: String]]) async throws -> [[String: Any]] {
         var lines = Data()
         for item in cases {
             lines.append(try JSONSerialization.data(withJSONObject: item, options: [.sortedKeys]))
             lines.append(0x0A)
         }
-        try lines.write(to: input)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python ?? "python3")
-        process.arguments = [script]
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw OracleFailure(description: "packaging_oracle.py failed: \(String(decoding: stderr, as: UTF8.self))")
+        let result = try await runProcess(python ?? "/usr/bin/python3", [script], stdin: String(decoding: lines, as: UTF8.self))
+        guard result.status == 0 else {
+            throw OracleFailure(description: "packaging_oracle.py failed: \(result.stderr)")
         }
-        let answers = try String(decoding: data, as: UTF8.self).split(separator: "\n").map {
+        let answers = try result.stdout.split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
         }
         guard answers.count == cases.count else { throw OracleFailure(description: "\(cases.count) cases, \(answers.count) answers") }
@@ -52,10 +40,10 @@ enum PackagingOracle {
 struct PackagingDifferentialTests {
     static let seed: UInt64 = 0x2025_0440_0508
 
-    @Test func specifierSetsAgreeWithPackaging() throws {
+    @Test func specifierSetsAgreeWithPackaging() async throws {
         var generator = PEP440CaseGenerator(seed: Self.seed)
         let cases = (0..<12_000).map { _ in generator.containsCase() }
-        let answers = try PackagingOracle.answers(cases.map { ["op": "contains", "spec": $0.spec, "version": $0.version] })
+        let answers = try await PackagingOracle.answers(cases.map { ["op": "contains", "spec": $0.spec, "version": $0.version] })
         var mismatches: [String] = []
         var admitted = 0
         var invalid = 0
@@ -77,11 +65,11 @@ struct PackagingDifferentialTests {
         #expect(admitted > 2_000 && cases.count - admitted - invalid > 2_000 && invalid > 100, "admitted \(admitted), invalid \(invalid)")
     }
 
-    @Test func versionsNormalizeAndOrderAsPackaging() throws {
+    @Test func versionsNormalizeAndOrderAsPackaging() async throws {
         var generator = PEP440CaseGenerator(seed: Self.seed &+ 1)
         let texts = (0..<3_000).map { _ in generator.versionText(messy: true) }
         let pairs = (0..<3_000).map { _ in (generator.versionText(messy: false), generator.versionText(messy: false)) }
-        let answers = try PackagingOracle.answers(texts.map { ["op": "version", "text": $0] } + pairs.map { ["op": "compare", "a": $0.0, "b": $0.1] })
+        let answers = try await PackagingOracle.answers(texts.map { ["op": "version", "text": $0] } + pairs.map { ["op": "compare", "a": $0.0, "b": $0.1] })
         var mismatches: [String] = []
         for (text, answer) in zip(texts, answers) {
             let ours = PythonVersion.parse(text)?.description
@@ -94,12 +82,12 @@ struct PackagingDifferentialTests {
         #expect(mismatches.isEmpty, "\(mismatches.count) differ, e.g.:\n\(mismatches.prefix(15).joined(separator: "\n"))")
     }
 
-    @Test func markersEvaluateAsPackaging() throws {
+    @Test func markersEvaluateAsPackaging() async throws {
         var generator = MarkerCaseGenerator(seed: Self.seed &+ 2)
         let pythons = ["2.7", "3.6", "3.8", "3.9", "3.10", "3.11", "3.12", "3.12.4", "3.13.0", "4.0"]
         let platforms = MarkerEnvironment.Platform.allCases
         let cases = (0..<10_000).map { i in (generator.marker(), pythons[i % pythons.count], platforms[(i / pythons.count) % platforms.count]) }
-        let answers = try PackagingOracle.answers(cases.map { ["op": "marker", "marker": $0.0, "python": $0.1, "platform": $0.2.rawValue] })
+        let answers = try await PackagingOracle.answers(cases.map { ["op": "marker", "marker": $0.0, "python": $0.1, "platform": $0.2.rawValue] })
         var mismatches: [String] = []
         var counts: [String: Int] = [:]
         for (item, answer) in zip(cases, answers) {
@@ -122,11 +110,11 @@ struct PackagingDifferentialTests {
         #expect((counts["true"] ?? 0) > 1_500 && (counts["false"] ?? 0) > 1_500 && (counts["error"] ?? 0) > 100, "\(counts)")
     }
 
-    @Test func requirementsParseAsPackaging() throws {
+    @Test func requirementsParseAsPackaging() async throws {
         var generator = MarkerCaseGenerator(seed: Self.seed &+ 3)
         var specs = PEP440CaseGenerator(seed: Self.seed &+ 4)
         let lines = (0..<2_000).map { _ in generator.requirementLine(specifier: specs.containsCase().spec) }
-        let answers = try PackagingOracle.answers(lines.map { ["op": "requirement", "text": $0] })
+        let answers = try await PackagingOracle.answers(lines.map { ["op": "requirement", "text": $0] })
         var mismatches: [String] = []
         for (line, answer) in zip(lines, answers) {
             let ours = try? Requirement(line)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VesselTestSupport
 @testable import VesselFormats
 
 /// Where the interop tests find Python (outside the suite: its trait cannot refer to it).
@@ -38,22 +39,14 @@ struct SafetensorsInteropTests {
         let files: [String: File]
     }
 
-    static func run(_ command: String, _ directory: String) throws -> Manifest {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SafetensorsInteropEnvironment.python ?? "python3")
-        process.arguments = [script(), command, directory]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw InteropFailure(message: "interop script failed: \(String(decoding: stderr, as: UTF8.self))")
+    /// Runs the reference script through the tests' one process runner (no pool thread
+    /// blocked while Python works, no pipe to fill, a time limit).
+    static func run(_ command: String, _ directory: String) async throws -> Manifest {
+        let result = try await runProcess(SafetensorsInteropEnvironment.python ?? "/usr/bin/python3", [script(), command, directory])
+        guard result.status == 0 else {
+            throw InteropFailure(message: "interop script failed: \(result.stderr)")
         }
-        return try JSONDecoder().decode(Manifest.self, from: data)
+        return try JSONDecoder().decode(Manifest.self, from: Data(result.stdout.utf8))
     }
 
     struct InteropFailure: Error, CustomStringConvertible {
@@ -75,10 +68,10 @@ struct SafetensorsInteropTests {
         return files
     }
 
-    @Test func pythonWritesVesselReads() throws {
+    @Test func pythonWritesVesselReads() async throws {
         let directory = try SafetensorsTestFile.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let reference = try Self.run("write", directory)
+        let reference = try await Self.run("write", directory)
         let ours = try Self.vesselManifest(directory)
         #expect(Set(ours.keys) == Set(reference.files.keys))
         #expect(reference.files.count >= 3)
@@ -92,7 +85,7 @@ struct SafetensorsInteropTests {
         #expect(dtypes.isSuperset(of: ["BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4", "C64", "BOOL"]))
     }
 
-    @Test func vesselWritesPythonReads() throws {
+    @Test func vesselWritesPythonReads() async throws {
         let directory = try SafetensorsTestFile.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var all = SafetensorsWriter(metadata: ["format": "pt", "writer": "vessel ✓"])
@@ -111,7 +104,7 @@ struct SafetensorsInteropTests {
         try streamed.write(toPath: directory + "/vessel_streamed.safetensors")
         try SafetensorsWriter().write(toPath: directory + "/vessel_empty.safetensors")
 
-        let reference = try Self.run("read", directory)
+        let reference = try await Self.run("read", directory)
         let ours = try Self.vesselManifest(directory)
         #expect(Set(reference.files.keys) == Set(ours.keys))
         for (name, expected) in ours {
