@@ -77,8 +77,16 @@ final class AgentProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// SIGTERM, and waits for the agent to finish — at most a minute: an agent whose shutdown
+    /// hangs is killed and said so, rather than holding the test run for ever.
     func stop() {
         if process.isRunning { process.terminate() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(20_000) }
+        if process.isRunning {
+            FileHandle.standardError.write(Data("vessel agent (pid \(process.processIdentifier)) did not stop within 60 s of SIGTERM; killed\n".utf8))
+            kill()
+        }
         process.waitUntilExit()
     }
 
