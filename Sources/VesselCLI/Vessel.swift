@@ -25,6 +25,7 @@ struct Vessel: AsyncParsableCommand {
             WebhookCommand.self,
             EnvCommand.self,
             RetentionCommand.self, Hold.self, Unhold.self, GCCommand.self,
+            SearchCommand.self,
         ]
     )
 

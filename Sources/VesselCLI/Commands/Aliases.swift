@@ -134,7 +134,7 @@ enum PromotionOutput {
 }
 
 struct VersionCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Archive or delete versions.", subcommands: [Archive.self, Delete.self])
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Archive, delete or describe versions.", subcommands: [Archive.self, Delete.self, Update.self])
 
     struct Archive: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Archive a version (kept, still pullable, no longer latest).")
@@ -160,6 +160,22 @@ struct VersionCommand: AsyncParsableCommand {
                 let (model, number) = try versionReference(reference)
                 let info = try await client.withClient { try await $0.delete(model, version: number) }
                 if client.json { Output.json(info) } else { Output.line("deleted \(model):\(number)") }
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a version's description (contributor); its content never changes.")
+        @Argument(help: "owner/name:version") var reference: String
+        @Option(help: "The new description.") var description: String
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let (model, number) = try versionReference(reference)
+                try UpdateVersionRequest(description: description).checkLimits()
+                let info = try await client.withClient { try await $0.updateVersion(model, version: number, description: description) }
+                if client.json { Output.json(info) } else { Output.line("updated \(model):\(number)") }
             }
         }
     }

@@ -3,7 +3,7 @@ import VesselClient
 import VesselCore
 
 struct ModelCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Manage models.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Manage models.", subcommands: [Create.self, Update.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a model (push also creates it on first use).")
@@ -20,58 +20,82 @@ struct ModelCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a model's description or tags (contributor).")
+        @Argument(help: "owner/name") var model: String
+        @Option(help: "The new description.") var description: String?
+        @Option(help: "A tag to add (repeatable).") var addTag: [String] = []
+        @Option(help: "A tag to remove (repeatable).") var removeTag: [String] = []
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            try await Output.run(json: client.json) {
+                let name = try ModelName(model)
+                guard description != nil || !addTag.isEmpty || !removeTag.isEmpty else {
+                    throw VesselError.invalidArgument("nothing to change: give --description, --add-tag or --remove-tag")
+                }
+                let update = UpdateModelRequest(description: description, addTags: addTag.isEmpty ? nil : addTag, removeTags: removeTag.isEmpty ? nil : removeTag)
+                try update.checkLimits()
+                let info = try await client.withClient { try await $0.updateModel(name, update) }
+                if client.json { Output.json(info) } else {
+                    Output.line("updated model \(info.model): tags \(info.tags.isEmpty ? "-" : info.tags.joined(separator: ","))")
+                }
+            }
+        }
+    }
 }
 
 struct Models: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List models.")
+    static let configuration = CommandConfiguration(
+        abstract: "List or search models.",
+        discussion: "Without --limit or --cursor every matching page is fetched; with either, one page and its next cursor."
+    )
+    @Option(help: "Only models whose owner/name or description contains this text (case-insensitive).") var search: String?
+    @Option(help: "Only models of this owner.") var owner: String?
+    @Option(help: "Only models carrying this tag (repeatable: every tag).") var tag: [String] = []
+    @Option(help: "name (A-Z), created or updated (newest first).") var sort: String?
+    @OptionGroup var page: PageOptions
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
-            let items = try await client.withClient { api in
-                var all: [ModelInfo] = []
-                var cursor: String?
-                repeat {
-                    let page = try await api.models(limit: 500, cursor: cursor)
-                    all += page.items
-                    cursor = page.nextCursor
-                } while cursor != nil
-                return all
-            }
-            if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
-                Output.table(["MODEL", "VERSIONS", "LATEST", "DESCRIPTION"], items.map {
-                    [$0.model.description, String($0.versions), $0.latestVersion.map(String.init) ?? "-", $0.description]
+            var values: [String: [String]] = ["tag": tag]
+            values["search"] = search.map { [$0] }
+            values["owner"] = owner.map { [$0] }
+            values["sort"] = sort.map { [$0] }
+            let query = try ModelQuery.parse { values[$0] ?? [] }
+            let result = try await client.withClient { api in try await page.fetch { try await api.models(query, limit: $0, cursor: $1) } }
+            if client.json { Output.json(result) } else {
+                Output.table(["MODEL", "VERSIONS", "LATEST", "TAGS", "DESCRIPTION"], result.items.map {
+                    [$0.model.description, String($0.versions), $0.latestVersion.map(String.init) ?? "-", $0.tags.joined(separator: ","), $0.description]
                 })
+                page.printNext(result)
             }
         }
     }
 }
 
 struct Versions: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List a model's versions, newest first.")
+    static let configuration = CommandConfiguration(
+        abstract: "List a model's versions, newest first, optionally filtered.",
+        discussion: "Without --limit or --cursor every matching page is fetched; with either, one page and its next cursor."
+    )
     @Argument(help: "owner/name") var model: String
-    @Option(help: "Only versions with at least this many parameters.") var minParameters: UInt64?
-    @Option(help: "Only versions with at most this many parameters.") var maxParameters: UInt64?
-    @Option(help: "Only versions holding tensors of this dtype (e.g. BF16).") var dtype: String?
+    @OptionGroup var filter: VersionFilterOptions
+    @OptionGroup var page: PageOptions
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
             let name = try ModelName(model)
-            let items = try await client.withClient { api in
-                var all: [VersionInfo] = []
-                var cursor: String?
-                repeat {
-                    let page = try await api.versions(name, filter: VersionFilter(minParameters: minParameters, maxParameters: maxParameters, dtype: dtype), limit: 500, cursor: cursor)
-                    all += page.items
-                    cursor = page.nextCursor
-                } while cursor != nil
-                return all
-            }
-            if client.json { Output.json(Page(items: items, nextCursor: nil)) } else {
-                Output.table(["VERSION", "STATE", "FILES", "SIZE", "ALIASES", "CREATED", "DIGEST"], items.map {
+            let versionFilter = try filter.parsed()
+            let result = try await client.withClient { api in try await page.fetch { try await api.versions(name, filter: versionFilter, limit: $0, cursor: $1) } }
+            if client.json { Output.json(result) } else {
+                Output.table(["VERSION", "STATE", "FILES", "SIZE", "ALIASES", "CREATED", "DIGEST"], result.items.map {
                     [String($0.version), $0.state.rawValue, String($0.files), Output.bytes($0.size), $0.aliases.joined(separator: ","), $0.createdAt, $0.digest.description]
                 })
+                page.printNext(result)
             }
         }
     }
@@ -88,6 +112,9 @@ struct Show: AsyncParsableCommand {
             let version = try await client.withClient { api in
                 var version = try await api.resolve(ref)
                 version.signatures = try await api.signatures(version.model, version: version.version)
+                let lineage = try await api.versionLineage(version.model, version: version.version)
+                version.run = lineage.run
+                version.environment = lineage.environment
                 return version
             }
             if client.json { Output.json(version); return }
@@ -121,6 +148,8 @@ struct Show: AsyncParsableCommand {
                 let trust = signature.status == .trusted ? "trusted, key \(signature.keyName ?? "?")" : "unverified, key hint \(signature.keyHint.isEmpty ? "none" : signature.keyHint)"
                 Output.line("  \(signature.id)  \(trust)  \(signature.signedAt) by \(signature.signedBy)")
             }
+            Output.line("run:         \(version.run ?? "-")")
+            EnvironmentText.render(version.environment ?? VersionEnvironment())
             Output.line("")
             Output.table(["PATH", "SIZE", "DIGEST"], (version.manifest ?? []).map { [$0.path, Output.bytes($0.size), $0.digest.description] })
         }

@@ -16,7 +16,20 @@ struct ModelController {
         // a model the caller may not read (issue 21, item 3).
         routes.on(.get, "/api/v1/models", .authenticated) { request, _, caller in
             let readable = try await store.readableScopes(of: caller.principal.name)
-            return try JSONResponse.make(try await store.listModels(readable: readable, limit: Query.limit(request), cursor: Query.cursor(request)))
+            return try JSONResponse.make(try await store.listModels(readable: readable, query: try Query.modelQuery(request), limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        // Versions of every model the caller may read (issue 27): filtered in the query like the models list.
+        routes.on(.get, "/api/v1/versions", .authenticated) { request, _, caller in
+            let readable = try await store.readableScopes(of: caller.principal.name)
+            return try JSONResponse.make(try await store.searchVersions(readable: readable, search: try Query.versionSearch(request), limit: Query.limit(request), cursor: Query.cursor(request)))
+        }
+        routes.on(.patch, "/api/v1/models/:owner/:name", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(UpdateModelRequest.self, from: request, context: context)
+            return try JSONResponse.make(try await store.updateModel(try requireModel(context), update: body, change: caller.change))
+        }
+        routes.on(.patch, "/api/v1/models/:owner/:name/versions/:version", .write) { request, context, caller in
+            let body = try await JSONResponse.decode(UpdateVersionRequest.self, from: request, context: context)
+            return try JSONResponse.make(try await store.updateVersion(model: try requireModel(context), version: try version(context), description: body.description, change: caller.change))
         }
         routes.on(.post, "/api/v1/models/:owner/:name", .write) { request, context, caller in
             let model = try requireModel(context)

@@ -16,18 +16,24 @@ enum Query {
         request.uri.queryParameters.get("cursor")
     }
 
-    /// `?min_parameters=&max_parameters=&dtype=` of the versions list.
+    /// The filters of a model's versions list (`VersionFilter.parse`: `state`, `since`, …).
     static func versionFilter(_ request: Request) throws(VesselError) -> VersionFilter {
+        try VersionFilter.parse(values(request))
+    }
+
+    /// `?search=&owner=&tag=&sort=` of the models list.
+    static func modelQuery(_ request: Request) throws(VesselError) -> ModelQuery {
+        try ModelQuery.parse(values(request))
+    }
+
+    /// `?model_search=` and the version filters of `GET /api/v1/versions`.
+    static func versionSearch(_ request: Request) throws(VesselError) -> VersionSearch {
+        try VersionSearch.parse(values(request))
+    }
+
+    /// Every value given for a parameter, percent-decoded, in order.
+    static func values(_ request: Request) -> (String) -> [String] {
         let query = request.uri.queryParameters
-        func count(_ key: String) throws(VesselError) -> UInt64? {
-            guard let text = query.get(key) else { return nil }
-            guard let value = UInt64(text) else { throw .invalidArgument("\(key) must be a non-negative integer") }
-            return value
-        }
-        let dtype = query.get("dtype")
-        if let dtype, dtype.isEmpty || !dtype.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-            throw .invalidArgument("dtype must be a safetensors dtype such as BF16 or F32")
-        }
-        return VersionFilter(minParameters: try count("min_parameters"), maxParameters: try count("max_parameters"), dtype: dtype)
+        return { query.getAll($0) }
     }
 }
