@@ -108,6 +108,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("trust-proxy"), help: ArgumentHelp("Believe X-Forwarded-For and X-Forwarded-Proto from this proxy's address (repeatable, e.g. 10.0.0.0/8); from anywhere else they are ignored.", valueName: "CIDR"))
     var trustProxy: [String] = []
 
+    @Option(help: ArgumentHelp("The address users reach this server at; an https:// one makes the web UI's session cookie Secure.", valueName: "URL"))
+    var publicURL: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -155,6 +158,12 @@ struct Serve: AsyncParsableCommand {
                 options.outgoingCACertPath = caCert
             }
             options.trustedProxies = try trustProxy.map { text throws(VesselError) in try CIDR(text) }
+            if let publicURL {
+                guard publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://") else {
+                    throw VesselError.invalidArgument("--public-url must start with https:// or http://")
+                }
+                options.publicURL = publicURL
+            }
             options.tls = try loadTLS(logger: logger)
             DescriptorLimit.raiseToHard(logger: logger)
             // Start-up retries, signals and the bounded shutdown: see ServerLifecycle.

@@ -74,6 +74,9 @@ public struct ServerOptions: Sendable {
     public var outgoingCACertPath: String?
     /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed (`--trust-proxy`).
     public var trustedProxies: [CIDR] = []
+    /// The address users reach this server at (`--public-url`); an `https://` one makes the
+    /// web UI's session cookie `Secure` (docs/ui.md).
+    public var publicURL: String?
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
 
