@@ -23,7 +23,7 @@ struct Vessel: AsyncParsableCommand {
             Approve.self, Reject.self, Requests.self, Check.self, Resolve.self,
             Sign.self, Verify.self, KeysCommand.self,
             WebhookCommand.self,
-            EnvCommand.self,
+            EnvCommand.self, DatasetCommand.self, RunCommand.self, LineageCommand.self,
             RetentionCommand.self, Hold.self, Unhold.self, GCCommand.self,
             SearchCommand.self,
         ]

@@ -91,6 +91,18 @@ import Testing
                 "PUT /api/v1/retention admin",
                 "DELETE /api/v1/retention admin",
                 "GET /api/v1/holds read",
+                // Lineage (issue 25, docs/lineage.md): datasets and runs sit on `:owner/:name` (a run's
+                // name is its id), so grants on OWNER/* cover both; graphs hide nodes the caller may not read.
+                "GET /api/v1/datasets authenticated",
+                "POST /api/v1/datasets/:owner/:name/revisions write",
+                "GET /api/v1/datasets/:owner/:name/revisions read",
+                "GET /api/v1/datasets/:owner/:name/revisions/:revision read",
+                "GET /api/v1/datasets/:owner/:name/revisions/:revision/lineage read",
+                "POST /api/v1/runs/:owner/:name write",
+                "GET /api/v1/runs/:owner/:name read",
+                "GET /api/v1/runs/:owner/:name/lineage read",
+                "GET /api/v1/models/:owner/:name/versions/:version/lineage read",
+                "GET /api/v1/models/:owner/:name/versions/:version/environment read",
                 "PUT /api/v1/models/:owner/:name/versions/:version/hold maintain",
                 "DELETE /api/v1/models/:owner/:name/versions/:version/hold maintain",
                 "POST /api/v1/admin/gc admin",

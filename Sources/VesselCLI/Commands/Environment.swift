@@ -19,13 +19,14 @@ struct EnvCommand: AsyncParsableCommand {
                 cannot be read (named as file:line), 3 when a file does not exist.
                 """
         )
-        @Argument(help: "A requirements file, or a folder holding requirements.txt.") var reference: String
+        @Argument(help: "A requirements file, a folder holding requirements.txt, or a version (owner/name:N, owner/name@alias) whose stored requirements are judged.") var reference: String
         @Option(help: "The environment's packages, in `pip freeze` format.") var freeze: String
         @Option(name: .customLong("python-version"), help: "Python version markers are evaluated for: X.Y or X.Y.Z (default \(MarkerEnvironment.defaultPythonVersion)).")
         var pythonVersion: String = MarkerEnvironment.defaultPythonVersion
         @Option(help: "Platform markers are evaluated for: linux, darwin or win32 (default linux).") var platform: String = "linux"
         @Flag(help: "Count unchecked entries as incompatible.") var strict = false
-        @Flag(help: "Print the report as JSON.") var json = false
+        @OptionGroup var client: ClientOptions
+        var json: Bool { client.json }
 
         func validate() throws {
             guard MarkerEnvironment.Platform(rawValue: platform) != nil else {
@@ -38,7 +39,7 @@ struct EnvCommand: AsyncParsableCommand {
             var report: EnvironmentCheck.Report?
             try await Output.run(json: json) {
                 let environment = try MarkerEnvironment(pythonVersion: pythonVersion, platform: MarkerEnvironment.Platform(rawValue: platform) ?? .linux)
-                let requirements = try await RequirementsSource.requirements(for: reference)
+                let requirements = try await RequirementsSource.requirements(for: reference, client: client)
                 let installed = try Self.readFile(freeze) { (text: String, name: String) throws(RequirementsFileError) in try InstalledPackages(freeze: text, fileName: name) }
                 do throws(RequirementsFileError) {
                     report = try EnvironmentCheck.check(requirements, against: installed, in: environment, strict: strict)
@@ -80,15 +81,30 @@ struct EnvCommand: AsyncParsableCommand {
     }
 }
 
-/// Where `vessel env check` reads the requirements it judges. Today: a local file, or a
-/// folder's `requirements.txt`. The lineage work extends this one function to a registry
-/// reference (`owner/name:version`, a version's stored requirements); nothing else in the
+/// Where `vessel env check` reads the requirements it judges: a local file, a folder's
+/// `requirements.txt`, or a registry reference (`owner/name:version`, `owner/name@alias`): the
+/// version's stored requirements, its own or its run's (docs/lineage.md). Nothing else in the
 /// command reads requirements.
 enum RequirementsSource {
-    static func requirements(for reference: String) async throws -> RequirementsFile {
+    static func requirements(for reference: String, client: ClientOptions) async throws -> RequirementsFile {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: reference, isDirectory: &isDirectory) else {
-            throw VesselError.notFound("'\(reference)' is not a local requirements file or folder (a version's stored requirements are not readable yet)")
+            guard let ref = try? Reference(reference) else {
+                throw VesselError.notFound("'\(reference)' is neither a local requirements file or folder nor a version reference (owner/name:N)")
+            }
+            let (version, lineage) = try await client.withClient { api in
+                let version = try await api.resolve(ref)
+                return (version, try await api.versionLineage(version.model, version: version.version))
+            }
+            guard let text = lineage.environment.requirementsText else {
+                throw VesselError.notFound("\(version.model):\(version.version) has no stored requirements (push it with a requirements.txt, --requirements or a --run that has them)")
+            }
+            let name = "\(version.model):\(version.version) \(lineage.environment.requirementsFile.map { ($0 as NSString).lastPathComponent } ?? "requirements.txt")"
+            do throws(RequirementsFileError) {
+                return try RequirementsFile(text: text, fileName: name)
+            } catch {
+                throw VesselError.invalidArgument(error.description)
+            }
         }
         let path = isDirectory.boolValue ? (reference as NSString).appendingPathComponent("requirements.txt") : reference
         return try EnvCommand.Check.readFile(path) { (text: String, name: String) throws(RequirementsFileError) in try RequirementsFile(text: text, fileName: name) }

@@ -56,7 +56,7 @@ struct Protect: AsyncParsableCommand {
     @Argument(help: "The alias, e.g. production.") var alias: String
     @Option(help: "The least role that may move it.") var roles: String = "maintainer"
     @Flag(help: "Moves need a second principal's approval.") var requireApproval = false
-    @Option(help: "scan-clean, safetensors-only, signed-by:KEY, check:NAME, 'check:NAME@PRINCIPAL|PRINCIPAL' (only they may satisfy it), 'metric:KEY>=VALUE' (repeatable). The version's creator never satisfies check: or metric: unless named after @.") var gate: [String] = []
+    @Option(help: "scan-clean, safetensors-only, lineage (a linked run with a dataset), signed-by:KEY, check:NAME, 'check:NAME@PRINCIPAL|PRINCIPAL' (only they may satisfy it), 'metric:KEY>=VALUE' (repeatable). The version's creator never satisfies check: or metric: unless named after @.") var gate: [String] = []
     @OptionGroup var client: ClientOptions
 
     func run() async throws {

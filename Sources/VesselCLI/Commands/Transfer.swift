@@ -10,6 +10,9 @@ struct Push: AsyncParsableCommand {
     @Option(help: "owner/name (created on first push).") var model: String
     @Option(help: "Point this alias at the new version once it is ready.") var alias: String?
     @Option(help: "A description of the version.") var description: String?
+    @Option(help: "The training run the version came from (run_… or OWNER/run_…, from `vessel run add`).") var run: String?
+    @Option(help: "The version's requirements.txt (default: requirements.txt in the folder, else its run's).") var requirements: String?
+    @Option(help: "The serving image, pinned by digest: REF@sha256:… (default: its run's).") var image: String?
     @OptionGroup(title: "Signing (sign the version after commit)") var signing: SigningKeyOptions
     @OptionGroup var client: RetryingClientOptions
 
@@ -17,12 +20,13 @@ struct Push: AsyncParsableCommand {
         try await Output.run(json: client.json) {
             let name = try ModelName(model)
             let aliasName = try alias.map { try AliasName($0) }
+            let lineage = try pushLineage()
             let signingKey = try signing.load()
             defer { (signingKey as? PKCS11SigningKey)?.close() }
             let progress = TransferProgress()
             let result = try await client.withClient { api in
                 try await ProgressDisplay.run(progress, enabled: !client.json) {
-                    try await Pusher(api: api, progress: progress).push(folder: folder, model: name, alias: aliasName, description: description, signingKey: signingKey)
+                    try await Pusher(api: api, progress: progress).push(folder: folder, model: name, alias: aliasName, description: description, signingKey: signingKey, lineage: lineage)
                 }
             }
             if client.json { Output.json(result) } else {
@@ -36,6 +40,21 @@ struct Push: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
+    }
+}
+
+extension Push {
+    /// The run and environment to link: the requirements are read and checked before anything
+    /// is hashed or sent, so a line pip would not take refuses the push (exit 2, file:line).
+    func pushLineage() throws -> VersionLineageRequest? {
+        if let image { _ = try ImageReference.validate(image) }
+        var path = requirements
+        if path == nil {
+            let inFolder = (folder as NSString).appendingPathComponent("requirements.txt")
+            if FileManager.default.fileExists(atPath: inFolder) { path = inFolder }
+        }
+        let request = VersionLineageRequest(run: run, requirements: try path.map(LocalText.requirements), image: image)
+        return request.isEmpty ? nil : request
     }
 }
 

@@ -39,13 +39,15 @@ public struct Pusher: Sendable {
         self.progress = progress
     }
 
-    public func push(folder path: String, model: ModelName, alias: AliasName?, description: String?, signingKey: (any SigningKey)? = nil) async throws -> PushResult {
+    /// - Parameter lineage: the run and environment the version links (`--run`, `--requirements`, `--image`).
+    public func push(folder path: String, model: ModelName, alias: AliasName?, description: String?, signingKey: (any SigningKey)? = nil,
+                     lineage: VersionLineageRequest? = nil) async throws -> PushResult {
         let folder = try ModelFolder(root: path)
         guard !folder.files.isEmpty else { throw VesselError.invalidArgument("'\(path)' holds no files to push") }
         progress?.begin("hashing", total: folder.totalSize)
         let counter = progress
         let manifest = try await FileHasher.manifest(of: folder, progress: { bytes in counter?.add(bytes) })
-        let draft = try await api.createDraft(model, DraftRequest(files: manifest.entries, description: description))
+        let draft = try await api.createDraft(model, DraftRequest(files: manifest.entries, description: description, lineage: lineage))
         let missing = Set(draft.missing)
         var uploads: [Digest: ManifestEntry] = [:]
         for entry in manifest.entries where missing.contains(entry.digest) && uploads[entry.digest] == nil {

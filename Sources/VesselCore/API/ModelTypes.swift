@@ -68,6 +68,10 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     /// The version's signatures; filled in by `vessel show`, null in API answers (they are
     /// listed by `GET …/versions/:version/signatures`).
     public var signatures: [SignatureInfo]?
+    /// The training run the version links (`OWNER/ID`) and its environment; filled in by
+    /// `vessel show`, null in API answers (`GET …/versions/:version/environment` has them).
+    public var run: String?
+    public var environment: VersionEnvironment?
 
     public init(model: ModelName, version: Int, digest: Digest, manifestDigest: Digest, state: VersionState, files: Int, size: UInt64, description: String, createdAt: String, createdBy: String, aliases: [String], findings: [Finding], manifest: [ManifestEntry]?, summary: ModelSummary? = nil, scan: [FileScanReport]? = nil, signatures: [SignatureInfo]? = nil) {
         self.model = model
@@ -89,7 +93,7 @@ public struct VersionInfo: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan, signatures
+        case model, version, digest, state, files, size, description, aliases, findings, manifest, summary, scan, signatures, run, environment
         case manifestDigest = "manifest_digest"
         case createdAt = "created_at"
         case createdBy = "created_by"
@@ -100,9 +104,12 @@ public struct VersionInfo: Codable, Sendable, Equatable {
 public struct DraftRequest: Codable, Sendable {
     public var files: [ManifestEntry]
     public var description: String?
-    public init(files: [ManifestEntry], description: String?) {
+    /// The run and environment the version links (issue 25); null for none.
+    public var lineage: VersionLineageRequest?
+    public init(files: [ManifestEntry], description: String?, lineage: VersionLineageRequest? = nil) {
         self.files = files
         self.description = description
+        self.lineage = lineage
     }
 }
 

@@ -12,6 +12,8 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
     case check(String, reporters: [String]? = nil)
     /// The latest reported value of a metric compared with a bound.
     case metric(key: String, op: Comparison, value: Double)
+    /// The version links a training run that read at least one dataset revision (issue 25).
+    case lineage
 
     /// The scanned formats (`ScanFormat` raw values in a version's scan report) that
     /// `safetensors-only` admits: the formats of the `safetensors` and `data` families.
@@ -49,6 +51,8 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
             self = .scanClean
         } else if text == "safetensors-only" {
             self = .safetensorsOnly
+        } else if text == "lineage" {
+            self = .lineage
         } else if text.hasPrefix("signed-by:") {
             self = .signedBy(try name(text.dropFirst(10)))
         } else if text.hasPrefix("check:") {
@@ -77,7 +81,7 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
             }
             throw .invalidArgument("gate '\(text)' needs one of >= > <= < ==")
         } else {
-            throw .invalidArgument("unknown gate '\(text)': use scan-clean, safetensors-only, signed-by:KEY, check:NAME, check:NAME@PRINCIPAL|… or metric:KEY>=VALUE")
+            throw .invalidArgument("unknown gate '\(text)': use scan-clean, safetensors-only, lineage, signed-by:KEY, check:NAME, check:NAME@PRINCIPAL|… or metric:KEY>=VALUE")
         }
     }
 
@@ -85,6 +89,7 @@ public enum Gate: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .scanClean: "scan-clean"
         case .safetensorsOnly: "safetensors-only"
+        case .lineage: "lineage"
         case .signedBy(let key): "signed-by:\(key)"
         case .check(let name, nil): "check:\(name)"
         case .check(let name, let reporters?): "check:\(name)@" + reporters.joined(separator: "|")

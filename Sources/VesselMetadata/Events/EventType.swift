@@ -25,6 +25,12 @@ extension Outbox {
         case promotionRefused = "promotion.refused"
         case checkReported = "check.reported"
         case signatureAdded = "signature.added"
+        /// A dataset revision was recorded (model field: the dataset's `OWNER/NAME`; payload
+        /// `dataset`, `revision`, `uri`, `digest`, `from`).
+        case datasetAdded = "dataset.added"
+        /// A training run was recorded (model field: `OWNER/*`; payload `run`, `owner`, `name`,
+        /// `git_commit`, `datasets`).
+        case runAdded = "run.added"
         /// A rollout began: a version went into the pool that is not live, at weight 0.
         case deploymentStarted = "deployment.started"
         /// The candidate moved to its next step's weight.

@@ -53,6 +53,10 @@ extension SQLMetadataStore {
                 } else if !weights.isEmpty {
                     failures.append(RuleFailure(rule: text, message: "not safetensors: " + weights.prefix(5).map { "\($0.path) (\($0.format))" }.joined(separator: ", ")))
                 }
+            case .lineage:
+                if let failure = try await lineageGateFailure(db, versionID: target.versionID) {
+                    failures.append(RuleFailure(rule: text, message: failure))
+                }
             case .signedBy(let key):
                 if !(try await trustedSignature(db, versionID: target.versionID, keyName: key)) {
                     failures.append(RuleFailure(rule: text, message: "no trusted signature by key '\(key)' on this version"))

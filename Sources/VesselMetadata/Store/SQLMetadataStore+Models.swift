@@ -13,6 +13,7 @@ extension SQLMetadataStore: ModelStore {
     }
 
     func insertModel(_ db: any SQLDatabase, id: String, name: ModelName, description: String, tagsJSON: String, now: Int64, change: ChangeContext) async throws {
+        try await requireNameFree(db, name, forDataset: false)
         try await db.raw("""
             INSERT INTO models (id, owner, name, description, tags, created_at, created_by, version_seq, updated_at)
             VALUES (\(bind: id), \(bind: name.owner), \(bind: name.name), \(bind: description), \(bind: tagsJSON), \(bind: now), \(bind: change.actor), 0, \(bind: now))

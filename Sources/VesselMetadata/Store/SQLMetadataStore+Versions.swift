@@ -107,7 +107,9 @@ extension SQLMetadataStore: VersionStore {
                 """).run()
             try await self.audit(db, change, at: now, action: "version.create", target: "version/\(model):\(number)", model: model, after: "\(state.rawValue) \(digest)")
             let payload = ["model": model.description, "version": String(number), "digest": digest, "actor": change.actor]
-            try await self.event(db, .versionCreated, at: now, model: model, payload)
+            var created = payload
+            if let run = try await self.linkedRun(db, versionID: draftID) { created["run"] = run }
+            try await self.event(db, .versionCreated, at: now, model: model, created)
             try await self.event(db, state == .ready ? .versionReady : .versionQuarantined, at: now, model: model, payload)
             return number
         }

@@ -6,7 +6,7 @@ import VesselStorage
 
 /// Models, versions (draft → commit), version states.
 struct ModelController {
-    let store: any ModelStore & VersionStore & BlobIndex & FormatPolicyStore & GrantStore
+    let store: any ModelStore & VersionStore & BlobIndex & FormatPolicyStore & GrantStore & LineageStore
     let blobs: any BlobStore
     let pipeline: ValidationPipeline
 
@@ -60,7 +60,9 @@ struct ModelController {
             let body = try await JSONResponse.decode(DraftRequest.self, from: request, context: context)
             let manifest = try Manifest(entries: body.files)
             guard !manifest.entries.isEmpty else { throw VesselError.invalidArgument("a version must hold at least one file") }
+            let lineage = try await LineageLink.check(body.lineage, store: store, caller: caller)
             let draft = try await store.createDraft(model: model, manifest: manifest, digest: RootDigest.of(manifest), description: body.description ?? "", change: caller.change)
+            if let lineage { try await store.linkDraft(model: model, draftID: draft, lineage: lineage.request, requirements: lineage.requirements) }
             let missing = try await unusableBlobs(manifest, model: model, caller: caller)
             return try JSONResponse.make(DraftResponse(draftId: draft, missing: missing), status: .created)
         }

@@ -92,6 +92,8 @@ enum WebhookPayload {
         case .promotionRefused: return "promoting \(model) \(version) to \(alias) was refused" + (p["failures"].map { ": \($0)" } ?? "")
         case .checkReported: return "check \(p["check"] ?? "?") \(p["status"] ?? "reported") on \(model) \(version)"
         case .signatureAdded: return "\(actor) signed \(model) \(version)"
+        case .datasetAdded: return "\(actor) added dataset \(p["dataset"] ?? model) revision \(p["revision"] ?? "?")"
+        case .runAdded: return "\(actor) recorded training run \(p["owner"] ?? "?")/\(p["run"] ?? "?")" + (p["datasets"].flatMap { $0.isEmpty ? nil : " on \($0)" } ?? "")
         case .webhookTest: return "test delivery from Vessel, requested by \(actor)"
         case .deploymentStarted: return "\(actor) started rolling out \(model) \(version) in \(env)"
         case .deploymentAdvanced: return "\(model) \(version) takes \(p["candidate_weight"] ?? "?")% of \(env)"

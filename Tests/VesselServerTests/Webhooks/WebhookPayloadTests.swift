@@ -99,6 +99,8 @@ import VesselCore
             .promotionRefused: "promoting acme/demo version 3 to prod was refused: gate signed",
             .checkReported: "check eval passed on acme/demo version 3",
             .signatureAdded: "ci signed acme/demo version 3",
+            .datasetAdded: "ci added dataset acme/demo revision ?",
+            .runAdded: "ci recorded training run ?/?",
             .webhookTest: "test delivery from Vessel, requested by ci",
             .deploymentStarted: "ci started rolling out acme/demo version 3 in prod-eu",
             .deploymentAdvanced: "acme/demo version 3 takes 10% of prod-eu",
@@ -120,6 +122,9 @@ import VesselCore
         #expect(summary("promotion.refused", ["alias": "prod"]) == "promoting acme/demo a version to prod was refused")
         #expect(summary("check.reported", [:]) == "check ? reported on acme/demo a version")
         #expect(summary("model.renamed", [:]) == "model.renamed on acme/demo")
+        #expect(summary("dataset.added", model: "acme/raw", ["actor": "ci", "dataset": "acme/raw", "revision": "2"]) == "ci added dataset acme/raw revision 2")
+        #expect(summary("run.added", model: "acme/*", ["actor": "ci", "owner": "acme", "run": "run_1", "datasets": "acme/clean:1"])
+            == "ci recorded training run acme/run_1 on acme/clean:1")
         #expect(summary("deployment.drift", ["node": "n1", "env": "prod-eu", "drift": "stale"]) == "n1 serving acme/demo in prod-eu stopped reporting")
         #expect(summary("deployment.drift", ["node": "https://a", "env": "prod-eu", "drift": "unreachable", "message": "timed out"]) == "https://a serving acme/demo in prod-eu is unreachable: timed out")
         #expect(summary("deployment.rolled_back", ["actor": "dana", "automatic": "false", "reason": "", "env": "prod-eu", "version": "4"]) == "dana rolled back acme/demo version 4 in prod-eu")
