@@ -15,7 +15,7 @@ struct Vessel: AsyncParsableCommand {
             Serve.self, Login.self, WhoAmICommand.self,
             PrincipalCommand.self, TokenCommand.self,
             ModelCommand.self, Models.self, Versions.self, Show.self,
-            Push.self, Pull.self,
+            Push.self, Pull.self, Export.self, Import.self,
             AliasCommand.self, Promote.self, VersionCommand.self, Deploy.self, Route.self, Agent.self,
             AuditCommand.self, FsckCommand.self, BackupCommand.self, RestoreCommand.self,
             Inspect.self, Scan.self, Policy.self,

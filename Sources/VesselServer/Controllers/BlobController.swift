@@ -131,6 +131,7 @@ struct BlobController {
         if let redirect, !headOnly {
             headers[.location] = redirect(digest)
             headers[.cacheControl] = "no-store"
+            metrics.blobRedirected(model: "\(model)")
             return Response(status: .temporaryRedirect, headers: headers, body: ResponseBody())
         }
         var range: Range<UInt64>? = nil
@@ -144,7 +145,8 @@ struct BlobController {
         headers[.contentLength] = String(length)
         if headOnly { return Response(status: status, headers: headers, body: ResponseBody()) }
         let chunks = try await blobs.read(digest, range: range)
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: chunks))
+        // Counted as written to the client (docs/metrics.md: origin egress).
+        return Response(status: status, headers: headers, body: metrics.countingBody(chunks, model: "\(model)"))
     }
 }
 
