@@ -19,8 +19,8 @@ struct UIController: Sendable {
     func register(_ routes: UIRoutes, router: Router<AppContext>) {
         // `/` is the UI's front door; the API lives under /api/v1.
         routes.on(.get, "/", .anonymous) { _, _, _ in UIPage.redirect(to: "/ui/models") }
+        // Also answers `/ui/`: the router ignores a trailing slash.
         routes.on(.get, "/ui", .anonymous) { _, _, _ in UIPage.redirect(to: "/ui/models") }
-        routes.on(.get, "/ui/", .anonymous) { _, _, _ in UIPage.redirect(to: "/ui/models") }
         for asset in assets.all {
             let assets = assets
             routes.on(.get, asset.path, .anonymous) { _, _, _ in assets.response(asset) }
