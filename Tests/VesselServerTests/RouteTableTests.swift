@@ -110,6 +110,23 @@ import Testing
                 "POST /api/v1/webhooks/:webhook/test authenticated",
                 "GET /api/v1/webhooks/:webhook/deliveries authenticated",
                 "POST /api/v1/events/:event/redeliver authenticated",
+                // The MLflow registry API (issue 28, docs/mlflow.md): the model arrives in the query or the body, so each
+                // handler asks for its permission on it (read; write to create, update and move aliases) after `{}` got 400.
+                "POST /api/2.0/mlflow/registered-models/create authenticated",
+                "GET /api/2.0/mlflow/registered-models/get authenticated",
+                "GET /api/2.0/mlflow/registered-models/search authenticated",
+                "PATCH /api/2.0/mlflow/registered-models/update authenticated",
+                "POST /api/2.0/mlflow/registered-models/get-latest-versions authenticated",
+                "POST /api/2.0/mlflow/registered-models/alias authenticated",
+                "GET /api/2.0/mlflow/registered-models/alias authenticated",
+                "DELETE /api/2.0/mlflow/registered-models/alias authenticated",
+                "GET /api/2.0/mlflow/model-versions/get authenticated",
+                "GET /api/2.0/mlflow/model-versions/search authenticated",
+                "PATCH /api/2.0/mlflow/model-versions/update authenticated",
+                "GET /api/2.0/mlflow/model-versions/get-download-uri authenticated",
+                "POST /api/2.0/mlflow/model-versions/create authenticated",
+                "GET /api/2.0/mlflow-artifacts/artifacts authenticated",
+                "GET /api/2.0/mlflow-artifacts/artifacts/models/:owner/:name/versions/:version/** read",
                 // The Hugging Face Hub download protocol (docs/huggingface.md): a caller without
                 // read gets the answer of a missing repository (404 RepoNotFound), not 403.
                 "GET /hf/api/models/:owner/:name/revision/:revision read",

@@ -118,6 +118,7 @@ public struct Registry: Sendable {
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
         RetentionController(store: store, collector: garbageCollector()).register(routes)
+        MLflowController(store: store, blobs: blobs).register(routes)
         LineageController(store: store).register(routes)
         registerUI(router)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
