@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import VesselCore
+import VesselMetadata
 @testable import VesselServer
 
 /// The lifecycle job through the API (issue 26): a model of twenty versions under a policy
@@ -16,6 +17,11 @@ import VesselCore
             #expect(response.status == .ok, "\(String(buffer: response.body))")
             return try APIHarness.decode(GCReport.self, response)
         }
+    }
+
+    /// The `gc.completed` events in the outbox, oldest first.
+    static func gcEvents(_ harness: APIHarness) async throws -> [OutboxEvent] {
+        try await harness.registry.store.outboxEvents(after: 0, limit: 10_000).filter { $0.type == "gc.completed" }
     }
 
     static func file(_ version: Int) -> [UInt8] { Array("weights of version \(version)\n".utf8) }
@@ -49,8 +55,15 @@ import VesselCore
             // The dry run changed nothing.
             #expect(try await harness.registry.blobs.size(of: APIHarness.digest(Self.file(1))) != nil)
 
+            // The dry runs announced nothing; the run announces gc.completed with its counts, once.
+            #expect(try await Self.gcEvents(harness).isEmpty)
             let run = try await Self.gc(client, dryRun: false)
             #expect(run.versions == dry.versions && run.blobs == dry.blobs && run.bytes == dry.bytes && !run.dryRun)
+            let completed = try await Self.gcEvents(harness)
+            #expect(completed.count == 1)
+            #expect(completed.first?.model == "" && completed.first?.payload["actor"] == "system")
+            #expect(completed.first?.payload["versions"] == String(expected.count) && completed.first?.payload["drafts"] == "0")
+            #expect(completed.first?.payload["blobs"] == String(run.blobs) && completed.first?.payload["bytes"] == String(run.bytes))
             for version in 1...20 {
                 let stored = try await harness.registry.blobs.size(of: APIHarness.digest(Self.file(version)))
                 #expect((stored == nil) == expected.contains(version), "version \(version)")
@@ -84,6 +97,7 @@ import VesselCore
             try await store.registerBackup(id: "test", holder: "elsewhere", now: Timestamp.micros(Date()), ttl: 600_000_000)
             let held = try await Self.gc(client, dryRun: false)
             #expect(held.blobs == 0 && held.sweepSkipped?.contains("backup:test") == true)
+            #expect(try await Self.gcEvents(harness).last?.payload["sweep_skipped"]?.contains("backup:test") == true)
             #expect(try await harness.registry.blobs.size(of: APIHarness.digest(Self.file(1))) != nil)
             try await store.finishBackup(id: "test")
             let swept = try await Self.gc(client, dryRun: false)

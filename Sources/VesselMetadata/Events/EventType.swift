@@ -45,6 +45,10 @@ extension Outbox {
         case deploymentDrift = "deployment.drift"
         /// A node or endpoint that had drifted, gone stale or unreachable serves its slot's digest again.
         case deploymentInSync = "deployment.in_sync"
+        /// A run of the lifecycle job that was not a dry run finished (registry-wide, no model;
+        /// payload `actor: system`, `versions`, `drafts`, `blobs`, `bytes`, `duration_ms`, and
+        /// `sweep_skipped` when a backup held the sweep back).
+        case gcCompleted = "gc.completed"
         /// `vessel webhook test`: delivered only to the subscription it names (`payload.webhook`).
         case webhookTest = "webhook.test"
     }

@@ -191,6 +191,7 @@ extension SQLMetadataStore: GarbageCollectionStore {
         return claimed
     }
 
+    /// Records a run in `gc_runs` and, unless it was a dry run, emits `gc.completed` in the same transaction.
     public func recordGCRun(_ report: GCReport, holder: String) async throws {
         let started = Timestamp.parse(report.startedAt).map(Timestamp.micros) ?? clock()
         try await backend.transaction { db in
@@ -199,6 +200,12 @@ extension SQLMetadataStore: GarbageCollectionStore {
                 VALUES (\(bind: self.makeID()), \(bind: started), \(bind: report.durationMs), \(bind: report.dryRun ? 1 : 0), \(bind: Int64(report.versions.count)),
                   \(bind: Int64(report.drafts)), \(bind: Int64(report.blobs)), \(bind: report.bytes), \(bind: holder))
                 """).run()
+            // A run that changed something (or could have) is announced; a dry run is not.
+            guard !report.dryRun else { return }
+            var payload = ["actor": "system", "versions": String(report.versions.count), "drafts": String(report.drafts), "blobs": String(report.blobs),
+                           "bytes": String(report.bytes), "duration_ms": String(report.durationMs)]
+            payload["sweep_skipped"] = report.sweepSkipped
+            try await self.event(db, .gcCompleted, at: self.clock(), model: nil, payload)
         }
     }
 

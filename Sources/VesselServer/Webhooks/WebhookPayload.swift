@@ -111,6 +111,13 @@ enum WebhookPayload {
                 return "\(node) serving \(model) in \(env) drifted: it does not serve \(desired)"
             }
         case .deploymentInSync: return "\(p["node"] ?? "a node") serving \(model) in \(env) is in sync again"
+        case .gcCompleted:
+            func count(_ key: String, _ noun: String) -> String {
+                let n = p[key] ?? "?"
+                return "\(n) \(noun)\(n == "1" ? "" : "s")"
+            }
+            return "garbage collection deleted \(count("versions", "version")), expired \(count("drafts", "draft")) and swept \(count("blobs", "blob"))"
+                + " (\(p["bytes"] ?? "?") bytes freed)" + (p["sweep_skipped"] != nil ? "; the sweep waited for a backup" : "")
         }
     }
 

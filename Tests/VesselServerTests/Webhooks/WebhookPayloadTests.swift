@@ -80,7 +80,8 @@ import VesselCore
     @Test func everyEventTypeHasItsSlackSummary() {
         let full = ["version": "3", "alias": "prod", "actor": "ci", "previous_version": "2", "failures": "gate signed", "check": "eval", "status": "passed",
                     "env": "prod-eu", "candidate_weight": "10", "automatic": "true", "reason": "error rate 0.5 is above --max-error-rate 0.02",
-                    "node": "gpu-7", "drift": "drifted", "desired_version": "3"]
+                    "node": "gpu-7", "drift": "drifted", "desired_version": "3",
+                    "versions": "13", "drafts": "1", "blobs": "14", "bytes": "4096"]
         let expected: [Outbox.EventType: String] = [
             .modelCreated: "ci created model acme/demo",
             .modelUpdated: "ci updated model acme/demo",
@@ -108,6 +109,7 @@ import VesselCore
             .deploymentRolledBack: "Vessel rolled back acme/demo version 3 in prod-eu: error rate 0.5 is above --max-error-rate 0.02",
             .deploymentDrift: "gpu-7 serving acme/demo in prod-eu drifted: it does not serve version 3",
             .deploymentInSync: "gpu-7 serving acme/demo in prod-eu is in sync again",
+            .gcCompleted: "garbage collection deleted 13 versions, expired 1 draft and swept 14 blobs (4096 bytes freed)",
         ]
         #expect(Set(expected.keys) == Set(Outbox.EventType.allCases))
         func summary(_ type: String, model: String = "acme/demo", _ payload: [String: String]) -> String {
@@ -127,6 +129,8 @@ import VesselCore
             == "ci recorded training run acme/run_1 on acme/clean:1")
         #expect(summary("deployment.drift", ["node": "n1", "env": "prod-eu", "drift": "stale"]) == "n1 serving acme/demo in prod-eu stopped reporting")
         #expect(summary("deployment.drift", ["node": "https://a", "env": "prod-eu", "drift": "unreachable", "message": "timed out"]) == "https://a serving acme/demo in prod-eu is unreachable: timed out")
+        #expect(summary("gc.completed", model: "", ["versions": "0", "drafts": "0", "blobs": "1", "bytes": "10", "sweep_skipped": "a backup is running"])
+            == "garbage collection deleted 0 versions, expired 0 drafts and swept 1 blob (10 bytes freed); the sweep waited for a backup")
         #expect(summary("deployment.rolled_back", ["actor": "dana", "automatic": "false", "reason": "", "env": "prod-eu", "version": "4"]) == "dana rolled back acme/demo version 4 in prod-eu")
     }
 }
