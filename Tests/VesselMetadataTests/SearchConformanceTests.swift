@@ -140,7 +140,8 @@ import VesselCore
             try await Self.commit(store, clock, model, file: 5, actor: "bob")                                             // 5 deleted
             _ = try await store.changeState(model: model, version: 4, to: .archived, change: MetadataHarness.admin)
             _ = try await store.changeState(model: model, version: 5, to: .deleted, change: MetadataHarness.admin)
-            try await MetadataHarness.setAlias(store, model, "production", 2)
+            let moved = try await MetadataHarness.setAlias(store, model, "champion", 2)
+            #expect(moved.status == .applied, "\(moved.failures)")
             try await sql.transaction { db in
                 try await db.raw("""
                     INSERT INTO signatures (id, version_id, key_hint, status, key_name, bundle, signed_at, signed_by)
@@ -177,7 +178,7 @@ import VesselCore
             #expect(try await numbers(VersionFilter(digest: MetadataHarness.digest(5))).isEmpty, "deleted versions are never listed")
             #expect(try await numbers(VersionFilter(states: [.ready], creator: "bob", signed: false)) == [2])
             let listed = try await store.listVersions(model: model, filter: VersionFilter(aliased: true), limit: 10, cursor: nil).items
-            #expect(listed.first?.aliases == ["production"])
+            #expect(listed.first?.aliases == ["champion"])
             // The search across models: by model text.
             try await Self.commit(store, clock, Self.model("other/bert"), file: 2)
             let bert = try await store.searchVersions(readable: [.registry], search: VersionSearch(modelSearch: "BER", filter: VersionFilter(digest: MetadataHarness.digest(2))), limit: 100, cursor: nil)
@@ -200,16 +201,24 @@ import VesselCore
             var cursor: String?
             var searchCursor: String?
             var added = 0
+            var listing = true
+            var searching = true
             repeat {
-                let page = try await store.listVersions(model: model, filter: VersionFilter(), limit: 2, cursor: cursor)
-                listed += page.items.map(\.version)
-                cursor = page.nextCursor
-                let searched = try await store.searchVersions(readable: [.registry], search: VersionSearch(), limit: 3, cursor: searchCursor)
-                across += searched.items.map { "\($0.model):\($0.version)" }
-                searchCursor = searched.nextCursor
+                if listing {
+                    let page = try await store.listVersions(model: model, filter: VersionFilter(), limit: 2, cursor: cursor)
+                    listed += page.items.map(\.version)
+                    cursor = page.nextCursor
+                    listing = cursor != nil
+                }
+                if searching {
+                    let searched = try await store.searchVersions(readable: [.registry], search: VersionSearch(), limit: 3, cursor: searchCursor)
+                    across += searched.items.map { "\($0.model):\($0.version)" }
+                    searchCursor = searched.nextCursor
+                    searching = searchCursor != nil
+                }
                 added += 1
                 try await Self.commit(store, clock, model, file: UInt8(20 + added))
-            } while cursor != nil || searchCursor != nil
+            } while (listing || searching) && added < 50
             #expect(listed == Array((1...9).reversed()))
             #expect(across == ["acme/n:1"] + (1...9).reversed().map { "acme/m:\($0)" })
         }

@@ -17,8 +17,9 @@ extension SQLMetadataStore {
             let before = ModelMetadata(description: try row.decode(column: "description", as: String.self),
                                        tags: try Self.decodeJSON([String].self, try row.decode(column: "tags", as: String.self)))
             let removing = Set(update.removeTags ?? [])
-            var after = ModelMetadata(description: update.description ?? before.description, tags: before.tags.filter { !removing.contains($0) })
-            for tag in update.addTags ?? [] where !after.tags.contains(tag) { after.tags.append(tag) }
+            var after = ModelMetadata(description: update.description ?? before.description, tags: [])
+            // Removed first, then added; each tag once, in the order first seen.
+            for tag in before.tags.filter({ !removing.contains($0) }) + (update.addTags ?? []) where !after.tags.contains(tag) { after.tags.append(tag) }
             guard after.tags.count <= Limits.tagsPerModel else {
                 throw VesselError.invalidArgument("a model may carry at most \(Limits.tagsPerModel) tags; this update leaves \(after.tags.count)")
             }
