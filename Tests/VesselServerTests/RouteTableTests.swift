@@ -9,6 +9,7 @@ import Testing
         try await APIHarness.with { harness, _ in
             let actual = Set(harness.registry.makeRouter().routes)
             let reviewed: Set<String> = [
+                "GET /api/v1/openapi.json anonymous",
                 "GET /api/v1/whoami authenticated",
                 "GET /api/v1/principals admin",
                 "POST /api/v1/principals admin",

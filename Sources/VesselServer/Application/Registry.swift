@@ -120,6 +120,7 @@ public struct Registry: Sendable {
         RetentionController(store: store, collector: garbageCollector()).register(routes)
         MLflowController(store: store, blobs: blobs).register(routes)
         LineageController(store: store).register(routes)
+        OpenAPIController().register(routes)
         registerUI(router)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })
     }
