@@ -56,6 +56,9 @@ public enum OCIImport {
         let manifest = try OCI.decode(OCI.Manifest.self, manifestBytes, what: "the image manifest \(chosen.digest)")
         let configBytes = try readVerified(manifest.config, layout: layout, what: "the image config")
         let config = try OCI.decode(OCI.ImageConfig.self, configBytes, what: "the image config \(manifest.config.digest)")
+        for layer in manifest.layers where layer.mediaType != OCI.layerType && layer.mediaType != OCI.dockerLayerType {
+            throw .invalidArgument("layer \(layer.digest) is \(layer.mediaType); only uncompressed tar layers (\(OCI.layerType)) are read (copy with `skopeo copy --dest-oci-accept-uncompressed-layers` to keep them uncompressed)")
+        }
         guard config.rootfs.diff_ids == manifest.layers.map(\.digest) else {
             throw .invalidArgument("the image config's diff_ids do not name the manifest's layers (only uncompressed tar layers are read)")
         }
@@ -70,9 +73,6 @@ public enum OCIImport {
         var entries: [ManifestEntry] = []
         var seen: Set<String> = []
         for layer in manifest.layers {
-            guard layer.mediaType == OCI.layerType || layer.mediaType == OCI.dockerLayerType else {
-                throw .invalidArgument("layer \(layer.digest) is \(layer.mediaType); only uncompressed tar layers (\(OCI.layerType)) are read")
-            }
             entries += try extractLayer(layer, layout: layout, source: source, folder: folder, seen: &seen)
         }
         let files: Manifest
