@@ -97,7 +97,7 @@ import VesselTestSupport
         let env = server.env
         try await Self.push("acme/a", note: "one", env: env)
         try await Self.push("beta/b", note: "one", env: env)
-        #expect(try await CLI.run(["principal", "create", "viewer"], environment: env).status == 0)
+        #expect(try await CLI.run(["principal", "add", "viewer"], environment: env).status == 0)
         #expect(try await CLI.run(["grant", "viewer", "viewer", "--scope", "acme/*"], environment: env).status == 0)
         let token = try await CLI.run(["token", "create", "--principal", "viewer", "--json"], environment: env)
         let secret = try #require(try token.json()["token"] as? String, "\(token.stdout)\(token.stderr)")
