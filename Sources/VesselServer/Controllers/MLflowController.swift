@@ -104,7 +104,7 @@ struct MLflowController {
             return try Self.reply(MLflow.ModelVersionReply(MLflow.ModelVersion(try await store.resolve(Reference(model: model, selector: .version(version))))))
         }
         routes_.on(.get, "\(r)/model-versions/search", .authenticated, dialect: errors) { request, _, caller in
-            let filter = try MLflowFilter.parse(request.uri.queryParameters.get("filter"))
+            let filter = try MLflowFilter.parse(Self.formValue(request, "filter"))
             guard let model = try filter.exactName(), filter.clauses.count == 1 else {
                 throw VesselError.invalidArgument("search_model_versions needs a filter of the form name='owner~name' (Vessel lists the versions of one model at a time)")
             }
@@ -166,7 +166,7 @@ struct MLflowController {
     /// the caller may read, in name order; the clauses are applied to each page, so a page may
     /// hold fewer than `max_results` and still name a next one.
     private func searchModels(_ request: Request, caller: Caller, routes: RouteGuard) async throws -> MLflow.RegisteredModelsPage {
-        let filter = try MLflowFilter.parse(request.uri.queryParameters.get("filter"))
+        let filter = try MLflowFilter.parse(Self.formValue(request, "filter"))
         let limit = try Self.maxResults(request, unasked: 100)
         if let exact = try filter.exactName() {
             guard (try? await routes.authorize(caller, .read, model: exact)) != nil else { return MLflow.RegisteredModelsPage([], next: nil) }
@@ -244,23 +244,37 @@ struct MLflowController {
         try await JSONResponse.decode(MLflowRequest.self, from: request, context: context)
     }
 
+    /// A query parameter as the client's `requests` encodes it (form encoding: `+` is a space,
+    /// `%2B` a plus), read from the raw query.
+    static func formValue(_ request: Request, _ field: String) -> String? {
+        guard let query = request.uri.query else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+            guard key == field else { continue }
+            let raw = parts.count > 1 ? String(parts[1]).replacingOccurrences(of: "+", with: " ") : ""
+            return raw.removingPercentEncoding ?? raw
+        }
+        return nil
+    }
+
     static func require(_ value: String?, _ field: String) throws(VesselError) -> String {
         guard let value, !value.isEmpty else { throw .invalidArgument("missing value for required parameter '\(field)'") }
         return value
     }
 
     static func query(_ request: Request, _ field: String) throws(VesselError) -> String {
-        try require(request.uri.queryParameters.get(field), field)
+        try require(Self.formValue(request, field), field)
     }
 
     static func pageToken(_ request: Request) -> String? {
-        request.uri.queryParameters.get("page_token").flatMap { $0.isEmpty ? nil : $0 }
+        Self.formValue(request, "page_token").flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// `max_results`, capped at `Limits.pageSize` (the client's unasked 10000 for versions
     /// gets the first 1000 and a `next_page_token`).
     static func maxResults(_ request: Request, unasked: Int) throws(VesselError) -> Int {
-        guard let text = request.uri.queryParameters.get("max_results") else { return min(unasked, Limits.pageSize) }
+        guard let text = Self.formValue(request, "max_results") else { return min(unasked, Limits.pageSize) }
         guard let value = Int(text), value > 0 else { throw .invalidArgument("max_results must be a positive integer") }
         return min(value, Limits.pageSize)
     }
