@@ -7,7 +7,7 @@ public enum MLflow {
     /// The separator of a model's flat MLflow name: `acme/demo` is `acme~demo`. MLflow splits
     /// `models:/NAME@ALIAS` on `/`, so `owner/name` cannot travel in such a URI; `~` is outside
     /// Vessel's name alphabet (one way to split), is URL-unreserved (never escaped) and passes
-    /// every client call (docs/decisions/0023-mlflow-flat-names.md).
+    /// every client call (docs/decisions/0028-mlflow-flat-names.md).
     public static let separator: Character = "~"
 
     public static func flatName(_ model: ModelName) -> String { "\(model.owner)\(separator)\(model.name)" }
