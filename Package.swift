@@ -99,7 +99,8 @@ let package = Package(
         .target(
             name: "VesselClient",
             dependencies: [
-                "VesselCore", "VesselSigning",
+                // zlib: `vessel import` reads gzip layers of OCI images (docs/oci.md).
+                "VesselCore", "VesselSigning", "CVesselZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

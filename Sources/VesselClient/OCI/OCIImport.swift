@@ -56,11 +56,11 @@ public enum OCIImport {
         let manifest = try OCI.decode(OCI.Manifest.self, manifestBytes, what: "the image manifest \(chosen.digest)")
         let configBytes = try readVerified(manifest.config, layout: layout, what: "the image config")
         let config = try OCI.decode(OCI.ImageConfig.self, configBytes, what: "the image config \(manifest.config.digest)")
-        for layer in manifest.layers where layer.mediaType != OCI.layerType && layer.mediaType != OCI.dockerLayerType {
-            throw .invalidArgument("layer \(layer.digest) is \(layer.mediaType); only uncompressed tar layers (\(OCI.layerType)) are read (copy with `skopeo copy --dest-oci-accept-uncompressed-layers` to keep them uncompressed)")
+        for layer in manifest.layers where layer.mediaType != OCI.layerType && layer.mediaType != OCI.dockerLayerType && !OCI.gzipLayerTypes.contains(layer.mediaType) {
+            throw .invalidArgument("layer \(layer.digest) is \(layer.mediaType); only tar layers, uncompressed or gzip, are read (copy with `skopeo copy --dest-oci-accept-uncompressed-layers` to keep them uncompressed)")
         }
-        guard config.rootfs.diff_ids == manifest.layers.map(\.digest) else {
-            throw .invalidArgument("the image config's diff_ids do not name the manifest's layers (only uncompressed tar layers are read)")
+        guard config.rootfs.diff_ids.count == manifest.layers.count else {
+            throw .invalidArgument("the image config names \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers")
         }
         let annotations = manifest.annotations ?? config.config?.Labels ?? [:]
         var source = model
@@ -72,8 +72,8 @@ public enum OCIImport {
         try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var entries: [ManifestEntry] = []
         var seen: Set<String> = []
-        for layer in manifest.layers {
-            entries += try extractLayer(layer, layout: layout, source: source, folder: folder, seen: &seen)
+        for (layer, diffID) in zip(manifest.layers, config.rootfs.diff_ids) {
+            entries += try extractLayer(layer, diffID: diffID, layout: layout, source: source, folder: folder, seen: &seen)
         }
         let files: Manifest
         do { files = try Manifest(entries: entries) } catch { throw .invalidArgument("the image's files do not form a version: \(error.message)") }
@@ -119,8 +119,8 @@ public enum OCIImport {
         return parts.dropFirst(rootParts.count).joined(separator: "/")
     }
 
-    static func extractLayer(_ layer: OCI.Descriptor, layout: String, source: ModelName, folder: String, seen: inout Set<String>) throws(VesselError) -> [ManifestEntry] {
-        let reader = try TarReader(path: OCI.blobPath(layout, layer.digest))
+    static func extractLayer(_ layer: OCI.Descriptor, diffID: String, layout: String, source: ModelName, folder: String, seen: inout Set<String>) throws(VesselError) -> [ManifestEntry] {
+        let reader = try TarReader(path: OCI.blobPath(layout, layer.digest), gzip: OCI.gzipLayerTypes.contains(layer.mediaType))
         let root = OCI.root(of: source)
         var entries: [ManifestEntry] = []
         var fd: Int32 = -1
@@ -160,9 +160,12 @@ public enum OCIImport {
                 entries.append(ManifestEntry(path: relative, size: entry.size, digest: VesselCore.Digest(bytes: Array(hasher.finalize()))))
             }
         }
-        let (digest, size) = try reader.finish()
+        let (digest, size, tarDigest) = try reader.finish()
         guard "\(digest)" == layer.digest, size == layer.size else {
             throw VesselError(.digestMismatch, "layer \(layer.digest) (\(layer.size) bytes) holds \(size) bytes hashing to \(digest): the layout was altered; nothing was imported")
+        }
+        guard "\(tarDigest)" == diffID else {
+            throw VesselError(.digestMismatch, "layer \(layer.digest) unpacks to a tar hashing to \(tarDigest), but the image config's diff_id is \(diffID): the layout was altered; nothing was imported")
         }
         seen = seenHere
         return entries

@@ -17,6 +17,8 @@ public enum OCI {
     public static let layerType = "application/vnd.oci.image.layer.v1.tar"
     /// Docker's name for an uncompressed layer; read, never written.
     static let dockerLayerType = "application/vnd.docker.image.rootfs.diff.tar"
+    /// Gzip layers (what a plain `skopeo copy` to a layout makes); read, never written.
+    static let gzipLayerTypes: Set<String> = ["application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.docker.image.rootfs.diff.tar.gzip"]
 
     public static let refName = "org.opencontainers.image.ref.name"
     public static let titleKey = "org.opencontainers.image.title"

@@ -1,3 +1,4 @@
+import CVesselZlib
 import Crypto
 import Foundation
 import VesselCore
@@ -176,16 +177,78 @@ final class TarReader {
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var start = 0, end = 0
 
-    init(path: String) throws(VesselError) {
+    /// A gzip layer: the file's bytes are hashed as read (the layer digest), the tar stream
+    /// inflated from them and hashed too (the diff_id).
+    private final class Gunzip {
+        var z = z_stream()
+        var ready = false
+        var raw = [UInt8](repeating: 0, count: 1 << 20)
+        var rawStart = 0, rawEnd = 0, rawEOF = false, ended = false
+        var tarHasher = SHA256()
+        init() throws(VesselError) {
+            guard inflateInit2_(&z, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw .internalError("zlib could not start") }
+            ready = true
+        }
+        deinit { if ready { inflateEnd(&z) } }
+    }
+    private let gunzip: Gunzip?
+
+    init(path: String, gzip: Bool = false) throws(VesselError) {
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .invalidArgument("cannot read '\(path)': \(String(cString: strerror(errno)))") }
         self.path = path
+        gunzip = gzip ? try Gunzip() : nil
     }
 
     deinit { close(fd) }
 
+    /// Fills the buffer with inflated bytes; false at the end of the gzip stream(s).
+    private func fillInflated(_ g: Gunzip) throws(VesselError) -> Bool {
+        start = 0
+        end = 0
+        while end == 0 {
+            if g.rawStart == g.rawEnd && !g.rawEOF {
+                let got = g.raw.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+                if got < 0 && errno == EINTR { continue }
+                guard got >= 0 else { throw .invalidArgument("cannot read '\(path)': \(String(cString: strerror(errno)))") }
+                g.rawStart = 0
+                g.rawEnd = got
+                if got == 0 { g.rawEOF = true } else {
+                    g.raw.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+                    consumed += UInt64(got)
+                }
+            }
+            if g.ended {
+                guard g.rawStart < g.rawEnd else { if g.rawEOF { return false } else { continue } }
+                inflateReset(&g.z)  // another gzip member follows
+                g.ended = false
+            }
+            if g.rawEOF && g.rawStart == g.rawEnd { throw .invalidArgument("layer '\(path)' is a truncated gzip stream") }
+            let available = g.rawEnd - g.rawStart
+            let status: Int32 = g.raw.withUnsafeMutableBytes { input in
+                buffer.withUnsafeMutableBytes { output in
+                    g.z.next_in = input.baseAddress!.assumingMemoryBound(to: UInt8.self) + g.rawStart
+                    g.z.avail_in = UInt32(available)
+                    g.z.next_out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    g.z.avail_out = UInt32(output.count)
+                    return inflate(&g.z, Z_NO_FLUSH)
+                }
+            }
+            g.rawStart = g.rawEnd - Int(g.z.avail_in)
+            end = buffer.count - Int(g.z.avail_out)
+            switch status {
+            case Z_STREAM_END: g.ended = true
+            case Z_OK, Z_BUF_ERROR: break
+            default: throw .invalidArgument("layer '\(path)' is not a valid gzip stream (zlib \(status))")
+            }
+        }
+        buffer.withUnsafeBytes { g.tarHasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
+        return true
+    }
+
     /// Fills the buffer; false at the end of the file.
     private func fill() throws(VesselError) -> Bool {
+        if let gunzip { return try fillInflated(gunzip) }
         start = 0
         while true {
             let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
@@ -295,10 +358,11 @@ final class TarReader {
 
     /// Reads what follows the end of the archive (tar writers pad to a record size) and
     /// returns the digest and size of the whole file.
-    func finish() throws(VesselError) -> (digest: VesselCore.Digest, size: UInt64) {
+    func finish() throws(VesselError) -> (digest: VesselCore.Digest, size: UInt64, diffID: VesselCore.Digest) {
         start = end
         while try fill() { start = end }
-        return (VesselCore.Digest(bytes: Array(hasher.finalize())), consumed)
+        let digest = VesselCore.Digest(bytes: Array(hasher.finalize()))
+        return (digest, consumed, gunzip.map { VesselCore.Digest(bytes: Array($0.tarHasher.finalize())) } ?? digest)
     }
 
     static func octal(_ field: ArraySlice<UInt8>) -> UInt64? {
