@@ -1,3 +1,4 @@
+import struct Crypto.SHA256
 import Foundation
 import VesselCore
 import VesselMetadata
@@ -133,11 +134,21 @@ public struct Fsck: Sendable {
     static func rehash(_ digest: Digest, blobs: any BlobStore, progress: MaintenanceProgress) async throws -> Damage? {
         do {
             let add = progress.add
-            let result = try await blobs.withLocalFile(digest) { path in
-                try FileHasher.sha256(path: path, progress: add)
+            let actual: Digest
+            if blobs is FileSystemBlobStore {
+                actual = try await blobs.withLocalFile(digest) { path in try FileHasher.sha256(path: path, progress: add) }.digest
+            } else {
+                // Object storage: the bucket's bytes, streamed, never a replica's local cached
+                // copy (which would hide damage in the bucket) nor the cache's own check.
+                var hasher = SHA256()
+                for try await chunk in try await blobs.read(digest, range: nil) {
+                    chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+                    add(UInt64(chunk.readableBytes))
+                }
+                actual = Digest(bytes: hasher.finalize())
             }
-            if result.digest != digest {
-                return Damage(problem: "digest_mismatch", detail: "the stored bytes hash to \(result.digest)")
+            if actual != digest {
+                return Damage(problem: "digest_mismatch", detail: "the stored bytes hash to \(actual)")
             }
             return nil
         } catch let error as VesselError where error.code == .notFound {
