@@ -205,6 +205,70 @@ import Glibc
         #expect(unreadable.status == 2, "\(unreadable.stdout)")
     }
 
+    /// A backup taken while a sweep runs (issue 34 with issue 26): the sweep removes blobs of a
+    /// deleted version while the backup copies; the restored registry serves the kept version
+    /// byte-identical and its fsck (with `--rehash`) and audit chain are clean.
+    @Test func aBackupTakenWhileASweepRunsRestoresToACleanRegistry() async throws {
+        let server = try await ServeProcess(arguments: ["--gc-grace", "0"])
+        defer { server.stop() }
+        let env = server.env
+        let keep = TempDir.make("vessel-bkgc-keep"), doomed = TempDir.make("vessel-bkgc-doomed")
+        try TempDir.writeFile("\(keep)/weights.bin", count: 500_000, seed: 7)
+        let kept = try GarbageCollectionCrashTests.writeFiles(keep, prefix: "keep", count: 30) + ["\(keep)/weights.bin"]
+        for path in kept.prefix(10) { try FileManager.default.copyItem(atPath: path, toPath: "\(doomed)/\((path as NSString).lastPathComponent)") }
+        let doomedOwn = Set(try await GarbageCollectionCrashTests.sha256(try GarbageCollectionCrashTests.writeFiles(doomed, prefix: "doomed", count: 2000)).values)
+        for (folder, model, alias) in [(keep, "acme/keep", ["--alias", "staging"]), (doomed, "acme/doomed", [])] {
+            let push = try await CLI.run(["push", folder, "--model", model, "--json"] + alias, environment: env)
+            #expect(push.status == 0, "\(model): \(push.stderr)")
+        }
+        let delete = try await CLI.run(["version", "delete", "acme/doomed:1", "--json"], environment: env)
+        #expect(delete.status == 0, "\(delete.stdout) \(delete.stderr)")
+        let before = GarbageCollectionCrashTests.storedBlobs(server.dataDir).count
+
+        // The sweep starts; once it has removed objects, the backup begins while it goes on.
+        let ledger = Ledger()
+        let sweep = Task {
+            let result = try await CLI.run(["gc", "run", "--json"], environment: env)
+            await ledger.stop()
+            return result
+        }
+        defer { sweep.cancel() }
+        let deadline = ContinuousClock.now + .seconds(180)
+        while ContinuousClock.now < deadline, GarbageCollectionCrashTests.storedBlobs(server.dataDir).count == before, !(await ledger.stopped) {
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        let overlapped = !(await ledger.stopped)
+        let backupDir = TempDir.make("vessel-bkgc-backup")
+        let backup = try await CLI.run(["backup", "--to", backupDir, "--json"], environment: env)
+        let swept = try await sweep.value
+        #expect(overlapped, "the sweep had finished before the backup began")
+        #expect(backup.status == 0, "\(backup.stdout) \(backup.stderr)")
+        #expect((try backup.json()["missing_blobs"] as? [Any])?.isEmpty == true, "\(backup.stdout)")
+        #expect(swept.status == 0, "\(swept.stdout) \(swept.stderr)")
+        #expect((try swept.json()["blobs"] as? Int ?? 0) > 0, "\(swept.stdout)")
+
+        let restored = TempDir.make("vessel-bkgc-restored") + "/data"
+        let restore = try await CLI.run(["restore", "--from", backupDir, "--data-dir", restored, "--json"])
+        #expect(restore.status == 0, "\(restore.stdout) \(restore.stderr)")
+        let second = try await ServeProcess(dataDir: restored)
+        defer { second.stop() }
+        let fsck = try await CLI.run(["fsck", "--rehash", "--json"], environment: second.env)
+        #expect(fsck.status == 0, "\(fsck.stdout) \(fsck.stderr)")
+        #expect((try fsck.json()["findings"] as? [Any])?.isEmpty == true)
+        // Orphans are only blobs of the deleted version (rows the snapshot still had); the restored
+        // registry's own sweep takes them.
+        let orphans = Set(((try fsck.json()["orphans"] as? [[String: Any]]) ?? []).compactMap { ($0["digest"] as? String)?.dropFirst(7).description })
+        #expect(orphans.isSubset(of: doomedOwn))
+        #expect(try await CLI.run(["audit", "verify"], environment: second.env).status == 0)
+        let target = TempDir.make("vessel-bkgc-pull") + "/out"
+        let pull = try await CLI.run(["pull", "acme/keep@staging", target, "--cache-dir", TempDir.make("vessel-bkgc-cache"), "--json"], environment: second.env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        for path in kept {
+            let name = (path as NSString).lastPathComponent
+            #expect(FileManager.default.contentsEqual(atPath: path, andPath: "\(target)/\(name)"), "pulled \(name)")
+        }
+    }
+
     struct Found {
         var model: String
         var version: Int
