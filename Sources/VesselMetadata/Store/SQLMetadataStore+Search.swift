@@ -108,7 +108,10 @@ extension SQLMetadataStore {
     /// The conditions of `filter` on `versions v`; committed versions only, never deleted ones.
     static func versionConditions(_ filter: VersionFilter) -> [SQLQueryString] {
         let states = (filter.states.isEmpty ? VersionFilter.listableStates : filter.states).map { $0.rawValue as any Encodable & Sendable }
-        var conditions: [SQLQueryString] = ["v.number IS NOT NULL", "v.state IN (\(binds: states))"]
+        // `v.state || ''`: the state is a filter, never the index to walk. Given `versions_state`,
+        // SQLite's planner walked it and sorted every matching row instead of following the
+        // order's index (`versions_created`, `(model_id, number)`), which a page at 1M versions cannot afford.
+        var conditions: [SQLQueryString] = ["v.number IS NOT NULL", "(v.state || '') IN (\(binds: states))"]
         if let min = filter.minParameters { conditions.append("v.parameters >= \(bind: Int64(clamping: min))") }
         if let max = filter.maxParameters { conditions.append("v.parameters <= \(bind: Int64(clamping: max))") }
         if let dtype = filter.dtype { conditions.append("v.dtypes LIKE \(bind: "%," + dtype + ",%")") }
