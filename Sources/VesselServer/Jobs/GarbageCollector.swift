@@ -20,7 +20,9 @@ import VesselStorage
 /// backup began is left for the next run rather than removed under the backup.
 public struct GarbageCollector: Sendable {
     public static let leaseName = "gc-run"
-    static let leaseTTL: Int64 = 5 * 60 * 1_000_000
+    /// 90 s, renewed every 30 s while a run lasts: a run killed mid-sweep holds the next one
+    /// off at most that long.
+    static let leaseTTL: Int64 = 90 * 1_000_000
 
     let store: SQLMetadataStore
     let blobs: any BlobStore
@@ -55,7 +57,7 @@ public struct GarbageCollector: Sendable {
             let report = try await withThrowingTaskGroup(of: GCReport?.self) { group in
                 group.addTask {
                     while true {
-                        try await Task.sleep(for: .seconds(60))
+                        try await Task.sleep(for: .seconds(30))
                         _ = try? await store.acquireLease(Self.leaseName, holder: runHolder, now: clock(), ttl: Self.leaseTTL)
                     }
                 }
