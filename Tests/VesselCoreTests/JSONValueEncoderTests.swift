@@ -117,7 +117,7 @@ struct JSONValueEncoderTests {
         try Self.expectSame(manifest)
         let alias = AliasInfo(model: model, alias: "production", version: 3, digest: digest, updatedAt: "2024-01-01T00:00:00Z", updatedBy: "admin")
         try Self.expectSame(Page(items: [alias, alias], nextCursor: "abc"))
-        try Self.expectSame(ModelInfo(model: model, description: "d", tags: ["t"], createdAt: "now", createdBy: "admin", latestVersion: 2, versions: 2))
+        try Self.expectSame(ModelInfo(model: model, description: "d", tags: ["t"], createdAt: "now", createdBy: "admin", latestVersion: 2, versions: 2, updatedAt: "later"))
         try Self.expectSame(ErrorBody(code: "missing_blobs", message: "m", details: ["a", "b"]))
     }
 

@@ -36,6 +36,10 @@ import VesselCore
                         if uri.hasPrefix("/hf/") {
                             // The Hub's error shape: the client shows X-Error-Message (docs/huggingface.md).
                             #expect(response.headers[HTTPFields.Element.Name("X-Error-Message")!] != nil, "\(route)")
+                        } else if uri.hasPrefix("/api/2.0/") {
+                            // MLflow's error shape (docs/mlflow.md), which its client shows.
+                            let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                            #expect(body?["error_code"] as? String == "UNAUTHENTICATED", "\(route)")
                         } else if method != .head {
                             #expect(APIHarness.errorCode(response) == "unauthenticated", "\(route)")
                         }
