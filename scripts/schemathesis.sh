@@ -27,9 +27,6 @@ TOKEN="vsl_schemathesis-$RANDOM$RANDOM"
 export VESSEL_ADMIN_TOKEN="$TOKEN" XDG_CONFIG_HOME="$WORK/config" XDG_CACHE_HOME="$WORK/cache"
 PORT=$((20000 + RANDOM % 10000))
 "$VESSEL" serve --data-dir "$WORK/data" --port "$PORT" --log-level warning >"$WORK/serve.log" 2>&1 & PIDS+=("$!")
-# If this script is killed outright (a test's time limit sends SIGKILL), the server goes too.
-SERVER=$!; SCRIPT=$$
-(while kill -0 "$SCRIPT" 2>/dev/null; do sleep 1; done; kill "$SERVER" 2>/dev/null) >/dev/null 2>&1 & PIDS+=("$!")
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "vessel serve did not start"; cat "$WORK/serve.log"; exit 1; }
 export VESSEL_SERVER="http://127.0.0.1:$PORT" VESSEL_TOKEN="$TOKEN"
