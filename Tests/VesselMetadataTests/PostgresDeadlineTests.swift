@@ -30,7 +30,7 @@ import VesselCore
     /// for the server for ever), and the pool goes on serving. The deadline is 5 s, not less: it
     /// also bounds opening a replacement connection (SCRAM costs CPU), and a loaded full run once
     /// took more than 1 s for that.
-    @Test(.timeLimit(.minutes(1))) func aStatementPastTheDeadlineIsRetryableAndItsConnectionIsNotReused() async throws {
+    @Test(.timeLimit(.minutes(3))) func aStatementPastTheDeadlineIsRetryableAndItsConnectionIsNotReused() async throws {
         try await withBackend(timeout: .seconds(5), maxConnections: 2) { backend, reports in
             let started = ContinuousClock.now
             do {
@@ -44,9 +44,19 @@ import VesselCore
             let took = started.duration(to: .now)
             #expect(took < .seconds(30), "took \(took)")
             #expect(reports.all.map(\.transient) == [true])
-            // Both pooled connections serve again: the closed one was not handed out.
+            // Both pooled connections serve again: the closed one was not handed out (a reused
+            // closed connection fails as "closed the connection"). Opening its replacement can
+            // take longer than the 5 s lease deadline on a loaded machine: that wait is asked again.
             for _ in 0..<4 {
-                let one = try await backend.read { db in try await db.raw("SELECT 1 AS one").first(decoding: [String: Int].self) }
+                var one: [String: Int]?
+                for attempt in 1...4 {
+                    do {
+                        one = try await backend.read { db in try await db.raw("SELECT 1 AS one").first(decoding: [String: Int].self) }
+                        break
+                    } catch let error as VesselError where error.code == .unavailable && error.message.contains("no connection") && attempt < 4 {
+                        continue
+                    }
+                }
                 #expect(one?["one"] == 1)
             }
         }
