@@ -22,7 +22,7 @@ import VesselCore
     }
 
     @Test func revisionsTreeAndResolve() async throws {
-        try await APIHarness.with { _, client in
+        try await APIHarness.with { harness, client in
             let v1 = try await APIHarness.push(client, model: "acme/demo", files: ["config.json": Self.config, "weights/a.dat": Self.data])
             let v2 = try await APIHarness.push(client, model: "acme/demo", files: ["config.json": Self.config, "weights/a.dat": Array(Self.data.reversed())])
             _ = try await APIHarness.promote(client, APIHarness.auth, model: "acme/demo", version: 1, to: "champion")
@@ -72,6 +72,8 @@ import VesselCore
                 #expect(response.status == .partialContent && Array(buffer: response.body) == Array(Self.data[4000...]))
                 #expect(response.headers[.contentRange] == "bytes 4000-4999/5000")
             }
+            // Origin egress counts these bytes as the API's blob route does (HEADs send none).
+            #expect(harness.registry.metrics.registry.value(ServerMetrics.modelBlobBytesServed, [("model", "acme/demo")]) == Double(Self.data.count + 1000))
             // A missing file: EntryNotFound with the commit, so the client caches the miss.
             try await client.execute(uri: "/hf/acme/demo/resolve/1/model.safetensors", method: .head, headers: APIHarness.auth) { response in
                 #expect(response.status == .notFound && Self.header(response, "X-Error-Code") == "EntryNotFound")

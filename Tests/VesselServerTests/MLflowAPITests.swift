@@ -27,7 +27,7 @@ import VesselCore
     }
 
     @Test func readsModelsVersionsAndAliasesByFlatOrSlashedName() async throws {
-        try await APIHarness.with { _, client in
+        try await APIHarness.with { harness, client in
             _ = try await APIHarness.push(client, model: "acme/m", files: Self.files)
             _ = try await APIHarness.push(client, model: "acme/m", files: ["config.json": Array("{}".utf8)])
             _ = try await APIHarness.promote(client, APIHarness.auth, version: 1, to: "staging")
@@ -61,6 +61,8 @@ import VesselCore
                 #expect(response.status == .ok)
                 #expect(Array(response.body.readableBytesView) == Self.files["tokenizer/vocab.txt"])
             }
+            // Origin egress counts the artifact's bytes, as the API's blob route does.
+            #expect(harness.registry.metrics.registry.value(ServerMetrics.modelBlobBytesServed, [("model", "acme/m")]) == Double(Self.files["tokenizer/vocab.txt"]!.count))
         }
     }
 

@@ -107,7 +107,7 @@ public struct Registry: Sendable {
         MaintenanceController(store: store, blobs: blobs, options: options).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
         BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
-        HubController(store: store, blobs: blobs, redirect: blobRedirect).register(routes)
+        HubController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)
         AliasController(store: store).register(routes)
@@ -118,7 +118,7 @@ public struct Registry: Sendable {
         KeyController(store: store).register(routes)
         WebhookController(store: store, policy: DestinationPolicy(allowed: options.webhooks.allowedNetworks)).register(routes)
         RetentionController(store: store, collector: garbageCollector()).register(routes)
-        MLflowController(store: store, blobs: blobs).register(routes)
+        MLflowController(store: store, blobs: blobs, metrics: metrics).register(routes)
         LineageController(store: store).register(routes)
         OpenAPIController().register(routes)
         registerUI(router)

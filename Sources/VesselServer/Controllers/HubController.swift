@@ -15,6 +15,8 @@ import VesselStorage
 struct HubController {
     let store: any ModelStore & VersionStore
     let blobs: any BlobStore
+    /// Counts the blob bytes written (`vessel_blob_bytes_served_total`), as the API's blob route.
+    let metrics: ServerMetrics
     /// With `--storage-redirect`: downloads answer `302` to object storage, with the headers the
     /// client reads from a cross-origin redirect.
     var redirect: (@Sendable (VesselCore.Digest) -> String)? = nil
@@ -95,7 +97,7 @@ struct HubController {
         headers[.contentLength] = String(length)
         if headOnly || length == 0 { return Response(status: status, headers: headers, body: ResponseBody()) }
         let chunks = try await blobs.read(entry.digest, range: range)
-        return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: chunks))
+        return Response(status: status, headers: headers, body: metrics.countingBody(chunks, model: "\(version.model)"))
     }
 }
 

@@ -17,6 +17,8 @@ import VesselStorage
 struct MLflowController {
     let store: any ModelStore & VersionStore & AliasStore & GovernanceStore & GrantStore & BlobMembership
     let blobs: any BlobStore
+    /// Counts the blob bytes written (`vessel_blob_bytes_served_total`), as the API's blob route.
+    let metrics: ServerMetrics
 
     static let registry = "/api/2.0/mlflow"
     static let artifacts = "/api/2.0/mlflow-artifacts/artifacts"
@@ -235,7 +237,7 @@ struct MLflowController {
         }
         let headers: HTTPFields = [.contentType: "application/octet-stream", .contentLength: String(entry.size), .eTag: "\"\(entry.digest)\""]
         let chunks = try await blobs.read(entry.digest, range: nil)
-        return Response(status: .ok, headers: headers, body: ResponseBody(asyncSequence: chunks))
+        return Response(status: .ok, headers: headers, body: metrics.countingBody(chunks, model: "\(model)"))
     }
 
     // MARK: - Requests and replies
