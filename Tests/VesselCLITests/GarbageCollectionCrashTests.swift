@@ -93,6 +93,9 @@ import VesselTestSupport
         guard killed else { return }
         let afterKill = Self.storedBlobs(server.dataDir)
         let left = doomedDigests.intersection(afterKill).count
+        let leftBytes = try doomedDigests.intersection(afterKill).reduce(0) { total, hex in
+            total + ((try FileManager.default.attributesOfItem(atPath: "\(server.dataDir)/blobs/sha256/\(hex.prefix(2))/\(hex)")[.size] as? Int) ?? 0)
+        }
         #expect(left > 0 && left < doomedDigests.count, "the kill was not mid-sweep: \(left) of \(doomedDigests.count) doomed blobs left")
 
         // Nothing in use is gone: every kept file's blob is stored with its bytes.
@@ -130,9 +133,11 @@ import VesselTestSupport
         #expect(fsck.status == 0, "\(fsck.stdout) \(fsck.stderr)")
         #expect((try fsck.json()["orphans"] as? [Any])?.isEmpty == true, "\(fsck.stdout)")
         let status = try await CLI.run(["gc", "status", "--json"], environment: env).json()
-        let swept = ((status["items"] as? [[String: Any]]) ?? []).compactMap { $0["blobs"] as? Int }.reduce(0, +)
-        // Digests the killed run had marked sweeping are finished first and not counted in the
-        // report (only orphans and new candidates are), so the count is not compared with `left`.
-        #expect(swept > 0, "the runs after the kill swept nothing: \(status)")
+        let runs = (status["items"] as? [[String: Any]]) ?? []
+        let swept = runs.compactMap { $0["blobs"] as? Int }.reduce(0, +)
+        let freed = runs.compactMap { $0["bytes"] as? Int }.reduce(0, +)
+        // The runs after the kill count every object they removed: those whose sweep the killed
+        // run began (row gone, object not), orphans and rows it had not reached.
+        #expect(swept == left && freed == leftBytes, "the runs after the kill counted \(swept) blobs, \(freed) bytes; \(left) doomed blobs of \(leftBytes) bytes were left: \(status)")
     }
 }

@@ -112,6 +112,49 @@ import VesselMetadata
         }
     }
 
+    /// A crash between a blob row's removal and its object's leaves the object, marked
+    /// sweeping; the next run removes it and counts it (blobs, bytes) in its report, in
+    /// `gc.completed` and on `/metrics`, as the dry run before it says. An object the crashed
+    /// run had already removed is not counted again.
+    @Test func objectsOfACrashedSweepAreCountedByTheRunThatRemovesThem() async throws {
+        try await APIHarness.with(configure: { $0.gcGrace = .zero }) { harness, client in
+            for version in 1...3 { _ = try await APIHarness.push(client, model: "acme/m", files: ["w.bin": Self.file(version)]) }
+            for version in 1...2 {
+                try await client.execute(uri: "/api/v1/models/acme/m/versions/\(version)", method: .delete, headers: APIHarness.auth) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+            // The crashed run: both rows went; the object of version 2's blob went too, version 1's did not.
+            let store = harness.registry.store
+            let now = Timestamp.micros(Date())
+            let left = APIHarness.digest(Self.file(1)), gone = APIHarness.digest(Self.file(2))
+            #expect(try await store.beginSweep(left, cutoff: now + 1, now: now) == UInt64(Self.file(1).count))
+            #expect(try await store.beginSweep(gone, cutoff: now + 1, now: now) == UInt64(Self.file(2).count))
+            try await harness.registry.blobs.delete(gone)
+            #expect(try await store.unfinishedSweeps().count == 2)
+
+            let dry = try await Self.gc(client, dryRun: true)
+            #expect(dry.blobs == 1 && dry.bytes == Int64(Self.file(1).count), "\(dry)")
+            let run = try await Self.gc(client, dryRun: false)
+            #expect(run.blobs == 1 && run.bytes == Int64(Self.file(1).count), "\(run)")
+            #expect(try await harness.registry.blobs.size(of: left) == nil)
+            #expect(try await store.unfinishedSweeps().isEmpty)
+            #expect(try await harness.registry.blobs.size(of: APIHarness.digest(Self.file(3))) != nil)
+            let completed = try await Self.gcEvents(harness).last
+            #expect(completed?.payload["blobs"] == "1" && completed?.payload["bytes"] == String(Self.file(1).count), "\(String(describing: completed))")
+            let metrics = harness.registry.metrics
+            #expect(metrics.registry.value(ServerMetrics.gcBlobsSwept) == 1)
+            #expect(metrics.registry.value(ServerMetrics.gcBytesFreed) == Double(Self.file(1).count))
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("vessel_gc_blobs_swept_total 1\n"), "\(text)")
+                #expect(text.contains("vessel_gc_bytes_freed_total \(Self.file(1).count)\n"), "\(text)")
+            }
+            let again = try await Self.gc(client, dryRun: false)
+            #expect(again.blobs == 0 && again.bytes == 0)
+        }
+    }
+
     @Test func badInputsAreRefused() async throws {
         try await APIHarness.with { _, client in
             let v1 = try await APIHarness.push(client, model: "acme/m", files: ["w.bin": Self.file(1)])

@@ -125,6 +125,7 @@ public struct GarbageCollector: Sendable {
                 let ids = doomed.map(\.subject.id) + drafts.map(\.id)
                 for blob in try await store.blobsFreedByDeleting(ids, cutoff: cutoff, now: now) { freed[blob.digest.description] = blob.size }
                 for orphan in try await orphans(cutoff: cutoff, claim: false) { freed[orphan.digest.description] = orphan.size }
+                for blob in try await unfinished() where blob.size != nil { freed[blob.digest.description] = blob.size }
                 report.blobs = freed.count
                 report.bytes = freed.values.reduce(Int64(0)) { $0 + Int64(clamping: $1) }
             }
@@ -146,10 +147,17 @@ public struct GarbageCollector: Sendable {
 
     /// Finishes sweeps a crash interrupted, sweeps unreferenced blobs, then removes orphans.
     func sweep(cutoff: Int64, now: Int64, into report: inout GCReport) async throws {
-        let unfinished = try await store.unfinishedSweeps()
+        // A crashed run's sweeps: their rows are gone, so the sizes come from storage; an
+        // object the crashed run had already removed is not counted again.
+        let unfinished = try await unfinished()
         if !unfinished.isEmpty {
-            _ = try await purge(unfinished)
-            for digest in unfinished { try await store.finishSweep(digest) }
+            _ = try await purge(unfinished.map(\.digest))
+            for blob in unfinished { try await store.finishSweep(blob.digest) }
+            for blob in unfinished {
+                guard let size = blob.size else { continue }
+                report.blobs += 1
+                report.bytes += Int64(clamping: size)
+            }
         }
         var after: String?
         while true {
@@ -176,6 +184,14 @@ public struct GarbageCollector: Sendable {
             report.blobs += orphans.count
             report.bytes += orphans.reduce(Int64(0)) { $0 + Int64(clamping: $1.size) }
         }
+    }
+
+    /// Digests a crashed run began sweeping (row gone, object maybe not), with the size of the
+    /// object still stored (nil when it is gone already).
+    func unfinished() async throws -> [(digest: Digest, size: UInt64?)] {
+        var found: [(digest: Digest, size: UInt64?)] = []
+        for digest in try await store.unfinishedSweeps() { found.append((digest, try await blobs.size(of: digest))) }
+        return found
     }
 
     /// Objects in storage without a blob row, not named since `cutoff`; claimed (marked
