@@ -12,7 +12,7 @@ extension Registry {
         let cookies = UICookies(secure: options.publicURL?.lowercased().hasPrefix("https://") ?? false)
         let routes = UIRoutes(router: router, sessions: store, authorizer: authorizer, clock: clock, cookies: cookies, renderer: renderer,
                               assets: assets, origin: OriginPolicy(proxies: options.trustedProxies, tls: options.tls != nil))
-        UIController(store: store, renderer: renderer, assets: assets, cookies: cookies, clock: clock).register(routes, router: router)
+        UIController(store: store, renderer: renderer, assets: assets, cookies: cookies, clock: clock, deploymentWatch: store.deploymentWatch).register(routes, router: router)
         return routes.registered
     }
 }

@@ -13,12 +13,15 @@ struct UIAssets: Sendable {
     }
 
     let stylesheet: Asset
+    /// The deployment page's script (`UIScripts.rollout`).
+    let rollout: Asset
 
     init() {
         stylesheet = Self.asset(stem: "vessel", ext: "css", contentType: "text/css; charset=utf-8", body: UIStylesheet.css)
+        rollout = Self.asset(stem: "rollout", ext: "js", contentType: "text/javascript; charset=utf-8", body: UIScripts.rollout)
     }
 
-    var all: [Asset] { [stylesheet] }
+    var all: [Asset] { [stylesheet, rollout] }
 
     static func asset(stem: String, ext: String, contentType: String, body: String) -> Asset {
         let hex = Digest(bytes: SHA256.hash(data: Array(body.utf8))).hex

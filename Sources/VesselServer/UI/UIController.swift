@@ -7,12 +7,14 @@ import VesselMetadata
 /// `Authorizer` as the API through `UIRoutes`; its decisions call the same store methods as the
 /// API's (`GovernanceStore.decide`, `DeploymentStore.rollbackDeployment`).
 struct UIController: Sendable {
-    typealias Store = any MetadataStore & SessionStore
+    typealias Store = any MetadataStore & SessionStore & NodeStore & AuditSearch
     let store: Store
     let renderer: UIRenderer
     let assets: UIAssets
     let cookies: UICookies
     let clock: @Sendable () -> Int64
+    /// Wakes the deployment page's long-poll (`…/deployments/:env/watch`) like the API's.
+    var deploymentWatch = DeploymentWatch()
     /// How long a session lasts at most (never past its token's expiry).
     static let sessionLifetime: Int64 = 12 * 3600 * 1_000_000
 

@@ -125,8 +125,12 @@ struct UIRouteGuard: Sendable {
 enum UIHeaders {
     static let contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+    /// The deployment page's: its one external script (`rollout.js`) may run and long-poll this
+    /// origin; still no inline script (decision 0032).
+    static let scriptPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
     static func apply(_ headers: inout HTTPFields) {
-        headers[.contentSecurityPolicy] = contentSecurityPolicy
+        if headers[.contentSecurityPolicy] != scriptPolicy { headers[.contentSecurityPolicy] = contentSecurityPolicy }
         headers[.xContentTypeOptions] = "nosniff"
         if headers[.cacheControl] == nil { headers[.cacheControl] = "no-store" }
     }

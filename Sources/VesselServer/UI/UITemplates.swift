@@ -227,7 +227,7 @@ enum UITemplates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "error": error, "models": models, "model": model, "version": version,
         "audit": audit, "requests": requests, "deployments": deployments,
-    ]
+    ].merging(deploymentTemplates) { first, _ in first }
 }
 
 /// Renders a page: its template, then the layout around it.
