@@ -27,6 +27,9 @@ public struct AgentConfiguration: Sendable {
     public var node: String
     /// Run through `/bin/sh -c` after each switch; non-zero puts `current` back.
     public var onSwitch: String?
+    /// The environment this node serves with (`--freeze`/`--python`, `--image`): reported to
+    /// the registry, and a version it does not satisfy is refused (`incompatible`).
+    public var environment: NodeEnvironment?
     public var pollWait: Duration = .seconds(30)
     public var reportInterval: Duration = .seconds(10)
 
@@ -248,6 +251,10 @@ public final class NodeAgent: Sendable {
             if let failure, failure.digest == target.digest, !retryDue(failure, revision: document.revision) {
                 return .failed(failure.state)
             }
+            if let refusal = await incompatibility(target) {
+                fail(target, document: document, state: refusal.state, message: refusal.message)
+                return .failed(refusal.state)
+            }
             // Download (cancellable) racing a change of the desired version.
             enum Race: Sendable {
                 case prepared(Result<LoadedVersion, VesselError>)
@@ -292,7 +299,7 @@ public final class NodeAgent: Sendable {
         let elapsed = failure.at.duration(to: .now)
         switch failure.state {
         case .switchFailed: return revision != failure.revision
-        case .verificationFailed: return revision != failure.revision || elapsed >= .seconds(30)
+        case .verificationFailed, .incompatible: return revision != failure.revision || elapsed >= .seconds(30)
         default: return elapsed >= DeploymentFollower.backoff(attempt: failure.attempts, first: .seconds(1), max: .seconds(30))
         }
     }
@@ -308,6 +315,31 @@ public final class NodeAgent: Sendable {
             logger.error("version \(target.version) (\(target.digest)): \(state.rawValue): \(message); \(held)")
         }
         set(state, "version \(target.version): \(message)")
+    }
+
+    /// Why `target` must not be switched in, judged before any byte is downloaded: the failing
+    /// requirements of its environment (requirements file, image) in this node's environment
+    /// (`incompatible`), or `error` when its environment cannot be read. nil: go ahead (also
+    /// when the agent was given no environment).
+    func incompatibility(_ target: SlotVersion) async -> (state: NodeState, message: String)? {
+        guard let environment = configuration.environment else { return nil }
+        let lineage: VersionLineageInfo
+        do {
+            lineage = try await api.versionLineage(configuration.model, version: target.version)
+        } catch {
+            return (.error, "cannot read the environment of version \(target.version): \((error as? VesselError)?.message ?? "\(error)")")
+        }
+        let name = "\(configuration.model):\(target.version) " + (lineage.environment.requirementsFile ?? "requirements.txt")
+        let failures = environment.failures(requirementsText: lineage.environment.requirementsText, requirementsName: name, image: lineage.environment.image)
+        guard !failures.isEmpty else { return nil }
+        // Within the report's message limit (4 KiB): the first failures, then how many more.
+        var shown: [String] = [], size = 0
+        for failure in failures where size + failure.utf8.count <= 3000 {
+            shown.append(failure)
+            size += failure.utf8.count + 2
+        }
+        let more = failures.count - shown.count
+        return (.incompatible, "incompatible with this node's environment: " + shown.joined(separator: "; ") + (more > 0 ? "; and \(more) more" : ""))
     }
 
     /// The desired version's folder: the one already there when it is intact and was verified
@@ -424,7 +456,8 @@ public final class NodeAgent: Sendable {
     public func report() async throws {
         guard let reporter else { return }
         let status = status
-        try await reporter(NodeReportRequest(slot: status.slot, digest: status.digest, version: status.version, state: status.state, message: status.message))
+        try await reporter(NodeReportRequest(slot: status.slot, digest: status.digest, version: status.version, state: status.state, message: status.message,
+                                             environment: configuration.environment))
     }
 
     // MARK: --once
@@ -459,7 +492,7 @@ public final class NodeAgent: Sendable {
         let code: Int32
         switch outcome {
         case .inSync, .idle: code = 0
-        case .failed(.verificationFailed), .failed(.switchFailed): code = 1
+        case .failed(.verificationFailed), .failed(.switchFailed), .failed(.incompatible): code = 1
         case .failed, .waiting: code = 6
         }
         if reporter != nil {

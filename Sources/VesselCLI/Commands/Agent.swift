@@ -23,6 +23,10 @@ struct Agent: AsyncParsableCommand {
             switch. --listen answers GET /health/version and /healthz. The state is reported to the
             registry on every change and every 10 s. While the registry cannot be reached the agent keeps
             serving and keeps asking. Stops on SIGTERM or SIGINT.
+            With --freeze FILE (or --python PATH, which runs PATH -m pip freeze) and --image REF@sha256:…
+            the agent reports its environment, the registry refuses a deploy whose version it does not
+            satisfy (unless --force-incompatible), and the agent itself refuses to switch to such a version
+            (state incompatible; the version in place keeps serving).
             --once reconciles once and exits: 0 in sync (or the registry is unreachable but the desired
             version of the last contact is in place), 1 verification refused or the switch failed, 3 no
             such deployment, 6 the registry is unreachable and nothing usable is in place.
@@ -40,9 +44,22 @@ struct Agent: AsyncParsableCommand {
     @Option(help: "The node's name in the registry (default: the host name).") var node: String?
     @Option(help: ArgumentHelp("Run after each switch (via /bin/sh -c); a non-zero exit puts the previous version back.", valueName: "command"))
     var onSwitch: String?
+    @Option(help: ArgumentHelp("The node's Python packages, in `pip freeze` format: reported, and a version whose requirements they fail is refused (incompatible).", valueName: "file"))
+    var freeze: String?
+    @Option(help: ArgumentHelp("The node's Python: `PATH -m pip freeze` (and its version and platform) instead of --freeze, within 60 s.", valueName: "path"))
+    var python: String?
+    @Option(help: ArgumentHelp("The serving image, by digest: a version that names another image is refused (incompatible).", valueName: "ref@sha256:…"))
+    var image: String?
+    @Option(name: .customLong("python-version"), help: "With --freeze: the Python version markers are evaluated for, X.Y or X.Y.Z (default \(MarkerEnvironment.defaultPythonVersion)).")
+    var pythonVersion: String?
+    @Option(help: "With --freeze: the platform markers are evaluated for: linux, darwin or win32 (default linux).") var platform: String?
     @Flag(help: "Reconcile once and exit (for init containers).") var once = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "notice"
     @OptionGroup var client: RetryingClientOptions
+
+    func validate() throws {
+        if freeze != nil && python != nil { throw ValidationError("--freeze and --python exclude each other") }
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .notice
@@ -59,6 +76,7 @@ struct Agent: AsyncParsableCommand {
             let keys = try (verifyKeys.isEmpty ? config.verifyKeys : verifyKeys).map { path in
                 TrustedKey(path: path, key: try Pull.loadKeys([path])[0])
             }
+            let nodeEnvironment = try await AgentEnvironment.load(freeze: freeze, python: python, image: image, pythonVersion: pythonVersion, platform: platform)
             let notices = RetryNotices()
             // Reads and downloads may be repeated and wait out an outage (--retry-for); a report
             // is not repeated (the next one follows within 10 s).
@@ -66,7 +84,7 @@ struct Agent: AsyncParsableCommand {
             let reports = APIClient(config: config)
             do {
                 try await Self.run(api: api, reports: reports, model: name, env: environment, slot: nodeSlot, node: nodeName, keys: keys,
-                                   address: address, options: self, logger: logger)
+                                   address: address, options: self, nodeEnvironment: nodeEnvironment, logger: logger)
             } catch {
                 await api.shutdown()
                 await reports.shutdown()
@@ -78,10 +96,11 @@ struct Agent: AsyncParsableCommand {
     }
 
     static func run(api: APIClient, reports: APIClient, model name: ModelName, env environment: AliasName, slot nodeSlot: NodeSlot, node nodeName: String,
-                    keys: [TrustedKey], address: (String, Int)?, options: Agent, logger: Logger) async throws {
+                    keys: [TrustedKey], address: (String, Int)?, options: Agent, nodeEnvironment: NodeEnvironment?, logger: Logger) async throws {
         let json = options.client.json, once = options.once, dir = options.dir
-        let configuration = AgentConfiguration(model: name, env: environment, dir: dir, slot: nodeSlot, cacheDir: options.cacheDir ?? BlobCache.defaultRoot(),
+        var configuration = AgentConfiguration(model: name, env: environment, dir: dir, slot: nodeSlot, cacheDir: options.cacheDir ?? BlobCache.defaultRoot(),
                                                verifyKeys: keys, node: nodeName, onSwitch: options.onSwitch)
+        configuration.environment = nodeEnvironment
         let reporter: NodeReporter = { report in
             _ = try await reports.reportNode(model: name, env: environment, node: nodeName, report: report)
         }

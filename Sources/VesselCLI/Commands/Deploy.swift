@@ -11,7 +11,9 @@ struct Deploy: AsyncParsableCommand {
         abstract: "Deploy versions to environments: blue and green pools, canary steps, instant rollback.",
         discussion: """
             `vessel deploy REF --env ENV` starts a rollout (the `start` subcommand is the default).
-            Exit 0 applied, 10 pending approval, 1 refused by a rule; 5 for a revision mismatch, a rollout
+            Exit 0 applied, 10 pending approval, 1 refused by a rule or incompatible with the environment
+            the deployment's agents report (each failing requirement named; --force-incompatible deploys
+            anyway, audited); 5 for a revision mismatch, a rollout
             already in progress (without --replace) or nothing to roll back; 2 for bad input.
             Without --expect-revision each change sends the revision it read, so of two callers racing
             the same change exactly one applies. Every subcommand but `report` waits out an unreachable
@@ -35,6 +37,8 @@ struct Deploy: AsyncParsableCommand {
         @Option(help: "Roll back on its own when the highest reported p99 since the step began exceeds this many milliseconds.") var maxP99Ms: Double?
         @Option(help: "Neither rule applies before this many requests were reported since the step began (default 100).") var minRequests: Int?
         @Flag(help: "Replace a candidate whose rollout is in progress.") var replace = false
+        @Flag(help: "Deploy even if the version is incompatible with the environment the deployment's agents report (audited with every failing requirement).")
+        var forceIncompatible = false
         @Option(help: "Apply only at this revision (0: the environment holds no deployment yet); default: the revision read first.") var expectRevision: Int?
         @Option(help: "Why (recorded in the audit log and the history).") var reason: String?
         @OptionGroup var client: RetryingClientOptions
@@ -50,7 +54,8 @@ struct Deploy: AsyncParsableCommand {
                     var revision = expectRevision
                     if revision == nil { revision = try await api.deploymentIfAny(ref.model, env: environment)?.revision ?? 0 }
                     let request = DeployRequest(version: version, steps: weights, smoke: smoke.isEmpty ? nil : smoke, maxErrorRate: maxErrorRate, maxP99Ms: maxP99Ms,
-                                                minRequests: minRequests, replace: replace ? true : nil, expectRevision: revision, reason: reason)
+                                                minRequests: minRequests, replace: replace ? true : nil, expectRevision: revision, reason: reason,
+                                                forceIncompatible: forceIncompatible ? true : nil)
                     return (version, try await api.deploy(ref.model, env: environment, request))
                 }
                 try DeployOutput.report(result, verb: "deployed \(result.model):\(version) to \(result.env)", json: client.json)

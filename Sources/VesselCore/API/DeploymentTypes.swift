@@ -404,9 +404,13 @@ public struct DeployRequest: Codable, Sendable {
     /// Apply only at this revision (0: only while the environment holds no deployment).
     public var expectRevision: Int?
     public var reason: String?
+    /// Deploy even when the version is incompatible with the environment its nodes report
+    /// (audited `deployment.force_incompatible` with every failing requirement).
+    public var forceIncompatible: Bool?
 
     public init(version: Int, steps: [Int]? = nil, smoke: [String]? = nil, maxErrorRate: Double? = nil, maxP99Ms: Double? = nil, minRequests: Int? = nil,
-                replace: Bool? = nil, expectRevision: Int? = nil, reason: String? = nil) {
+                replace: Bool? = nil, expectRevision: Int? = nil, reason: String? = nil, forceIncompatible: Bool? = nil) {
+        self.forceIncompatible = forceIncompatible
         self.version = version
         self.steps = steps
         self.smoke = smoke
@@ -430,6 +434,7 @@ public struct DeployRequest: Codable, Sendable {
         case maxP99Ms = "max_p99_ms"
         case minRequests = "min_requests"
         case expectRevision = "expect_revision"
+        case forceIncompatible = "force_incompatible"
     }
 }
 

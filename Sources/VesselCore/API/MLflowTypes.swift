@@ -228,7 +228,7 @@ public enum MLflow {
         case .forbidden, .refused, .notVerified: ("PERMISSION_DENIED", 403)
         case .notFound: ("RESOURCE_DOES_NOT_EXIST", 404)
         case .alreadyExists: ("RESOURCE_ALREADY_EXISTS", 400)
-        case .preconditionFailed, .conflict, .quarantined, .versionNotReady: ("INVALID_STATE", 400)
+        case .preconditionFailed, .conflict, .quarantined, .versionNotReady, .incompatible: ("INVALID_STATE", 400)
         case .insufficientStorage: ("INTERNAL_ERROR", 507)
         case .schemaTooNew, .unavailable: ("TEMPORARILY_UNAVAILABLE", 503)
         case .internalError: ("INTERNAL_ERROR", 500)

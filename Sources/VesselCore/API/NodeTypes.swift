@@ -93,13 +93,17 @@ public struct NodeReportRequest: Codable, Sendable, Equatable {
     /// A `NodeState`.
     public var state: String
     public var message: String?
+    /// The environment the node serves with (`vessel agent --freeze/--python/--image`); null
+    /// when it reports none. The registry keeps the last one reported and judges deploys by it.
+    public var environment: NodeEnvironment?
 
-    public init(slot: String, digest: Digest?, version: Int?, state: String, message: String? = nil) {
+    public init(slot: String, digest: Digest?, version: Int?, state: String, message: String? = nil, environment: NodeEnvironment? = nil) {
         self.slot = slot
         self.digest = digest
         self.version = version
         self.state = state
         self.message = message
+        self.environment = environment
     }
 
     /// - Throws: `invalid_argument` naming the first thing wrong.
@@ -108,6 +112,7 @@ public struct NodeReportRequest: Codable, Sendable, Equatable {
         _ = try NodeState(parsing: state)
         if let version, version < 1 { throw .invalidArgument("version must be a positive integer") }
         if version != nil && digest == nil { throw .invalidArgument("a report naming a version must name its digest") }
+        try environment?.validate()
     }
 }
 

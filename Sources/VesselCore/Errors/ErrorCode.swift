@@ -18,6 +18,9 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
     /// A signature does not verify, does not cover the version it is attached to, or no
     /// signature of a version verifies with the keys the client trusts.
     case notVerified = "not_verified"
+    /// A deploy whose version's requirements or image the environment its nodes report does not
+    /// satisfy; details list every failing requirement, node by node.
+    case incompatible
     case versionNotReady = "version_not_ready"
     case rangeNotSatisfiable = "range_not_satisfiable"
     case payloadTooLarge = "payload_too_large"
@@ -33,7 +36,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .unauthenticated: 401
         case .forbidden: 403
         case .notFound: 404
-        case .alreadyExists, .conflict, .quarantined, .versionNotReady, .refused: 409
+        case .alreadyExists, .conflict, .quarantined, .versionNotReady, .refused, .incompatible: 409
         case .preconditionFailed: 412
         case .payloadTooLarge: 413
         case .rangeNotSatisfiable: 416
@@ -52,7 +55,7 @@ public enum ErrorCode: String, Sendable, CaseIterable, Codable {
         case .notFound: 3
         case .unauthenticated, .forbidden: 4
         case .alreadyExists, .preconditionFailed, .conflict, .versionNotReady: 5
-        case .quarantined, .refused, .notVerified: 1
+        case .quarantined, .refused, .notVerified, .incompatible: 1
         case .insufficientStorage, .schemaTooNew, .unavailable, .internalError: 6
         }
     }

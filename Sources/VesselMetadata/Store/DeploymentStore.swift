@@ -51,6 +51,9 @@ public struct DeployAttempt: Sendable {
     public var expectRevision: Int?
     /// The caller's highest role covering the model.
     public var role: Role?
+    /// The failing requirements a `--force-incompatible` deploy goes past (empty: none): recorded
+    /// in a `deployment.force_incompatible` audit entry in the deploy's transaction.
+    public var forcedIncompatible: [String] = []
 
     public init(model: ModelName, env: AliasName, version: Int, plan: DeploymentPlan, replace: Bool = false, expectRevision: Int? = nil, role: Role?) {
         self.model = model

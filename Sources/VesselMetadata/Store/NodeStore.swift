@@ -14,6 +14,9 @@ public protocol NodeStore: Sendable {
     /// Every agent and endpoint of a deployment, agents first, each ordered by name.
     /// - Throws: `not_found` when the environment holds no deployment of the model.
     func nodes(model: ModelName, env: AliasName) async throws -> [NodeRecord]
+    /// The last environment each agent of a deployment reported (agents that reported none are
+    /// left out), ordered by node name; empty for an environment without nodes.
+    func nodeEnvironments(model: ModelName, env: AliasName) async throws -> [(node: String, environment: NodeEnvironment)]
     /// Adds a serving endpoint the drift job polls at `url/health/version` (audited
     /// `deployment.endpoint.add`). The URL is checked against the destination policy by the caller.
     /// - Throws: `not_found`, `already_exists` when the deployment has this URL already.

@@ -1,3 +1,5 @@
+import struct Crypto.SHA256
+import Foundation
 import SQLKit
 import VesselCore
 
@@ -46,13 +48,29 @@ extension SQLMetadataStore {
     }
 
     /// Refuses a name the other kind holds: models and datasets share one namespace.
+    ///
+    /// Each table's UNIQUE constraint guards its own kind only. On PostgreSQL (read committed)
+    /// a model and a dataset of one name inserted at once would each find the other table empty
+    /// and both commit; so the check first takes a transaction-scoped advisory lock on the name,
+    /// and the second writer, let through once the first commits, sees its row and is refused.
+    /// SQLite runs one writer at a time already.
     func requireNameFree(_ db: any SQLDatabase, _ name: ModelName, forDataset: Bool) async throws {
+        if backend.dialectName == "postgresql" {
+            try await db.raw("SELECT pg_advisory_xact_lock(\(bind: Self.nameLockKey(name)))").run()
+        }
         let table = forDataset ? "models" : "datasets"
         if try await db.raw("SELECT id FROM \(unsafeRaw: table) WHERE owner = \(bind: name.owner) AND name = \(bind: name.name)").first() != nil {
             throw VesselError.alreadyExists(forDataset
                 ? "'\(name)' is a model; a dataset cannot take its name (models and datasets share one namespace)"
                 : "'\(name)' is a dataset; a model cannot take its name (models and datasets share one namespace)")
         }
+    }
+
+    /// The advisory lock key of a name in the shared namespace: the first 8 bytes of
+    /// SHA-256("vessel-name owner/name"), as a signed 64-bit integer.
+    static func nameLockKey(_ name: ModelName) -> Int64 {
+        let digest = SHA256.hash(data: Data("vessel-name \(name)".utf8))
+        return digest.prefix(8).reduce(Int64(0)) { ($0 << 8) | Int64($1) }
     }
 
     /// The internal id of a dataset revision. - Throws: `not_found` naming it.

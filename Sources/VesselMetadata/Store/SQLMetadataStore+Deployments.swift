@@ -199,6 +199,11 @@ extension SQLMetadataStore: DeploymentStore {
             if !failures.isEmpty {
                 return DeploymentResult(model: attempt.model, env: env, deployment: current?.info, outcome: .refused, failures: failures)
             }
+            if !attempt.forcedIncompatible.isEmpty {
+                try await self.audit(db, change, at: now, action: "deployment.force_incompatible", target: "deployment/\(attempt.model)@\(env)", model: attempt.model,
+                                     before: current?.summary,
+                                     after: "version \(attempt.version) forced past an incompatible environment (--force-incompatible): " + attempt.forcedIncompatible.joined(separator: "; "))
+            }
             if approval {
                 let id = try await self.requestDeploy(db, attempt, modelID: modelID, target: target, current: current, change: change, now: now)
                 return DeploymentResult(model: attempt.model, env: env, deployment: current?.info, outcome: .pending, requestID: id)

@@ -10,6 +10,8 @@ extension SQLMetadataStore: NodeStore {
         let slot = try NodeSlot(parsing: report.slot)
         let now = clock()
         let digest = report.digest?.description
+        // Kept until the next report that carries one (a report without leaves it).
+        let environment = try report.environment.map { try Self.encodeJSON($0) }
         return try await write { db -> NodeRecord in
             let modelID = try await self.modelID(db, model)
             guard let deployment = try await self.deploymentRow(db, modelID: modelID, env: env.value) else { throw Self.noDeployment(model, env.value) }
@@ -29,7 +31,7 @@ extension SQLMetadataStore: NodeStore {
             // A node that changed pool starts afresh: its old mismatch says nothing about the new pool.
             try await db.raw("""
                 UPDATE deployment_nodes SET digest = \(bind: digest), version = \(bind: report.version), state = \(bind: report.state),
-                  message = \(bind: report.message), last_seen = \(bind: now),
+                  message = \(bind: report.message), last_seen = \(bind: now), environment = COALESCE(\(bind: environment), environment),
                   mismatch_since = CASE WHEN slot = \(bind: slot.rawValue) THEN mismatch_since ELSE NULL END, slot = \(bind: slot.rawValue)
                 WHERE model_id = \(bind: modelID) AND env = \(bind: env.value) AND node = \(bind: node)
                 """).run()
@@ -52,6 +54,18 @@ extension SQLMetadataStore: NodeStore {
                 \(unsafeRaw: Self.endpointQuery) WHERE model_id = \(bind: modelID) AND env = \(bind: env.value) ORDER BY url
                 """).all().map { try Self.nodeRecord($0, kind: .endpoint, deployment: deployment) }
             return agents + endpoints
+        }
+    }
+
+    public func nodeEnvironments(model: ModelName, env: AliasName) async throws -> [(node: String, environment: NodeEnvironment)] {
+        try await backend.read { db -> [(node: String, environment: NodeEnvironment)] in
+            let modelID = try await self.modelID(db, model)
+            return try await db.raw("""
+                SELECT node, environment FROM deployment_nodes
+                WHERE model_id = \(bind: modelID) AND env = \(bind: env.value) AND environment IS NOT NULL ORDER BY node
+                """).all().map { row in
+                (try row.decode(column: "node", as: String.self), try Self.decodeJSON(NodeEnvironment.self, try row.decode(column: "environment", as: String.self)))
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import VesselMetadata
 /// `promote`; state and input problems are errors. The store decides every rule inside the
 /// transaction that changes the deployment.
 struct DeploymentController {
-    let store: any DeploymentStore & GrantStore
+    let store: any DeploymentStore & GrantStore & NodeStore & LineageStore
     /// The long-polls waiting for a change (`?wait=&after=`), woken by every replica's changes.
     let watch: DeploymentWatch
     /// The last read of each long-polled document, shared by the polls it is fresh enough for.
@@ -36,8 +36,16 @@ struct DeploymentController {
         }
         routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env", .write) { request, context, caller in
             let body = try await JSONResponse.decode(DeployRequest.self, from: request, context: context)
-            let attempt = DeployAttempt(model: try model(context), env: try env(context), version: body.version, plan: body.plan, replace: body.replace ?? false,
+            var attempt = DeployAttempt(model: try model(context), env: try env(context), version: body.version, plan: body.plan, replace: body.replace ?? false,
                                         expectRevision: body.expectRevision, role: caller.role)
+            let failures = try await incompatibilities(attempt)
+            if !failures.isEmpty {
+                guard body.forceIncompatible == true else {
+                    throw VesselError(.incompatible, "version \(attempt.version) of \(attempt.model) is incompatible with the environment its nodes in '\(attempt.env)' report: "
+                                      + failures.joined(separator: "; ") + " (deploy with --force-incompatible to deploy anyway, audited)", details: failures)
+                }
+                attempt.forcedIncompatible = failures
+            }
             return try Self.answer(try await store.deploy(attempt, change: caller.change(reason: body.reason)))
         }
         routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/advance", .write) { request, context, caller in
@@ -53,6 +61,22 @@ struct DeploymentController {
         routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/reports", .write) { request, context, caller in
             let body = try await JSONResponse.decode(DeploymentReportRequest.self, from: request, context: context)
             return try JSONResponse.make(try await store.reportDeployment(model: try model(context), env: try env(context), body, change: caller.change))
+        }
+    }
+
+    /// Every requirement of the deployed version (its requirements file and image, as
+    /// `vessel env check` judges them) that an agent of the deployment fails in the environment
+    /// it last reported, as `node NAME: REQUIREMENT: VERDICT (WHY)`. Empty when no agent reported
+    /// an environment. Read before the deploy's transaction: an environment reported meanwhile
+    /// is judged by the next deploy and by the agent itself (`incompatible`).
+    func incompatibilities(_ attempt: DeployAttempt) async throws -> [String] {
+        let nodes = try await store.nodeEnvironments(model: attempt.model, env: attempt.env)
+        guard !nodes.isEmpty, attempt.version > 0 else { return [] }
+        let environment = try await store.versionLineage(model: attempt.model, version: attempt.version).environment
+        guard !environment.isEmpty else { return [] }
+        let name = "\(attempt.model):\(attempt.version) " + (environment.requirementsFile ?? "requirements.txt")
+        return nodes.flatMap { node in
+            node.environment.failures(requirementsText: environment.requirementsText, requirementsName: name, image: environment.image).map { "node \(node.node): \($0)" }
         }
     }
 
