@@ -15,10 +15,14 @@ public struct PullResult: Codable, Sendable {
     public var bytesDownloaded: UInt64
     /// The signature that verified before anything was downloaded (`--verify-key`), else absent.
     public var verifiedSignature: SignatureInfo?
+    /// Of `bytes_downloaded`, those that came from peers (checked piece by piece); absent with
+    /// `--peers off`.
+    public var bytesFromPeers: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case model, version, digest, files
         case bytesDownloaded = "bytes_downloaded"
+        case bytesFromPeers = "bytes_from_peers"
         case verifiedSignature = "verified_signature"
     }
 }
@@ -32,6 +36,8 @@ public struct Puller: Sendable {
     let cache: BlobCache
     let progress: TransferProgress?
     public var parallelism = 4
+    /// Fetch pieces from peers the registry names (`--peers auto`); nil: the origin only.
+    public var peers: PeerSession?
 
     public init(api: APIClient, cache: BlobCache, progress: TransferProgress? = nil) {
         self.api = api
@@ -71,10 +77,13 @@ public struct Puller: Sendable {
         // Connections left over when fewer blobs than `parallelism` are needed go to ranged
         // parts of the large ones.
         parted.streams = max(1, parallelism / max(1, min(parallelism, needed.count)))
+        parted.peers = peers
         let downloader = parted
         var transferred: UInt64 = 0
         try await withThrowingTaskGroup(of: (Digest, String, UInt64).self) { group in
-            var queue = needed.sorted { $0.value > $1.value }[...]
+            // With peers, each node takes the blobs in its own order, so nodes starting together
+            // fetch different blobs from the origin and then share them.
+            var queue = (peers == nil ? needed.sorted { $0.value > $1.value } : needed.map { $0 }.shuffled())[...]
             func start(_ item: (key: Digest, value: UInt64)) {
                 group.addTask {
                     let (path, bytes) = try await downloader.fetch(model: reference.model, digest: item.key, size: item.value)
@@ -89,6 +98,7 @@ public struct Puller: Sendable {
             }
         }
         try Materializer.materialize(manifest: manifest, from: located, marker: PullMarker(model: version.model, version: version.version, digest: version.digest), into: destination)
-        return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred, verifiedSignature: verified)
+        return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred, verifiedSignature: verified,
+                          bytesFromPeers: peers?.bytesFromPeers)
     }
 }

@@ -5,7 +5,9 @@ import VesselSigning
 extension Downloader {
     /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
     /// Throws `RangeIgnored` when the server answers a ranged request with the whole blob.
-    func fetchInParts(model: ModelName, digest: Digest, size: UInt64, file: PartialFile, journal: PartJournal, transferred: Tally) async throws -> SHA256 {
+    /// With `peers`, the parts are the blob's pieces, each checked against its digest before it
+    /// counts as received (`fetchPiece`).
+    func fetchInParts(model: ModelName, digest: Digest, size: UInt64, file: PartialFile, journal: PartJournal, transferred: Tally, peers: PeerPieces? = nil) async throws -> SHA256 {
         var received: [Range<UInt64>]
         if journal.exists {
             // A journal that cannot be read vouches for nothing: the file may have holes.
@@ -18,9 +20,11 @@ extension Downloader {
             if prefix == 0 { file.truncate() }
             received = prefix > 0 ? [0..<prefix] : []
         }
+        if let peers { received = PeerPieces.wholePieces(of: received, size: size, pieceSize: peers.pieceSize) }
         try journal.write(received)
         progress?.add(received.reduce(0) { $0 + UInt64($1.count) })
-        let queue = Parts.plan(received: received, size: size, partSize: partSize)
+        let queue = peers.map { PeerPieces.plan(received: received, size: size, pieceSize: $0.pieceSize) }
+            ?? Parts.plan(received: received, size: size, partSize: partSize)
         let state = Parts(received: received, queue: queue)
         let (arrivals, arrived) = AsyncStream<Void>.makeStream()
         // Hash in file order as the received prefix grows.
@@ -42,9 +46,20 @@ extension Downloader {
         arrived.yield()
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<min(streams, max(queue.count, 1)) {
+                // From peers, at least four connections: pieces come from several peers at once.
+                for _ in 0..<min(peers == nil ? streams : max(streams, 4), max(queue.count, 1)) {
                     group.addTask {
                         while let part = state.next() {
+                            if let peers {
+                                if try await fetchPiece(part, model: model, digest: digest, size: size, file: file, peers: peers) {
+                                    state.record(part, in: journal)
+                                    transferred.add(UInt64(part.count))
+                                    arrived.yield()
+                                } else {
+                                    state.requeue(part)
+                                }
+                                continue
+                            }
                             var position = part.lowerBound
                             defer {
                                 let got = part.lowerBound..<position

@@ -36,6 +36,8 @@ struct Downloader: Sendable {
     /// Bytes a stream stages before a direct write: large writes keep the disk busy with
     /// fewer, longer requests (4 streams × 1 MiB pulled 2 GiB in 4.7–5.0 s, × 8 MiB in 3.7–4.2 s).
     static let stagingSize = 8 << 20
+    /// Peers to fetch pieces from (`--peers auto`); nil: the origin only.
+    var peers: PeerSession?
 
     /// Returns the cached path and the number of bytes transferred.
     func fetch(model: ModelName, digest: Digest, size: UInt64) async throws -> (path: String, transferred: UInt64) {
@@ -59,7 +61,10 @@ struct Downloader: Sendable {
         defer { file.close() }
         let journal = PartJournal(path: partial + ".parts")
         var hasher: SHA256
-        if journal.exists || (streams > 1 && size >= 2 * partSize) {
+        if let pieces = await peerPieces(model: model, digest: digest, size: size) {
+            // Pieces from peers, each checked; the whole-file digest is still checked below.
+            hasher = try await fetchInParts(model: model, digest: digest, size: size, file: file, journal: journal, transferred: transferred, peers: pieces)
+        } else if journal.exists || (streams > 1 && size >= 2 * partSize) {
             do {
                 hasher = try await fetchInParts(model: model, digest: digest, size: size, file: file, journal: journal, transferred: transferred)
             } catch is RangeIgnored {

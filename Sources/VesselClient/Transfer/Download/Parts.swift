@@ -30,6 +30,9 @@ final class Parts: Sendable {
 
     func next() -> Range<UInt64>? { state.withLock { $0.queue.popFirst() } }
 
+    /// Puts back a part that failed at one source, to be fetched next from another.
+    func requeue(_ part: Range<UInt64>) { state.withLock { $0.queue.insert(part, at: $0.queue.startIndex) } }
+
     /// Adds a received range and rewrites the journal with all of them. The write happens
     /// under the lock: connections finishing together would otherwise share the journal's
     /// temporary file, or an older list could replace a newer one, and a resumed download
