@@ -16,7 +16,7 @@ public struct AuditFilter: Sendable, Equatable {
     }
 
     /// The cursor's list name: a cursor of one filter is refused by another.
-    var list: String { "audit \(model?.description ?? "*") \(actor ?? "*") \(action ?? "*")" }
+    var list: String { "audit-newest \(model?.description ?? "*") \(actor ?? "*") \(action ?? "*")" }
 }
 
 /// The audit log searched in the query (issue 29): the web UI's audit page filters by model,
@@ -24,7 +24,7 @@ public struct AuditFilter: Sendable, Equatable {
 /// entries of the next page read. Kept apart from `AuditLog` (the API's listing) so its
 /// implementers need not change.
 public protocol AuditSearch: Sendable {
-    /// Entries matching `filter` in sequence order, `limit` at a time.
+    /// Entries matching `filter`, newest first (descending sequence), `limit` at a time.
     func auditEntries(_ filter: AuditFilter, limit: Int, cursor: String?) async throws -> Page<AuditEntry>
 }
 
@@ -33,8 +33,8 @@ extension SQLMetadataStore: AuditSearch {
         let limit = PageCursor.clamp(limit)
         let cursors = try await pageCursor()
         let list = filter.list
-        let after = try cursor.map { Int64(try cursors.decode($0, list: list)) ?? 0 } ?? 0
-        var conditions: [SQLQueryString] = ["seq > \(bind: after)"]
+        let before = try cursor.map { Int64(try cursors.decode($0, list: list)) ?? 0 } ?? Int64.max
+        var conditions: [SQLQueryString] = ["seq < \(bind: before)"]
         if let model = filter.model { conditions.append("model = \(bind: model.description)") }
         if let actor = filter.actor { conditions.append("actor = \(bind: actor)") }
         // `deployment` keeps `deployment.*`: the prefix is compared as text, without LIKE's wildcards.
@@ -43,7 +43,7 @@ extension SQLMetadataStore: AuditSearch {
         }
         let condition = Self.joined(conditions)
         let rows = try await backend.read { db in
-            try await db.raw("SELECT * FROM audit_log WHERE \(condition) ORDER BY seq LIMIT \(bind: limit + 1)").all()
+            try await db.raw("SELECT * FROM audit_log WHERE \(condition) ORDER BY seq DESC LIMIT \(bind: limit + 1)").all()
         }
         let items = try rows.prefix(limit).map(AuditEntry.decode)
         let next = rows.count > limit ? items.last.map { cursors.encode(String($0.seq), list: list) } : nil

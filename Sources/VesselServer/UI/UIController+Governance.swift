@@ -35,8 +35,8 @@ extension UIController {
         }
     }
 
-    /// One page of the audit chain, newest first. `actor` and `action` filter the page read (the
-    /// store pages by sequence only); `model` picks the model's own chain view.
+    /// One page of the audit chain in sequence order, filtered in the store's query by model,
+    /// actor and action (`deployment` keeps every `deployment.*`); `fixed` is the model's own view.
     func auditPage(_ request: Request, _ ui: UIRequest, model fixed: ModelName?, verification: AuditVerification? = nil) async throws -> Response {
         let caller = try ui.requireCaller()
         let query = request.uri.queryParameters
@@ -44,10 +44,9 @@ extension UIController {
         let actor = query.get("actor").map { String($0) }?.trimmingCharacters(in: .whitespaces) ?? ""
         let action = query.get("action").map { String($0) }?.trimmingCharacters(in: .whitespaces) ?? ""
         let model = try fixed ?? (modelText.isEmpty ? nil : ModelName(modelText))
-        let listing = try await store.auditEntries(model: model, limit: Self.pageSize, cursor: Query.cursor(request))
+        // The filters go into the query: a page holds the next 50 matching entries (`AuditSearch`).
+        let listing = try await store.auditEntries(AuditFilter(model: model, actor: actor, action: action), limit: Self.pageSize, cursor: Query.cursor(request))
         let entries = listing.items.map(AuditEntryInfo.init)
-            .filter { actor.isEmpty || $0.actor == actor }
-            .filter { action.isEmpty || $0.action == action || $0.action.hasPrefix(action + ".") }
         let base = fixed.map { "/ui/models/\($0)/audit" } ?? "/ui/audit"
         var values: [String: Any] = [
             "scope": fixed?.description ?? false, "action": base, "fixedModel": fixed != nil, "model": modelText, "actor": actor, "filterAction": action,

@@ -50,5 +50,7 @@ enum UIStylesheet {
     dl.facts dd { margin: 0; }
     .bar { background: var(--line); height: 10px; width: 160px; display: inline-block; vertical-align: middle; }
     .bar span { display: block; height: 10px; background: var(--accent); }
+    tr.drifted td { background: #fff1f0; }
+    meter { width: 160px; vertical-align: middle; }
     """
 }

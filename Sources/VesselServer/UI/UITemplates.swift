@@ -112,7 +112,7 @@ enum UITemplates {
     {{#has_deployments}}
     <table aria-labelledby="deployments">
     <thead><tr><th scope="col">Environment</th><th scope="col">Status</th><th scope="col">Live</th><th scope="col">Candidate</th><th scope="col">Traffic to candidate</th></tr></thead>
-    <tbody>{{#deployments}}<tr><td>{{env}}</td><td>{{status}}</td><td>{{live}}</td><td>{{candidate}}</td><td><progress max="100" value="{{weight}}" aria-label="candidate traffic in {{env}}">{{weight}}%</progress> {{weight}}%</td></tr>{{/deployments}}</tbody>
+    <tbody>{{#deployments}}<tr><td><a href="/ui/models/{{model}}/deployments/{{env}}">{{env}}</a></td><td>{{status}}</td><td>{{live}}</td><td>{{candidate}}</td><td><progress max="100" value="{{weight}}" aria-label="candidate traffic in {{env}}">{{weight}}%</progress> {{weight}}%</td></tr>{{/deployments}}</tbody>
     </table>
     {{/has_deployments}}
     {{^deployments}}<div class="empty"><p>Not deployed anywhere. Start with <code>vessel deploy {{model}}:VERSION --env ENV</code>.</p></div>{{/deployments}}
@@ -178,7 +178,7 @@ enum UITemplates {
     <tbody>{{#entries}}<tr><td>{{seq}}</td><td>{{time}}</td><td>{{actor}}</td><td>{{action}}</td><td>{{target}}</td><td>{{before}} → {{after}}</td><td>{{reason}}</td></tr>{{/entries}}</tbody>
     </table>
     {{/has_entries}}
-    {{^entries}}<div class="empty"><p>No entries match on this page.</p></div>{{/entries}}
+    {{^entries}}<div class="empty"><p>No audit entry matches these filters.</p></div>{{/entries}}
     <div class="pager">{{#next}}<a href="{{next}}" rel="next">Older entries</a>{{/next}}</div>
     """
 
@@ -211,7 +211,7 @@ enum UITemplates {
     <thead><tr><th scope="col">Model</th><th scope="col">Environment</th><th scope="col">Status</th><th scope="col">Live</th><th scope="col">Candidate</th><th scope="col">Traffic to candidate</th><th scope="col">Revision</th><th scope="col">Action</th></tr></thead>
     <tbody>
     {{#items}}
-    <tr><td><a href="{{modelHref}}">{{model}}</a></td><td>{{env}}</td><td>{{status}}</td><td>{{live}}</td><td>{{candidate}}</td>
+    <tr><td><a href="{{modelHref}}">{{model}}</a></td><td><a href="/ui/models/{{model}}/deployments/{{env}}">{{env}}</a></td><td>{{status}}</td><td>{{live}}</td><td>{{candidate}}</td>
     <td><progress max="100" value="{{weight}}" aria-label="candidate traffic of {{model}} in {{env}}">{{weight}}%</progress> {{weight}}%</td><td>{{revision}}</td>
     <td>{{#canRollback}}<form class="inline" method="post" action="/ui/models/{{model}}/deployments/{{env}}/rollback"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="revision" value="{{revision}}"><button class="danger" type="submit" aria-label="Roll back {{model}} in {{env}}">Roll back</button></form>{{/canRollback}}</td></tr>
     {{/items}}
