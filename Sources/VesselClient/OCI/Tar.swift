@@ -294,7 +294,13 @@ final class TarReader {
         while true {
             let header: [UInt8]
             do { header = try readBytes(512) } catch { throw .invalidArgument("layer '\(path)' ends without the two zero blocks that close a tar archive") }
-            if header.allSatisfy({ $0 == 0 }) { return nil }
+            if header.allSatisfy({ $0 == 0 }) {
+                // The end: a second zero block must follow (a layer cut inside it is truncated).
+                let second: [UInt8]
+                do { second = try readBytes(512) } catch { throw .invalidArgument("layer '\(path)' ends after one of the two zero blocks that close a tar archive: it is truncated") }
+                guard second.allSatisfy({ $0 == 0 }) else { throw .invalidArgument("layer '\(path)' holds a lone zero block in the middle of the archive") }
+                return nil
+            }
             let stored = Self.octal(header[148..<156]) ?? UInt64.max
             var check = header
             for i in 148..<156 { check[i] = UInt8(ascii: " ") }

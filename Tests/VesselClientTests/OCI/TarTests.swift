@@ -84,6 +84,43 @@ import VesselCore
         #expect(throws: VesselError.self) { try OCIImport.relativePath("models/x/", root: root, isDirectory: true) }
     }
 
+    /// A layer cut short anywhere (inside a header, inside a file's bytes, in the padding or
+    /// before the closing zero blocks), plain or gzip, is refused by the reader with an error
+    /// that says so: it never reads back as a shorter, complete archive.
+    @Test func truncatedLayersAreRefusedWhereverTheyAreCut() throws {
+        let dir = Self.temp()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data: [UInt8] = (0..<3000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(data).write(to: URL(fileURLWithPath: "\(dir)/src"))
+        let whole = try Self.archive(dir) { tar in
+            try tar.directory("models/")
+            try tar.file("models/acme/m/a.bin", size: UInt64(data.count), from: "\(dir)/src")
+            try tar.file("models/acme/m/b.bin", size: 100, from: "\(dir)/src")
+            try tar.end()
+        }
+        let bytes = try #require(FileManager.default.contents(atPath: whole))
+        #expect(try Self.read(whole).count == 3)
+        // Cuts: mid-header, at a header's end, mid-data, mid-padding, between entries, and
+        // one byte before the end (the last zero block incomplete).
+        let cuts = [100, 512, 1024, 1024 + 1500, 1024 + 3000 + 10, 1024 + 3072, 1024 + 3072 + 512 + 50, bytes.count - 1]
+        for cut in cuts {
+            let path = "\(dir)/cut-\(cut).tar"
+            try Data(bytes.prefix(cut)).write(to: URL(fileURLWithPath: path))
+            #expect(throws: VesselError.self, "cut at \(cut) of \(bytes.count)") { try Self.read(path) }
+        }
+        // The same through gzip: a stream cut short is refused as truncated.
+        _ = try Self.run("/usr/bin/gzip", ["-k", "-n", whole])
+        let gz = try #require(FileManager.default.contents(atPath: "\(whole).gz"))
+        let cutGz = "\(dir)/cut.tar.gz"
+        try Data(gz.prefix(gz.count / 2)).write(to: URL(fileURLWithPath: cutGz))
+        let error = #expect(throws: VesselError.self) {
+            let reader = try TarReader(path: cutGz, gzip: true)
+            while try reader.next({ _, _ in }, begin: { _ in }) != nil {}
+            _ = try reader.finish()
+        }
+        #expect(error?.message.contains("truncated") == true || error?.message.contains("ends") == true, "\(String(describing: error))")
+    }
+
     @Test func paxRecordsCountTheirOwnLength() throws {
         for value in ["a", String(repeating: "p", count: 90), String(repeating: "q", count: 995)] {
             let record = TarWriter.paxRecord("path", value)
