@@ -67,26 +67,41 @@ struct Pull: AsyncParsableCommand {
     @Flag(help: "Pull a quarantined version anyway.") var allowQuarantined = false
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Require a signature by this PEM public key before downloading (repeatable; default: $VESSEL_VERIFY_KEYS or verify_keys in the config file).", valueName: "pub.pem"))
     var verifyKeys: [String] = []
+    @Option(help: ArgumentHelp("auto: fetch pieces from peers the registry names, each checked (docs/peers.md); off: the registry only.", valueName: "auto|off"))
+    var peers = "auto"
     @OptionGroup var client: RetryingClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
             let ref = try Reference(reference)
+            let session = try Self.peerSession(peers)
             let cache = try BlobCache(root: cacheDir ?? BlobCache.defaultRoot())
             let progress = TransferProgress()
             let result = try await client.withClient { api in
                 let keys = try Self.loadKeys(verifyKeys.isEmpty ? api.config.verifyKeys : verifyKeys)
+                var configured = Puller(api: api, cache: cache, progress: progress)
+                configured.peers = session
+                let puller = configured
                 return try await ProgressDisplay.run(progress, enabled: !client.json) {
-                    try await Puller(api: api, cache: cache, progress: progress).pull(ref, into: destination, verifyCache: verifyCache, allowQuarantined: allowQuarantined, verifyKeys: keys)
+                    try await puller.pull(ref, into: destination, verifyCache: verifyCache, allowQuarantined: allowQuarantined, verifyKeys: keys)
                 }
             }
             if client.json { Output.json(result) } else {
-                let source = result.bytesDownloaded == 0 ? "nothing downloaded: every file came from the cache" : "\(Output.bytes(result.bytesDownloaded)) downloaded"
+                let source = result.bytesDownloaded == 0 ? "nothing downloaded: every file came from the cache" : "\(Output.bytes(result.bytesDownloaded)) downloaded" + ((result.bytesFromPeers ?? 0) > 0 ? " (\(Output.bytes(result.bytesFromPeers ?? 0)) from peers)" : "")
                 Output.line("pulled \(result.model):\(result.version) (\(result.digest)) into \(destination): \(result.files) files, \(source)")
                 if let signature = result.verifiedSignature {
                     Output.line("verified signature \(signature.id) (key hint \(signature.keyHint)) before downloading")
                 }
             }
+        }
+    }
+
+    /// `--peers auto|off`.
+    static func peerSession(_ mode: String) throws(VesselError) -> PeerSession? {
+        switch mode {
+        case "auto": PeerSession()
+        case "off": nil
+        default: throw .invalidArgument("--peers must be auto or off, not '\(mode)'")
         }
     }
 
