@@ -128,6 +128,14 @@ import Testing
                 "POST /api/2.0/mlflow/model-versions/create authenticated",
                 "GET /api/2.0/mlflow-artifacts/artifacts authenticated",
                 "GET /api/2.0/mlflow-artifacts/artifacts/models/:owner/:name/versions/:version/** read",
+                // Peers (issue 30, docs/peers.md): any principal announces, removes (its own, or an admin any)
+                // and reports peers, and reads the ticket keys; only an admin lists them.
+                "GET /api/v1/peers/ticket-keys authenticated",
+                "GET /api/v1/peers admin",
+                "PUT /api/v1/peers/:peer authenticated",
+                "DELETE /api/v1/peers/:peer authenticated",
+                "POST /api/v1/peers/:peer/reports authenticated",
+                "GET /api/v1/models/:owner/:name/blobs/:digest/sources read",
                 // The Hugging Face Hub download protocol (docs/huggingface.md): a caller without
                 // read gets the answer of a missing repository (404 RepoNotFound), not 403.
                 "GET /hf/api/models/:owner/:name/revision/:revision read",

@@ -111,6 +111,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The address users reach this server at; an https:// one makes the web UI's session cookie Secure.", valueName: "URL"))
     var publicURL: String?
 
+    @Option(help: ArgumentHelp("For benchmarks: send at most this many blob bytes a second over all requests (e.g. 100MB, 64MiB); stands in for a slow origin (docs/peers.md).", valueName: "BYTES_PER_SECOND"))
+    var egressLimit: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -158,6 +161,7 @@ struct Serve: AsyncParsableCommand {
                 options.outgoingCACertPath = caCert
             }
             options.trustedProxies = try trustProxy.map { text throws(VesselError) in try CIDR(text) }
+            options.egressLimit = try egressLimit.map { text throws(VesselError) in try EgressLimiter.parse(text) }
             if let publicURL {
                 guard publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://") else {
                     throw VesselError.invalidArgument("--public-url must start with https:// or http://")

@@ -40,7 +40,9 @@ public struct Registry: Sendable {
         let secrets = try options.secretsKeyFile.map { path throws(VesselError) in try WebhookSecretSealer.load(keyFile: path) } ?? .plaintext
         try prepareDataDirectory(options.dataDir, logger: logger)
         // Backend failures are counted on /metrics and logged once per interval from the start.
-        let metrics = ServerMetrics()
+        var metrics = ServerMetrics()
+        // `--egress-limit` (benchmarks): one bucket for every blob byte sent.
+        metrics.egress = options.egressLimit.map { EgressLimiter(bytesPerSecond: $0) }
         let policy = BackendMonitor(metrics: metrics, logger: logger).policy(timeout: options.backendTimeout)
         // Storage first: wrong S3 credentials or a missing bucket stop the start before any migration.
         let storage = try await openStorage(options, faults: faults, policy: policy, logger: logger)
@@ -120,6 +122,7 @@ public struct Registry: Sendable {
         RetentionController(store: store, collector: garbageCollector()).register(routes)
         MLflowController(store: store, blobs: blobs, metrics: metrics).register(routes)
         LineageController(store: store).register(routes)
+        PeerController(store: store, blobs: blobs, metrics: metrics, clock: clock).register(routes)
         OpenAPIController().register(routes)
         registerUI(router)
         return (router, routes.registered.map { "\($0.method) \($0.path) \($0.permission.rawValue)" })

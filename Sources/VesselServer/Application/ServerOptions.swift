@@ -79,6 +79,9 @@ public struct ServerOptions: Sendable {
     public var publicURL: String?
     /// This replica's name in the `leases` table.
     public var replicaID: String = ServerOptions.defaultReplicaID()
+    /// `--egress-limit`: blob bytes a second this server sends at most, over all requests
+    /// (benchmarks: a slow origin; docs/peers.md). Nil: no limit.
+    public var egressLimit: UInt64? = nil
 
     public init(dataDir: String = "./vessel-data", host: String = "127.0.0.1", port: Int = 8750, adminToken: String? = nil) {
         self.dataDir = dataDir

@@ -36,10 +36,12 @@ extension ServerMetrics {
     /// A response body that writes `chunks` and counts each one once the writer took it
     /// (`ResponseBodyWriter.write` returns when the bytes were handed to the connection, with
     /// its back pressure), so a client that goes away mid-blob counts only what it was sent.
+    /// With `--egress-limit` each chunk first waits for its bytes in the shared bucket.
     func countingBody<S: AsyncSequence & Sendable>(_ chunks: S, model: String) -> ResponseBody where S.Element == ByteBuffer {
         ResponseBody { writer in
             for try await chunk in chunks {
                 let count = chunk.readableBytes
+                try await egress?.acquire(count)
                 try await writer.write(chunk)
                 blobBytesServed(count, model: model)
             }

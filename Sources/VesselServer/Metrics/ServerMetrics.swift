@@ -31,7 +31,7 @@ public struct ServerMetrics: Sendable {
         (jobRuns, "counter", "Background job runs, by job and outcome (ran, skipped: another replica holds the lease, failed)."),
         (backendErrors, "counter", "Calls that failed because a backend could not be reached, did not answer in time or refused the server's configuration, by backend (database, storage)."),
         (driftedNodes, "gauge", "Nodes and endpoints of a deployment judged drifted (serving another digest than their slot's past --drift-grace), by model and env; set by the replica running the drift job."),
-    ] + blobFamilies
+    ] + blobFamilies + peerFamilies
     static let durationBuckets: [Double] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
     // The unlabeled series, made once; the labeled ones are looked up per sample (the registry
@@ -43,6 +43,8 @@ public struct ServerMetrics: Sendable {
     /// Blob egress (`ServerMetrics+Blobs.swift`).
     let served: Counter
     let servedModels: ModelSeriesLabels
+    /// `--egress-limit`: paces every blob byte `countingBody` sends; nil sends at full speed.
+    public var egress: EgressLimiter? = nil
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
