@@ -186,7 +186,7 @@ enum OpenAPIDocument {
         Operation(method: "POST", path: "/api/v1/webhooks/:webhook/test", permission: .authenticated, summary: "Send a test event.", response: object),
         Operation(method: "GET", path: "/api/v1/webhooks/:webhook/deliveries", permission: .authenticated, summary: "A webhook's deliveries.", query: paging, response: .page(object)),
         Operation(method: "POST", path: "/api/v1/events/:event/redeliver", permission: .authenticated, summary: "Deliver an event again.", response: object),
-    ]
+    ] + peerOperations
 
     static let components: [String: Schema] = [
         "WhoAmI": .object([("principal", .string), ("kind", .enumeration(["user", "service"]))], required: ["principal", "kind"]),
@@ -208,7 +208,7 @@ enum OpenAPIDocument {
         "Webhook": object,
         "Error": .object([("error", .object([("code", .enumeration(ErrorCode.allCases.map(\.rawValue))), ("message", .string), ("details", .nullable(.array(.string)))],
                                             required: ["code", "message", "details"]))], required: ["error"]),
-    ]
+    ].merging(peerComponents) { first, _ in first }
 
     static let description = """
         Vessel's registry API. Every error answer is the object of docs/errors.md (`Error`). Each operation names the \
