@@ -55,6 +55,9 @@ public protocol VersionStore: Sendable {
     /// The version a committed draft became, nil while the draft is pending: a retried commit
     /// answers with it. - Throws: `not_found`, `conflict` when that version was deleted.
     func committedDraft(model: ModelName, draftID: String) async throws -> VersionInfo?
+    /// `committedDraft`, and for a pending draft its manifest, in one read (the commit route's
+    /// first step). - Throws: as `committedDraft`.
+    func draftToCommit(model: ModelName, draftID: String) async throws -> DraftToCommit
     /// Numbers the draft (the next free number of its model) and makes it `ready` or
     /// `quarantined` (any finding) in one transaction with its audit entry and events.
     /// Idempotent: a committed draft answers with its version and nothing is written.
@@ -213,4 +216,11 @@ public struct PromotionAttempt: Sendable {
         self.mode = mode
         self.role = role
     }
+}
+
+/// What the commit route finds first (`VersionStore.draftToCommit`): the version a committed
+/// draft became (a retried commit answers with it), or a pending draft's manifest.
+public enum DraftToCommit: Sendable {
+    case committed(VersionInfo)
+    case pending(Manifest)
 }

@@ -57,6 +57,24 @@ extension SQLMetadataStore: VersionStore {
         return try await resolve(Reference(model: model, selector: .version(number)))
     }
 
+    public func draftToCommit(model: ModelName, draftID: String) async throws -> DraftToCommit {
+        let found = try await backend.read { db -> DraftToCommit? in
+            let modelID = try await self.modelID(db, model)
+            guard let row = try await db.raw("SELECT state, number FROM versions WHERE id = \(bind: draftID) AND model_id = \(bind: modelID)").first() else {
+                throw VesselError.notFound("draft '\(draftID)' of model '\(model)' does not exist")
+            }
+            try Self.requireCommittable(row, draftID: draftID, model: model)
+            guard try row.decode(column: "number", as: Int?.self) == nil else { return nil }
+            return .pending(try Manifest(entries: try await self.files(db, versionID: draftID)))
+        }
+        if let found { return found }
+        // Committed: the version it became, read as any version is.
+        guard let committed = try await committedDraft(model: model, draftID: draftID) else {
+            throw VesselError.internalError("draft '\(draftID)' of model '\(model)' has a number but no version")
+        }
+        return .committed(committed)
+    }
+
     /// Refuses a draft that was committed as a version since deleted; a pending draft and one
     /// committed as a live version pass.
     private static func requireCommittable(_ row: any SQLRow, draftID: String, model: ModelName) throws {
@@ -109,8 +127,9 @@ extension SQLMetadataStore: VersionStore {
             let payload = ["model": model.description, "version": String(number), "digest": digest, "actor": change.actor]
             var created = payload
             if let run = try await self.linkedRun(db, versionID: draftID) { created["run"] = run }
-            try await self.event(db, .versionCreated, at: now, model: model, created)
-            try await self.event(db, state == .ready ? .versionReady : .versionQuarantined, at: now, model: model, payload)
+            // Both events with one update of the outbox head (a registry-wide row).
+            try await Outbox.append(db, [(self.makeID(), .versionCreated, created), (self.makeID(), state == .ready ? .versionReady : .versionQuarantined, payload)],
+                                    at: now, model: model.description)
             return number
         }
         return try await resolve(Reference(model: model, selector: .version(number)))

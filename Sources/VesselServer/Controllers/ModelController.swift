@@ -70,8 +70,11 @@ struct ModelController {
             let model = try requireModel(context)
             let draft = try context.parameters.require("draft")
             // Committed already (a retry after a lost answer): the version it became, not validated again.
-            if let committed = try await store.committedDraft(model: model, draftID: draft) { return try JSONResponse.make(committed) }
-            let manifest = try await store.draftManifest(model: model, draftID: draft)
+            let manifest: Manifest
+            switch try await store.draftToCommit(model: model, draftID: draft) {
+            case .committed(let committed): return try JSONResponse.make(committed)
+            case .pending(let pending): manifest = pending
+            }
             let missing = try await unusableBlobs(manifest, model: model, caller: caller)
             guard missing.isEmpty else {
                 throw VesselError(.missingBlobs, "\(missing.count) blob(s) of this version were never uploaded by you for this model and are in no version you may read; upload them, then commit again", details: missing.map(\.description))
