@@ -29,12 +29,15 @@ extension NodeAgent {
 
     /// Follows, reconciles and reports until SIGTERM or SIGINT, answering health requests on
     /// `host:port` when given (`onListening` gets the bound port).
-    public func run(listen: (host: String, port: Int)?, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+    /// With `share`, also serves the cache to peers there (`--share`, docs/peers.md).
+    public func run(listen: (host: String, port: Int)?, share: (server: PeerServer, host: String, port: Int)? = nil,
+                    onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         var services: [any Service] = [
             Loop { await self.follow() },
             Loop { await self.reconcileLoop() },
             Loop { await self.reportLoop() },
         ]
+        if let share { services += share.server.services(host: share.host, port: share.port) }
         if let listen {
             services.append(Application(
                 router: makeHealthRouter(),

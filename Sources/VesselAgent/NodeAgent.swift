@@ -30,6 +30,8 @@ public struct AgentConfiguration: Sendable {
     /// The environment this node serves with (`--freeze`/`--python`, `--image`): reported to
     /// the registry, and a version it does not satisfy is refused (`incompatible`).
     public var environment: NodeEnvironment?
+    /// Fetch pieces from peers (`--peers auto`, the default).
+    public var peers = true
     public var pollWait: Duration = .seconds(30)
     public var reportInterval: Duration = .seconds(10)
 
@@ -351,7 +353,10 @@ public final class NodeAgent: Sendable {
         set(.downloading, "version \(target.version) (\(target.digest))")
         folders.remove(target.digest)
         let keys = configuration.verifyKeys
-        let result = try await Puller(api: api, cache: cache).pull(
+        var puller = Puller(api: api, cache: cache)
+        // Pieces from peers the registry names, each checked (docs/peers.md); off with `--peers off`.
+        puller.peers = configuration.peers ? PeerSession() : nil
+        let result = try await puller.pull(
             Reference(model: configuration.model, selector: .version(target.version)), into: folders.folder(of: target.digest),
             verifyCache: false, allowQuarantined: false, verifyKeys: keys.map(\.key))
         guard result.digest == target.digest else {

@@ -41,6 +41,11 @@ struct Agent: AsyncParsableCommand {
     @Option(name: .customLong("verify-key"), help: ArgumentHelp("Require a signature by this PEM public key before downloading (repeatable; default: $VESSEL_VERIFY_KEYS or verify_keys in the config file).", valueName: "pub.pem"))
     var verifyKeys: [String] = []
     @Option(help: ArgumentHelp("Answer GET /health/version and /healthz here.", valueName: "host:port")) var listen: String?
+    @Option(help: ArgumentHelp("Serve the cache's verified blobs to other nodes here, as `vessel cache serve` does (docs/peers.md).", valueName: "host:port"))
+    var share: String?
+    @Option(help: ArgumentHelp("The URL other nodes reach --share at (default: http://HOST:PORT of --share).", valueName: "url")) var advertise: String?
+    @Option(help: ArgumentHelp("auto: fetch pieces from peers the registry names, each checked; off: the registry only.", valueName: "auto|off"))
+    var peers = "auto"
     @Option(help: "The node's name in the registry (default: the host name).") var node: String?
     @Option(help: ArgumentHelp("Run after each switch (via /bin/sh -c); a non-zero exit puts the previous version back.", valueName: "command"))
     var onSwitch: String?
@@ -101,6 +106,7 @@ struct Agent: AsyncParsableCommand {
         var configuration = AgentConfiguration(model: name, env: environment, dir: dir, slot: nodeSlot, cacheDir: options.cacheDir ?? BlobCache.defaultRoot(),
                                                verifyKeys: keys, node: nodeName, onSwitch: options.onSwitch)
         configuration.environment = nodeEnvironment
+        configuration.peers = try Pull.peerSession(options.peers) != nil
         let reporter: NodeReporter = { report in
             _ = try await reports.reportNode(model: name, env: environment, node: nodeName, report: report)
         }
@@ -119,12 +125,25 @@ struct Agent: AsyncParsableCommand {
             return
         }
         do {
-            try await agent.run(listen: address) { port in
+            let shared = try options.share.map { text in
+                let (host, port) = try Route.address(text)
+                let server = try PeerServer(.init(id: Self.peerID(node: nodeName), advertise: options.advertise),
+                                            cache: try BlobCache(root: configuration.cacheDir), api: reports, logger: logger)
+                return (server: server, host: host, port: port)
+            }
+            try await agent.run(listen: address, share: shared) { port in
                 logger.notice("agent of \(name) in \(environment) (slot \(nodeSlot.rawValue), node \(nodeName)): health on \(address?.0 ?? ""):\(port)")
             }
         } catch {
             throw VesselError(.unavailable, "the agent stopped: \(error)")
         }
+    }
+
+    /// The node name as a peer id: lowercase, other characters as '-', at most 63.
+    static func peerID(node: String) -> String {
+        let mapped = node.lowercased().map { ($0.isASCII && ($0.isLetter || $0.isNumber)) || $0 == "." || $0 == "_" || $0 == "-" ? $0 : "-" }
+        let id = String(mapped.prefix(63)).trimmingCharacters(in: CharacterSet(charactersIn: "._-"))
+        return id.isEmpty ? "node" : id
     }
 
     static var hostName: String {
