@@ -32,6 +32,9 @@ import Testing
                 "POST /ui/requests/:id/reject authenticated",
                 "GET /ui/deployments authenticated",
                 "POST /ui/models/:owner/:name/deployments/:env/rollback write",
+                // Like GET …/deployments/:env and its …/nodes (read); …/watch is the page's long-poll with the session.
+                "GET /ui/models/:owner/:name/deployments/:env read",
+                "GET /ui/models/:owner/:name/deployments/:env/watch read",
             ])
             #expect(Set(actual) == reviewed, "unreviewed: \(Set(actual).subtracting(reviewed)); missing: \(reviewed.subtracting(Set(actual)))")
         }
