@@ -19,6 +19,53 @@ import sys
 import time
 
 
+def api_post(server, token, path, body):
+    """A POST to the registry's API with a bearer token (not the browser's session)."""
+    import urllib.request
+    request = urllib.request.Request(server + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def deployment_rollback(browser, admin_page, args, visit, check, sign_in):
+    """The deployment page in a browser: a viewer sees no Roll back button; a maintainer's page
+    follows an advance made through the API (the long-poll and rollout.js), then the maintainer
+    rolls back and the admin sees the audit entry."""
+    owner, name, env = args.deployment.split("/")
+    path = f"/ui/models/{owner}/{name}/deployments/{env}"
+
+    viewer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(viewer, args.viewer_token)
+    visit(viewer, "deployment-viewer", path)
+    check(viewer.get_by_role("button", name="Roll back").count() == 0, "a viewer has no Roll back button")
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    script_errors = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    sign_in(page, args.maintainer_token)
+    visit(page, "deployment", path)
+    before = int(page.locator("#live").get_attribute("data-revision"))
+    # rollout.js runs (its status line says so) and follows the change an API advance makes.
+    page.wait_for_function("document.getElementById('live-status').textContent.indexOf('Following changes') >= 0", timeout=30000)
+    api_post(args.server, args.admin_token, f"/api/v1/models/{owner}/{name}/deployments/{env}/advance", {"expect_revision": before})
+    page.wait_for_selector(f'#live[data-revision="{before + 1}"]', timeout=60000)
+    check("the candidate at 10%" in page.content(), "the page shows the advance without a reload")
+    visit(page, "deployment-advanced")
+
+    page.get_by_label("Reason (kept in the audit log)").fill("browser test: p99 regression")
+    page.get_by_role("button", name="Roll back").click()
+    page.wait_for_load_state("domcontentloaded")
+    check("rollback applied" in page.content(), "the rollback was applied")
+    visit(page, "deployment-rolled-back")
+    check(not script_errors, f"script errors: {script_errors}")
+
+    admin_page.goto(args.server + "/ui/audit?action=deployment", wait_until="domcontentloaded")
+    content = admin_page.content()
+    check("deployment.rollback" in content and "browser test: p99 regression" in content, "the rollback's audit entry appears")
+    visit(admin_page, "audit-rollback")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--server", required=True)
@@ -27,7 +74,8 @@ def main():
     parser.add_argument("--viewer-token", required=True)
     parser.add_argument("--model", required=True)
     parser.add_argument("--request", required=True)
-    parser.add_argument("--deployment", default="", help="OWNER/NAME/ENV of a deployment to roll back")
+    parser.add_argument("--deployment", default="", help="OWNER/NAME/ENV of a deployment rolling out at its first step, to roll back")
+    parser.add_argument("--maintainer-token", default="", help="a maintainer of the deployment's model, who rolls it back")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--shots", required=True)
     args = parser.parse_args()
@@ -75,7 +123,7 @@ def main():
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
-            # No script may run: the CSP allows none, and the pages need none.
+            # No page but a deployment's runs script (rollout.js, an external asset): the others' CSP allows none.
             # Failed loads are judged by URL below (the browser's own /favicon.ico probe may 404).
             console_errors = []
             page.on("console", lambda msg: console_errors.append(msg.text)
@@ -110,15 +158,7 @@ def main():
             visit(page, "audit-verified")
 
             if args.deployment:
-                owner, name, env = args.deployment.split("/")
-                visit(page, "deployments-before-rollback", "/ui/deployments")
-                page.get_by_role("button", name=f"Roll back {owner}/{name} in {env}").click()
-                page.wait_for_load_state("domcontentloaded")
-                check("rollback applied" in page.content(), "the rollback was applied")
-                visit(page, "deployments-rolled-back")
-                page.goto(args.server + "/ui/audit?action=deployment.rollback", wait_until="domcontentloaded")
-                check("deployment.rollback" in page.content(), "the rollback's audit entry appears")
-                visit(page, "audit-rollback")
+                deployment_rollback(browser, page, args, visit, check, sign_in)
 
             # A viewer sees the request but no Approve button.
             viewer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

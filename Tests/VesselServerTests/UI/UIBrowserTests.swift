@@ -55,9 +55,13 @@ struct UIBrowserTests {
                 let id = try await UIPageTests.pendingPromotion(harness, client)
                 _ = try await harness.principal("bob", .maintainer)
                 _ = try await harness.principal("val", .viewer)
+                // acme/d rolling out at its first step, and mia, a maintainer who rolls it back on its page.
+                _ = try await harness.principal("mia", .maintainer)
+                try await UIDeploymentPageTests.rollingOut(client, model: "acme/d", nodes: true)
                 let arguments = [Self.script, "--server", "http://127.0.0.1:\(port)", "--admin-token", APIHarness.adminToken,
                                  "--bob-token", APIHarness.token(of: "bob"), "--viewer-token", APIHarness.token(of: "val"),
-                                 "--model", "acme/m", "--request", id, "--chromium", Self.chromium, "--shots", shots]
+                                 "--model", "acme/m", "--request", id, "--deployment", "acme/d/prod-eu", "--maintainer-token", APIHarness.token(of: "mia"),
+                                 "--chromium", Self.chromium, "--shots", shots]
                 let result = try await withThrowingTaskGroup(of: ProcessResult?.self) { group in
                     group.addTask { try await runProcess(python, arguments, environment: ["PATH": "/usr/bin:/bin", "HOME": dir]) }
                     group.addTask {
