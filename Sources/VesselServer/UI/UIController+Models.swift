@@ -51,7 +51,8 @@ extension UIController {
         let aliases = try await store.aliases(model: name)
         let readable = try await store.readableScopes(of: caller.principal.name)
         let deployments = try await store.listDeployments(readable: readable, model: name, env: nil, limit: Self.pageSize, cursor: nil)
-        return page(ui).response("model", title: name.description, [
+        let admin = try await modelAdminValues(name, caller)
+        return page(ui).response("model", title: name.description, admin.merging([
             "model": name.description, "owner": name.owner, "description": model.description, "tags": model.tags,
             "versions": versions.items.map { version -> [String: Any] in [
                 "version": version.version, "href": "/ui/models/\(name)/versions/\(version.version)", "state": version.state.rawValue,
@@ -67,7 +68,7 @@ extension UIController {
             ] },
             "deployments": deployments.items.map(Self.deploymentRow),
             "maintainer": (caller.role ?? .viewer) >= .maintainer, "audit": "/ui/models/\(name)/audit",
-        ])
+        ]) { _, page in page })
     }
 
     func versionPage(_ context: AppContext, _ ui: UIRequest) async throws -> Response {
@@ -106,6 +107,7 @@ extension UIController {
                 },
             ] as [String: Any]
         }
+        values.merge(try await versionProvenanceValues(name, number, try ui.requireCaller())) { page, _ in page }
         return page(ui).response("version", title: "\(name):\(number)", values)
     }
 

@@ -40,6 +40,7 @@ struct UIController: Sendable {
         registerModelPages(routes)
         registerGovernancePages(routes)
         registerDeploymentPages(routes)
+        registerAdminPages(routes)
     }
 
     func page(_ ui: UIRequest) -> UIPage {

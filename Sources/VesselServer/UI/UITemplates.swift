@@ -24,6 +24,7 @@ enum UITemplates {
     <li><a href="/ui/requests">Requests</a></li>
     <li><a href="/ui/deployments">Deployments</a></li>
     <li><a href="/ui/audit">Audit</a></li>
+    <li><a href="/ui/webhooks">Webhooks</a></li>
     </ul></nav>
     <div class="who"><span>Signed in as <strong>{{user}}</strong></span>
     <form class="inline" method="post" action="/ui/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
@@ -116,6 +117,7 @@ enum UITemplates {
     </table>
     {{/has_deployments}}
     {{^deployments}}<div class="empty"><p>Not deployed anywhere. Start with <code>vessel deploy {{model}}:VERSION --env ENV</code>.</p></div>{{/deployments}}
+    {{> modelAdmin}}
     {{#maintainer}}<p><a href="{{audit}}">Audit of this model</a></p>{{/maintainer}}
     """
 
@@ -157,6 +159,7 @@ enum UITemplates {
     <tbody>{{#signatures}}<tr><td>{{id}}</td><td><code>{{key}}</code></td><td>{{trusted}}</td><td>{{added}}</td></tr>{{/signatures}}</tbody></table>
     {{/has_signatures}}
     {{^signatures}}<div class="empty"><p>Unsigned. Sign it with <code>vessel sign {{model}}:{{version}} --key key.pem</code>.</p></div>{{/signatures}}
+    {{> versionProvenance}}
     """
 
     static let audit = """
@@ -227,7 +230,7 @@ enum UITemplates {
     static let all: [String: String] = [
         "layout": layout, "login": login, "error": error, "models": models, "model": model, "version": version,
         "audit": audit, "requests": requests, "deployments": deployments,
-    ].merging(deploymentTemplates) { first, _ in first }
+    ].merging(deploymentTemplates) { first, _ in first }.merging(admin) { first, _ in first }
 }
 
 /// Renders a page: its template, then the layout around it.

@@ -35,6 +35,12 @@ import Testing
                 // Like GET …/deployments/:env and its …/nodes (read); …/watch is the page's long-poll with the session.
                 "GET /ui/models/:owner/:name/deployments/:env read",
                 "GET /ui/models/:owner/:name/deployments/:env/watch read",
+                // Like GET /api/v1/webhooks: each caller sees the subscriptions whose scope it maintains (a viewer none).
+                "GET /ui/webhooks authenticated",
+                // Like GET /api/v1/retention and /api/v1/holds: registry-wide read (a role on '*').
+                "GET /ui/retention read",
+                // Like GET …/aliases/:alias/history, for every alias of the model.
+                "GET /ui/models/:owner/:name/aliases read",
             ])
             #expect(Set(actual) == reviewed, "unreviewed: \(Set(actual).subtracting(reviewed)); missing: \(reviewed.subtracting(Set(actual)))")
         }
