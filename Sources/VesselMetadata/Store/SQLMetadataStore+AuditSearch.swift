@@ -39,7 +39,9 @@ extension SQLMetadataStore: AuditSearch {
         if let actor = filter.actor { conditions.append("actor = \(bind: actor)") }
         // `deployment` keeps `deployment.*`: the prefix is compared as text, without LIKE's wildcards.
         if let action = filter.action {
-            conditions.append("(action = \(bind: action) OR substr(action, 1, \(bind: action.unicodeScalars.count + 1)) = \(bind: action + "."))")
+            // The length is computed in SQL: a bound Swift Int is a bigint on PostgreSQL, which substr does not take.
+            let family = action + "."
+            conditions.append("(action = \(bind: action) OR substr(action, 1, length(\(bind: family))) = \(bind: family))")
         }
         let condition = Self.joined(conditions)
         let rows = try await backend.read { db in
