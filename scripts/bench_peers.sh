@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer-to-peer benchmark (issue 30, docs/peers.md "Pulling from peers"): eight nodes on one
 # machine, each a process with its own cache folder, pull one 512 MiB sharded model (8 x 64 MiB
-# safetensors-like shards) from an origin `vessel serve --egress-limit 100000000` (100 MB/s,
+# shards) from an origin `vessel serve --egress-limit 100000000` (100 MB/s,
 # the benchmark flag), all eight starting together:
 #   1. without peers (`vessel pull --peers off`);
 #   2. with peers: each node also runs `vessel cache serve` on its cache (announcing what it
@@ -35,7 +35,7 @@ trap cleanup EXIT
 export VESSEL_SERVER="http://127.0.0.1:$PORT" VESSEL_TOKEN="vsl_bench-peers-admin"
 export XDG_CONFIG_HOME="$WORK/config"
 now() { date +%s.%N; }
-egress() { curl -fsS "$VESSEL_SERVER/metrics" | awk '$1 == "vessel_blob_bytes_served_total" { printf "%d\n", $2 }'; }
+egress() { curl -fsS "$VESSEL_SERVER/metrics" | awk '$1 == "vessel_blob_bytes_served_total" { printf "%.0f\n", $2 }'; }
 
 echo "== origin: vessel serve --egress-limit $EGRESS ($VESSEL)"
 VESSEL_ADMIN_TOKEN="$VESSEL_TOKEN" "$VESSEL" serve --data-dir "$WORK/origin" --port "$PORT" --log-level warning --egress-limit "$EGRESS" >"$WORK/origin.log" 2>&1 &
@@ -46,7 +46,7 @@ curl -fsS "$VESSEL_SERVER/healthz" >/dev/null || { cat "$WORK/origin.log"; exit 
 echo "== model: $SHARDS x $SHARD_MIB MiB shards"
 mkdir -p "$WORK/model"
 for i in $(seq 1 "$SHARDS"); do
-  head -c $((SHARD_MIB << 20)) /dev/urandom >"$WORK/model/model-$(printf %05d "$i")-of-$(printf %05d "$SHARDS").safetensors"
+  head -c $((SHARD_MIB << 20)) /dev/urandom >"$WORK/model/model-$(printf %05d "$i")-of-$(printf %05d "$SHARDS").bin"
 done
 echo '{"architectures":["Bench"]}' >"$WORK/model/config.json"
 MODEL_BYTES=$(du -cb "$WORK/model"/* | tail -1 | cut -f1)
@@ -85,10 +85,10 @@ for n in $(seq 1 "$NODES"); do
   for _ in $(seq 1 150); do curl -fsS "http://127.0.0.1:$((PORT + n))/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 done
 read -r T_ON E_ON < <(run auto)
-FROM_PEERS=$(cat "$WORK"/auto-pull-*.json | grep -o '"bytes_from_peers":[0-9]*' | cut -d: -f2 | paste -sd+ | bc)
+FROM_PEERS=$(cat "$WORK"/auto-pull-*.json | tr -d ' ' | { grep -o '"bytes_from_peers":[0-9]*' || true; } | cut -d: -f2 | paste -sd+ | bc)
 
 for n in $(seq 1 "$NODES"); do
-  cmp -s "$WORK/model/model-00001-of-$(printf %05d "$SHARDS").safetensors" "$WORK/auto-out-$n/model-00001-of-$(printf %05d "$SHARDS").safetensors" || { echo "node $n pulled different bytes" >&2; exit 1; }
+  cmp -s "$WORK/model/model-00001-of-$(printf %05d "$SHARDS").bin" "$WORK/auto-out-$n/model-00001-of-$(printf %05d "$SHARDS").bin" || { echo "node $n pulled different bytes" >&2; exit 1; }
 done
 
 printf '\nmodel %d bytes, %d nodes, origin egress limit %d B/s, vessel %s\n' "$MODEL_BYTES" "$NODES" "$EGRESS" "$VESSEL"

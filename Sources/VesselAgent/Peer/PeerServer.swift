@@ -36,7 +36,8 @@ public final class PeerServer: Sendable {
     }
 
     private struct State {
-        var keys: [TicketKey] = []
+        /// The last fetch of the registry's ticket keys (its answer once done).
+        var keysTask: Task<[TicketKey], Never>?
         var keysFetched: ContinuousClock.Instant?
         var port: Int?
         var announced: [Digest]?
@@ -103,27 +104,33 @@ public final class PeerServer: Sendable {
         return Response(status: status, headers: headers, body: body)
     }
 
-    /// Why `ticket` does not allow `digest`, or nil when it does. Refetches the registry's
-    /// keys for an unknown key id, at most once a minute.
+    /// Why `ticket` does not allow `digest`, or nil when it does. An unknown key id fetches the
+    /// registry's keys again, at most once a minute; requests arriving meanwhile wait for that
+    /// one fetch (the first requests of a new peer come together).
     func check(ticket: String, digest: Digest) async -> String? {
+        let known = state.withLock { $0.keysTask }
+        let keys = await known?.value ?? []
         do {
-            _ = try PeerTickets.verify(ticket, keys: state.withLock { $0.keys }, digest: digest)
+            _ = try PeerTickets.verify(ticket, keys: keys, digest: digest)
             return nil
         } catch .unknownKey {
-            let due = state.withLock { state in
-                state.keysFetched.map { $0.duration(to: .now) >= .seconds(PeerProtocol.keyRefetchSeconds) } ?? true
+            let api = api, logger = logger
+            let fetch = state.withLock { state in
+                if let task = state.keysTask, let at = state.keysFetched, at.duration(to: .now) < .seconds(PeerProtocol.keyRefetchSeconds) {
+                    return task
+                }
+                let task = Task { () -> [TicketKey] in
+                    do { return try await api.ticketKeys().keys } catch {
+                        logger.warning("cannot fetch the registry's ticket keys: \(error)")
+                        return keys
+                    }
+                }
+                state.keysTask = task
+                state.keysFetched = .now
+                return task
             }
-            guard due else { return PeerTicketError.unknownKey(kid: "").description }
-            state.withLock { $0.keysFetched = .now }
             do {
-                let keys = try await api.ticketKeys().keys
-                state.withLock { $0.keys = keys }
-            } catch {
-                logger.warning("cannot fetch the registry's ticket keys: \(error)")
-                return "the peer cannot check tickets now (the registry's keys are unavailable)"
-            }
-            do {
-                _ = try PeerTickets.verify(ticket, keys: state.withLock { $0.keys }, digest: digest)
+                _ = try PeerTickets.verify(ticket, keys: await fetch.value, digest: digest)
                 return nil
             } catch {
                 return error.description
