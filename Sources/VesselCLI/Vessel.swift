@@ -25,7 +25,7 @@ struct Vessel: AsyncParsableCommand {
             WebhookCommand.self,
             EnvCommand.self, DatasetCommand.self, RunCommand.self, LineageCommand.self,
             RetentionCommand.self, Hold.self, Unhold.self, GCCommand.self,
-            SearchCommand.self, CacheCommand.self,
+            SearchCommand.self, CacheCommand.self, PeersCommand.self,
         ]
     )
 
