@@ -2,29 +2,56 @@ import SQLKit
 import VesselCore
 
 extension SQLMetadataStore: GarbageCollectionStore {
+    /// Models read per query (their versions come in a second one).
+    static let subjectModelPage = 50
+
+    /// Read 50 models at a time: one statement for every version kept PostgreSQL's statement
+    /// busy past its 5 s timeout while a debug build decoded 90,000 rows. What keeps a version
+    /// is read with `IN (SELECT …)`, which both databases evaluate once per query: a correlated
+    /// `COUNT(*)` per version walked all of `aliases` (not indexed by version) for each of them.
     public func retentionSubjects() async throws -> [RetentionSubject] {
-        try await backend.read { db in
-            try await db.raw("""
-                SELECT m.owner, m.name, v.id, v.number, v.state, COALESCE(v.committed_at, v.created_at) AS committed_at,
-                  (SELECT COUNT(*) FROM aliases a WHERE a.version_id = v.id) AS aliases,
-                  (SELECT COUNT(*) FROM deployments d WHERE d.blue_version_id = v.id OR d.green_version_id = v.id) AS pools,
-                  (SELECT COUNT(*) FROM holds h WHERE h.version_id = v.id) AS held
-                FROM versions v JOIN models m ON m.id = v.model_id
-                WHERE v.state IN ('ready', 'quarantined', 'archived')
-                ORDER BY m.owner, m.name, v.number
-                """).all().map { row in
-                RetentionSubject(
-                    model: try ModelName(owner: try row.decode(column: "owner", as: String.self), name: try row.decode(column: "name", as: String.self)),
-                    id: try row.decode(column: "id", as: String.self),
-                    candidate: RetentionCandidate(
-                        number: try row.decode(column: "number", as: Int.self),
-                        state: VersionState(rawValue: try row.decode(column: "state", as: String.self)) ?? .ready,
-                        committedAt: try row.decode(column: "committed_at", as: Int64.self),
-                        aliased: try row.decode(column: "aliases", as: Int64.self) > 0,
-                        deployed: try row.decode(column: "pools", as: Int64.self) > 0,
-                        held: try row.decode(column: "held", as: Int64.self) > 0))
+        var subjects: [RetentionSubject] = []
+        var after = ("", "")
+        while true {
+            let from = after
+            let (page, models, last) = try await backend.read { db -> ([RetentionSubject], Int, (String, String)) in
+                let models = try await db.raw("""
+                    SELECT id, owner, name FROM models WHERE owner > \(bind: from.0) OR (owner = \(bind: from.0) AND name > \(bind: from.1))
+                    ORDER BY owner, name LIMIT \(bind: Self.subjectModelPage)
+                    """).all().map { (try $0.decode(column: "id", as: String.self), try $0.decode(column: "owner", as: String.self), try $0.decode(column: "name", as: String.self)) }
+                guard let last = models.last else { return ([], 0, from) }
+                let names = Dictionary(uniqueKeysWithValues: try models.map { ($0.0, try ModelName(owner: $0.1, name: $0.2)) })
+                let rows = try await db.raw("""
+                    SELECT v.model_id, v.id, v.number, v.state, COALESCE(v.committed_at, v.created_at) AS committed_at,
+                      CASE WHEN v.id IN (SELECT a.version_id FROM aliases a) THEN 1 ELSE 0 END AS aliases,
+                      CASE WHEN v.id IN (SELECT d.blue_version_id FROM deployments d WHERE d.blue_version_id IS NOT NULL)
+                        OR v.id IN (SELECT d.green_version_id FROM deployments d WHERE d.green_version_id IS NOT NULL) THEN 1 ELSE 0 END AS pools,
+                      CASE WHEN v.id IN (SELECT h.version_id FROM holds h) THEN 1 ELSE 0 END AS held
+                    FROM versions v
+                    WHERE v.model_id IN (\(binds: models.map(\.0))) AND v.state IN ('ready', 'quarantined', 'archived')
+                    """).all()
+                var page: [RetentionSubject] = []
+                for row in rows {
+                    guard let model = names[try row.decode(column: "model_id", as: String.self)] else { continue }
+                    page.append(RetentionSubject(
+                        model: model,
+                        id: try row.decode(column: "id", as: String.self),
+                        candidate: RetentionCandidate(
+                            number: try row.decode(column: "number", as: Int.self),
+                            state: VersionState(rawValue: try row.decode(column: "state", as: String.self)) ?? .ready,
+                            committedAt: try row.decode(column: "committed_at", as: Int64.self),
+                            aliased: try row.decode(column: "aliases", as: Int64.self) > 0,
+                            deployed: try row.decode(column: "pools", as: Int64.self) > 0,
+                            held: try row.decode(column: "held", as: Int64.self) > 0)))
+                }
+                return (page, models.count, (last.1, last.2))
             }
+            // By model (owner, name), then number, as the plan groups them.
+            subjects += page.sorted { ($0.model.owner, $0.model.name, $0.candidate.number) < ($1.model.owner, $1.model.name, $1.candidate.number) }
+            if models < Self.subjectModelPage { break }
+            after = last
         }
+        return subjects
     }
 
     public func pendingDrafts() async throws -> [DraftSubject] {
@@ -82,15 +109,37 @@ extension SQLMetadataStore: GarbageCollectionStore {
         """
     }
 
+    /// Blob rows read per query while looking for candidates.
+    static let sweepWindow = 5000
+
+    /// Walks the blobs in digest order a window of `sweepWindow` rows at a time, each window
+    /// bounded by its first and last digest, until `limit` candidates are found or the rows
+    /// end. Asked for candidates after a digest alone, PostgreSQL joined and sorted the whole
+    /// table for every page (5 s a page at 1,000,000 blobs, past the statement timeout).
     public func sweepCandidates(cutoff: Int64, now: Int64, after: String?, limit: Int) async throws -> [SweepCandidate] {
-        try await backend.read { db in
-            try await db.raw("""
-                SELECT b.digest, b.size FROM blobs b LEFT JOIN blob_names n ON n.digest = b.digest
-                WHERE b.digest > \(bind: after ?? "") AND COALESCE(n.named_at, b.created_at) < \(bind: cutoff) AND COALESCE(n.sweeping, 0) = 0
-                  AND \(Self.unreferenced("b.digest", now: now))
-                ORDER BY b.digest LIMIT \(bind: limit)
-                """).all().map(Self.sweepCandidate)
+        var found: [SweepCandidate] = []
+        var cursor = after ?? ""
+        while found.count < limit {
+            let start = cursor, want = limit - found.count
+            let (page, end) = try await backend.read { db -> ([SweepCandidate], String?) in
+                guard let end = try await db.raw("""
+                    SELECT MAX(w.digest) AS last FROM (SELECT digest FROM blobs WHERE digest > \(bind: start) ORDER BY digest LIMIT \(bind: Self.sweepWindow)) w
+                    """).first().flatMap({ try $0.decode(column: "last", as: String?.self) }) else { return ([], nil) }
+                let page = try await db.raw("""
+                    SELECT b.digest, b.size FROM blobs b LEFT JOIN blob_names n ON n.digest = b.digest
+                    WHERE b.digest > \(bind: start) AND b.digest <= \(bind: end) AND COALESCE(n.named_at, b.created_at) < \(bind: cutoff) AND COALESCE(n.sweeping, 0) = 0
+                      AND \(Self.unreferenced("b.digest", now: now))
+                    ORDER BY b.digest LIMIT \(bind: want)
+                    """).all().map(Self.sweepCandidate)
+                return (page, end)
+            }
+            found += page
+            guard let end else { break }
+            // A full page may stop before the window's end: the next call starts after its last.
+            if found.count >= limit { break }
+            cursor = end
         }
+        return found
     }
 
     public func blobsFreedByDeleting(_ ids: [String], cutoff: Int64, now: Int64) async throws -> [SweepCandidate] {
