@@ -4,6 +4,9 @@ interoperability tests (Tests/VesselServerTests/HubInteropTests.swift) and scrip
 
     HF_ENDPOINT=URL/hf hf_interop.py snapshot REPO REVISION CACHE [TOKEN]
     HF_ENDPOINT=URL/hf hf_interop.py file REPO REVISION FILENAME CACHE [TOKEN]
+    HF_ENDPOINT=URL/hf hf_interop.py pretrained REPO REVISION CACHE [TOKEN]   (transformers'
+        AutoConfig and AutoTokenizer, without torch; "files" holds the config's class, its
+        hidden_size and the ids of "hello world")
 
 Prints one JSON object: on success {"ok": true, "path", "files": {relative path: sha256 hex},
 "requests": ["METHOD URL [range=…] [auth]", ...], "seconds": the call alone}; on failure {"ok": false, "type", "message",
@@ -71,6 +74,16 @@ def main(argv):
             path = huggingface_hub.hf_hub_download(repo_id=repo, filename=filename, revision=revision, cache_dir=cache, endpoint=endpoint, token=token)
             seconds = time.perf_counter() - start
             result = {"ok": True, "path": path, "files": {filename: digest(path)}}
+        elif mode == "pretrained":
+            # transformers without torch: a config and a tokenizer, as `from_pretrained` fetches them.
+            repo, revision, cache = argv[2:5]
+            token = argv[5] if len(argv) > 5 else None
+            from transformers import AutoConfig, AutoTokenizer
+            config = AutoConfig.from_pretrained(repo, revision=revision, cache_dir=cache, token=token)
+            tokenizer = AutoTokenizer.from_pretrained(repo, revision=revision, cache_dir=cache, token=token)
+            seconds = time.perf_counter() - start
+            result = {"ok": True, "files": {"config_class": type(config).__name__, "hidden_size": str(config.hidden_size),
+                                            "input_ids": json.dumps(tokenizer("hello world")["input_ids"])}}
         else:
             raise SystemExit(f"unknown mode {mode!r}")
     except Exception as error:  # the test reads what the user would see

@@ -11,8 +11,8 @@ import VesselTestSupport
 
 /// The pinned `huggingface_hub` (scripts/requirements-test.txt) against `/hf` on a live server,
 /// through scripts/hf_interop.py run by `VESSEL_TEST_PYTHON` (scripts/test sets it; unset, the
-/// suite is skipped by name, which fails CI). `from_pretrained` is not run: it needs torch,
-/// which the test venv does not install (docs/huggingface.md).
+/// suite is skipped by name, which fails CI). `from_pretrained` runs for a config and a tokenizer
+/// (the pinned transformers, without torch: no model weights are loaded).
 /// Where the suite finds Python (outside the suite: its trait cannot refer to it).
 enum HubInteropEnvironment {
     static let python = ProcessInfo.processInfo.environment["VESSEL_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
@@ -132,6 +132,32 @@ struct HubInteropTests {
             // One file.
             let one = try await Self.hub(["file", "acme/demo", "1", "tokenizer/vocab.txt", "\(live.dir)/cache-d", token], server: server, home: live.dir)
             #expect(one.ok && one.files == ["tokenizer/vocab.txt": expected1["tokenizer/vocab.txt"]!], "\(one.text)")
+        }
+    }
+
+    /// transformers' `AutoConfig.from_pretrained` and `AutoTokenizer.from_pretrained` (no torch)
+    /// against /hf: by version number and by `main`, with the repo id in another case.
+    @Test func fromPretrainedConfigAndTokenizer() async throws {
+        let config = #"{"model_type": "bert", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16, "vocab_size": 3}"#
+        // A WordLevel tokenizer in tokenizers' JSON form: [UNK]=0, hello=1, world=2, split on whitespace.
+        let tokenizer = """
+            {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+             "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null, "decoder": null,
+             "model": {"type": "WordLevel", "vocab": {"[UNK]": 0, "hello": 1, "world": 2}, "unk_token": "[UNK]"}}
+            """
+        let files: [String: [UInt8]] = [
+            "config.json": Array(config.utf8), "tokenizer.json": Array(tokenizer.utf8),
+            "tokenizer_config.json": Array(#"{"tokenizer_class": "PreTrainedTokenizerFast", "unk_token": "[UNK]"}"#.utf8),
+        ]
+        try await LiveHarness.with { live in
+            let server = live.api.config.server
+            let pushed = try await Pusher(api: live.api).push(folder: try live.folder("tiny", files), model: try ModelName("acme/tiny"), alias: nil, description: nil)
+            #expect(pushed.state == .ready)
+            for revision in ["1", "main"] {
+                let outcome = try await Self.hub(["pretrained", "Acme/Tiny", revision, "\(live.dir)/cache-\(revision)", APIHarness.adminToken], server: server, home: live.dir)
+                #expect(outcome.ok, "\(revision): \(outcome.text)")
+                #expect(outcome.files == ["config_class": "BertConfig", "hidden_size": "8", "input_ids": "[1, 2]"], "\(revision): \(outcome.files ?? [:])")
+            }
         }
     }
 
