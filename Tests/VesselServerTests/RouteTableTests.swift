@@ -99,6 +99,7 @@ import Testing
                 "GET /api/v1/datasets/:owner/:name/revisions read",
                 "GET /api/v1/datasets/:owner/:name/revisions/:revision read",
                 "GET /api/v1/datasets/:owner/:name/revisions/:revision/lineage read",
+                "GET /api/v1/runs authenticated",
                 "POST /api/v1/runs/:owner/:name write",
                 "GET /api/v1/runs/:owner/:name read",
                 "GET /api/v1/runs/:owner/:name/lineage read",

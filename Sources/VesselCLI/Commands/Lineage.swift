@@ -75,7 +75,7 @@ struct DatasetList: AsyncParsableCommand {
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Training runs: code, config, parameters, metrics, datasets and environment (docs/lineage.md).",
-        subcommands: [RunAdd.self, RunShow.self])
+        subcommands: [RunAdd.self, RunList.self, RunShow.self])
 }
 
 struct RunAdd: AsyncParsableCommand {
@@ -129,16 +129,42 @@ struct RunAdd: AsyncParsableCommand {
     }
 }
 
-struct RunShow: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a training run.")
-    @Argument(help: "OWNER/RUN_ID") var run: String
+struct RunList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the training runs you may read, newest first.")
+    @Argument(help: "Only this owner's runs.") var owner: String?
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
-            let parts = run.split(separator: "/").map(String.init)
-            guard parts.count == 2 else { throw VesselError.invalidArgument("'\(run)' must be OWNER/RUN_ID") }
-            let info = try await client.withClient { try await $0.run(owner: parts[0], id: parts[1]) }
+            if let owner, !NameRules.isValidModelPart(owner) {
+                throw VesselError.invalidArgument("owner '\(owner)' must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")
+            }
+            let items = try await client.withClient { try await $0.runs(owner: owner) }
+            if client.json { Output.json(Page(items: items, nextCursor: nil)); return }
+            Output.table(["RUN", "NAME", "COMMIT", "DATASETS", "CREATED"],
+                         items.map { ["\($0.owner)/\($0.id)", $0.name ?? "-", $0.gitCommit.map { String($0.prefix(12)) } ?? "-",
+                                      $0.datasets.isEmpty ? "-" : $0.datasets.joined(separator: ","), $0.createdAt] })
+        }
+    }
+}
+
+struct RunShow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a training run (exit 3 when it does not exist or you may not read it).")
+    @Argument(help: "RUN_ID or OWNER/RUN_ID") var run: String
+    @OptionGroup var client: ClientOptions
+
+    func run() async throws {
+        try await Output.run(json: client.json) {
+            let parts = run.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard (parts.count == 1 || parts.count == 2), RunRequest.isValidID(parts[parts.count - 1]) else {
+                throw VesselError.invalidArgument("'\(run)' must be RUN_ID or OWNER/RUN_ID (run_ followed by 8 to 60 lowercase letters or digits)")
+            }
+            let id = parts[parts.count - 1]
+            let info = try await client.withClient { api in
+                if parts.count == 2 { return try await api.run(owner: parts[0], id: id) }
+                guard let found = try await api.runs(id: id).first else { throw VesselError.notFound("run '\(id)' does not exist") }
+                return try await api.run(owner: found.owner, id: id)
+            }
             if client.json { Output.json(info); return }
             Output.line("run:         \(info.owner)/\(info.id)\(info.name.map { " (\($0))" } ?? "")")
             Output.line("code:        \(info.gitRepo ?? "-") \(info.gitCommit ?? "")")

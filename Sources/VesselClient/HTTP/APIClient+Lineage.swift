@@ -27,6 +27,14 @@ extension APIClient {
         try await call(.GET, "/api/v1/runs/\(owner)/\(id)", as: RunInfo.self)
     }
 
+    /// The runs the caller may read, newest first (`owner`: one owner's; `id`: that run only).
+    public func runs(owner: String? = nil, id: String? = nil) async throws -> [RunInfo] {
+        var query: [String] = []
+        if let owner { query.append("owner=\(owner)") }
+        if let id { query.append("id=\(id)") }
+        return try await all("/api/v1/runs" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")), as: RunInfo.self)
+    }
+
     public func versionLineage(_ model: ModelName, version: Int) async throws -> VersionLineageInfo {
         try await call(.GET, "\(model.apiPath)/versions/\(version)/environment", as: VersionLineageInfo.self)
     }

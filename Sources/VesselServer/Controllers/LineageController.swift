@@ -44,6 +44,24 @@ struct LineageController {
         routes.on(.get, "/api/v1/datasets/:owner/:name/revisions/:revision/lineage", .read) { request, context, caller in
             try await graph(.dataset(try revision(context)), defaultDown: true, request, caller)
         }
+        // `vessel run list [OWNER]` and `vessel run show RUN_ID`: the runs the caller may read
+        // (grants on OWNER/*), newest first; `?owner=` keeps one owner's, `?id=` one run.
+        routes.on(.get, "/api/v1/runs", .authenticated) { request, _, caller in
+            let query = request.uri.queryParameters
+            let readable = try await store.readableScopes(of: caller.principal.name)
+            var runs: [RunInfo]
+            if let id = query.get("id") {
+                guard RunRequest.isValidID(id) else { throw VesselError.invalidArgument("'\(id.prefix(80))' is not a run id: run_ followed by 8 to 60 lowercase letters or digits") }
+                if let owner = try? await store.runOwner(id: id) { runs = [try await store.run(owner: owner, id: id)] } else { runs = [] }
+            } else if let owner = query.get("owner") {
+                guard NameRules.isValidModelPart(owner) else { throw VesselError.invalidArgument("owner '\(owner.prefix(80))' must be 1-64 characters of a-z, 0-9, '.', '_' or '-'") }
+                runs = try await store.runs(owner: owner)
+            } else {
+                runs = try await store.allRuns()
+            }
+            runs = runs.filter { Self.covers(readable, "\($0.owner)/*") }
+            return try JSONResponse.make(try ListPaging.page(runs, request, descending: true) { "\($0.createdAt) \($0.id)" })
+        }
         routes.on(.post, "/api/v1/runs/:owner/:name", .write) { request, context, caller in
             let (owner, id) = try run(context)
             let body = try await JSONResponse.decode(RunRequest.self, from: request, context: context)
