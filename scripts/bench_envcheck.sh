@@ -16,8 +16,13 @@ ROUNDS="${ROUNDS:-5}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/vessel-envcheck-bench.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
-swift build -c release --product EnvCheckBench >&2
-BENCH=.build/release/EnvCheckBench
+# ENVCHECK_BENCH=.build/debug/EnvCheckBench uses an existing build (no release build).
+if [[ -n "${ENVCHECK_BENCH:-}" ]]; then
+  BENCH="$ENVCHECK_BENCH"
+else
+  swift build -c release --product EnvCheckBench >&2
+  BENCH=.build/release/EnvCheckBench
+fi
 PIN=()
 if command -v taskset >/dev/null; then PIN=(taskset -c "${BENCH_CPU:-0}"); fi
 
