@@ -185,9 +185,9 @@ def measure(db, url, token, runs, summary_path, label):
     busy_seq = int(db.rows(f"SELECT version_seq FROM models WHERE owner = 'o01' AND name = 'model-00001'")[0][0])
     problems = []
 
-    def walk(path, key, pages=None):
-        """Every row of a list (or its first `pages` pages): [(row keys)], [cursors]."""
-        seen, cursors, cursor = [], [], None
+    def walk(path, key, pages=None, cursor=None):
+        """Every row of a list (or its first `pages` pages) from `cursor`: [(row keys)], [cursors]."""
+        seen, cursors = [], []
         while True:
             page = api.call("GET", path + (f"&cursor={q(cursor)}" if cursor else ""))
             seen += [key(r) for r in page["items"]]
@@ -208,7 +208,7 @@ def measure(db, url, token, runs, summary_path, label):
               seen == list(range(busy_seq, 0, -1)))
         check(f"{BUSY}: a sealed cursor equals the walked one (page 3)",
               len(cursors) < 3 or cursors[2] is None or cursors[2] == seal(str(busy_seq - 300 + 1), f"versions {BUSY}"))
-    tail, _ = walk(f"/api/v1/models/{BUSY}/versions?limit=100&cursor={q(seal(str(deep_number + 1), f'versions {BUSY}'))}", vkey)
+    tail, _ = walk(f"/api/v1/models/{BUSY}/versions?limit=100", vkey, cursor=seal(str(deep_number + 1), f"versions {BUSY}"))
     check(f"{BUSY}: from the deep cursor, versions {deep_number}..1 with no gap or repeat", tail == list(range(deep_number, 0, -1)))
     # Cross-model search: first pages walked and compared with the database order.
     order = db.rows("SELECT v.created_at, v.id FROM versions v WHERE v.number IS NOT NULL AND v.state IN ('ready','quarantined','archived') "
