@@ -76,7 +76,11 @@ public struct Puller: Sendable {
         var parted = Downloader(api: api, cache: cache, progress: progress)
         // Connections left over when fewer blobs than `parallelism` are needed go to ranged
         // parts of the large ones.
-        parted.streams = max(1, parallelism / max(1, min(parallelism, needed.count)))
+        // With peers, one blob at a time over all the connections: nodes starting together
+        // then each fetch a different blob from the origin first, and the next one is likely
+        // on a peer by the time it is asked for (docs/peers.md, decision 0036).
+        let inFlight = peers == nil ? parallelism : 1
+        parted.streams = max(1, parallelism / max(1, min(inFlight, needed.count)))
         parted.peers = peers
         let downloader = parted
         var transferred: UInt64 = 0
@@ -90,7 +94,7 @@ public struct Puller: Sendable {
                     return (item.key, path, bytes)
                 }
             }
-            for _ in 0..<min(parallelism, queue.count) { start(queue.removeFirst()) }
+            for _ in 0..<min(inFlight, queue.count) { start(queue.removeFirst()) }
             while let (digest, path, bytes) = try await group.next() {
                 located[digest] = path
                 transferred += bytes
