@@ -167,8 +167,8 @@ typealias UIAdminStore = UIReadStore & WebhookStore & RetentionStore & LineageSt
 /// way data flowed; nodes in a column in the order the graph listed them. Labels are cut to fit
 /// the box; the full text is in each node's `<title>` and in the table under the drawing.
 struct LineageDrawing {
-    static let boxWidth = 230, boxHeight = 46, columnGap = 70, rowGap = 18, margin = 12
-    static let maxLabel = 30
+    static let boxWidth = 200, boxHeight = 46, columnGap = 50, rowGap = 18, margin = 12
+    static let maxLabel = 26
 
     let graph: LineageGraph
     let root: String
