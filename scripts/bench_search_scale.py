@@ -10,7 +10,7 @@ and a deep depth. scripts/bench_search_scale.sh drives it; one backend per call.
   bench_search_scale.py fill DB MODELS VERSIONS        (server stopped)
       DB is sqlite:PATH or a postgres:// URL (psql). Adds models up to MODELS (same naming,
       tags in `models.tags` and `model_tags`) and versions up to VERSIONS: each a copy of the
-      last seed version (state, digests, sizes, summary, its version_files rows: the manifest
+      first seed version (state, digests, sizes, summary, its version_files rows: the manifest
       digest stays that of the files), numbered on from its model's `version_seq`, created
       1 µs after the previous one. Every tenth goes to o01/model-00001 (the busy model), the
       other nine of each ten to model (k / 10) % MODELS: every model gets its share. `models.version_seq` and `updated_at` are moved to match.
@@ -116,7 +116,8 @@ def fill(db, n_models, n_versions):
     t0 = time.time()
     have_models = int(db.rows("SELECT COUNT(*) FROM models")[0][0])
     have = int(db.rows("SELECT COUNT(*) FROM versions WHERE number IS NOT NULL")[0][0])
-    tmpl = db.rows("SELECT id, created_by FROM versions WHERE number IS NOT NULL AND state = 'ready' ORDER BY created_at DESC, id DESC LIMIT 1")[0]
+    # The first seed version: every bulk row at every level copies it (and so holds its blob).
+    tmpl = db.rows("SELECT id, created_by FROM versions WHERE number IS NOT NULL AND state = 'ready' ORDER BY created_at, id LIMIT 1")[0]
     tmpl_id = tmpl[0]
     creator = db.rows("SELECT created_by FROM models ORDER BY created_at LIMIT 1")[0][0]
     t_models = int(db.rows("SELECT MAX(created_at) FROM models")[0][0])
@@ -230,7 +231,7 @@ def measure(db, url, token, runs, summary_path, label):
     vc = q(seal(f"{deep_v[0]} {deep_v[1]}", "versions search"))
     bc = q(seal(str(deep_number + 1), f"versions {BUSY}"))
     one = model_name(21)  # made in bulk, versions all made in bulk
-    digest = db.rows("SELECT digest FROM version_files LIMIT 1")[0][0]
+    digest = db.rows("SELECT f.digest FROM version_files f JOIN versions v ON v.id = f.version_id WHERE v.number IS NOT NULL ORDER BY v.created_at, v.id LIMIT 1")[0][0]
     checks = [
         ("models", "page 1", "/api/v1/models?limit=100"),
         ("models", "deep (90%)", f"/api/v1/models?limit=100&cursor={mc}"),
