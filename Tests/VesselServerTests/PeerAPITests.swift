@@ -58,6 +58,11 @@ final class PeerTestClock: Sendable {
     @Test func sourcesNameLivePeersPiecesAndATicket() async throws {
         try await Self.withPushed { harness, client, clock in
             let digest = APIHarness.digest(Self.weights)
+            // No peer holds it yet: no pieces, and the blob is not read to hash them.
+            let alone = try await Self.sources(client, digest).decode(BlobSources.self)
+            #expect(alone.peers.isEmpty && alone.pieces.isEmpty)
+            #expect(try await harness.registry.store.blobPieces(of: digest, pieceSize: PeerProtocol.pieceSize) == nil)
+
             let announced = try await Self.announce(client, "node-a", [digest, APIHarness.digest(Self.other)])
             #expect(announced.status == .ok, "\(announced.object)")
             #expect(Set(announced.object.keys) == ["id", "url", "principal", "blobs", "expires_at", "suspect_until"], "\(announced.object.keys.sorted())")

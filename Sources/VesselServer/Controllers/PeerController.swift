@@ -64,8 +64,10 @@ struct PeerController {
             guard try await store.modelContainsBlob(model: model, digest: digest), let size = try await store.blobSize(digest) else {
                 throw VesselError.notFound("model holds no blob \(digest)")
             }
-            let pieceDigests = try await pieces.of(digest, size: size)
             let peers = try await store.peerSources(of: digest, limit: PeerProtocol.maxSources)
+            // Pieces matter only to a pull that takes bytes from peers: with none, the blob is not
+            // read a second time to hash them (a first pull from the origin reads it once).
+            let pieceDigests = peers.isEmpty ? [] : try await pieces.of(digest, size: size)
             let expires = Int(clock() / 1_000_000) + PeerProtocol.ticketLifetimeSeconds
             let ticket = try await tickets.signer().sign(model: model.description, digest: digest, expires: expires)
             return try JSONResponse.make(BlobSources(digest: digest, size: Int64(size), pieceSize: PeerProtocol.pieceSize, pieces: pieceDigests,
