@@ -39,7 +39,7 @@ extension SQLMetadataStore {
                     for (run, version) in try await self.pairs(db, """
                         SELECT l.run_id AS a, l.version_id AS b FROM version_lineage l JOIN versions v ON v.id = l.version_id
                         WHERE v.number IS NOT NULL AND l.run_id
-                        """, ids(.run)) {
+                        """, ids(.run), batch: 100) {
                         next.append((Key(kind: .run, id: run), Key(kind: .version, id: version), "produced"))
                     }
                     let (nodes, served) = try await self.servingDeployments(db, versionIDs: ids(.version), depth: level)
@@ -95,11 +95,14 @@ extension SQLMetadataStore {
         }
     }
 
-    /// `(a, b)` pairs of `query` (which ends in the column to filter) for `ids`, 500 at a time.
-    private func pairs(_ db: any SQLDatabase, _ query: String, _ ids: [String]) async throws -> [(String, String)] {
+    /// `(a, b)` pairs of `query` (which ends in the column to filter) for `ids`, `batch` at a time.
+    /// The run → version step joins `versions` and goes 100 at a time: with 500 ids PostgreSQL's
+    /// planner reads both tables whole (19–45 ms a batch at 40,000 versions, EXPLAIN ANALYZE in
+    /// docs/lineage.md); with 100 it uses their indexes (0.4 ms).
+    private func pairs(_ db: any SQLDatabase, _ query: String, _ ids: [String], batch: Int = 500) async throws -> [(String, String)] {
         var out: [(String, String)] = []
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+        for start in stride(from: 0, to: ids.count, by: batch) {
+            let chunk = Array(ids[start..<min(start + batch, ids.count)])
             let rows = try await db.raw("\(unsafeRaw: query) IN (\(binds: chunk))").all()
             for row in rows { out.append((try row.decode(column: "a", as: String.self), try row.decode(column: "b", as: String.self))) }
         }
