@@ -27,8 +27,9 @@ struct AdminController {
         }
         routes.on(.post, "/api/v1/tokens", .admin) { request, context, caller in
             let body = try await JSONResponse.decode(CreateTokenRequest.self, from: request, context: context)
-            if let seconds = body.expiresInSeconds, seconds <= 0 {
-                throw VesselError.invalidArgument("expires_in_seconds must be positive")
+            // At most 100 years: a larger count overflowed the microsecond expiry and crashed the server.
+            if let seconds = body.expiresInSeconds, seconds <= 0 || seconds > 3_155_760_000 {
+                throw VesselError.invalidArgument("expires_in_seconds must be positive and at most 3155760000 (100 years)")
             }
             let token = Tokens.generate()
             let expiresAt = body.expiresInSeconds.map { clock() + $0 * 1_000_000 }
