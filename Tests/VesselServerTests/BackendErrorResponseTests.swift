@@ -53,26 +53,23 @@ import VesselCore
         }
     }
 
-    /// A probe that never answers (and ignores cancellation) reads as down within the second;
+    /// A probe that never answers (and ignores cancellation) reads as down, not as a hung request;
     /// `/healthz` stays 200 whatever the backends do.
-    @Test(.timeLimit(.minutes(1))) func readyzAnswersWithinASecondWhenAProbeHangs() async throws {
+    @Test(.timeLimit(.minutes(1))) func readyzAnswersWhenAProbeHangs() async throws {
         let stuck = ReleaseLatch()
         let readiness = Readiness(database: { _ in await stuck.wait(); return true }, storage: { _ in false })
         let router = Router(context: AppContext.self)
         router.middlewares.add(ErrorMiddleware())
         HealthController(readiness: readiness, metrics: ServerMetrics()).register(router)
         try await Application(router: router).test(.router) { client in
-            let started = ContinuousClock.now
+            // The probe never returns until the latch opens after this block: without the probe
+            // limit (800 ms) the answer would never come and the time limit would fail the test.
+            // How fast it comes is checked on a server's own clock by `BackendOutageTests`; a
+            // wall-clock bound here flaked on a loaded two-core CI run (25 s against 20).
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(String(buffer: response.body) == "{\"database\":\"down\",\"storage\":\"down\"}\n")
             }
-            let took = started.duration(to: .now)
-            // The probe limit is 800 ms; without it the answer would never come. The bound leaves
-            // room for a full parallel test run on two cores (the deadline's wake-up waits for a
-            // free thread of the cooperative pool); `BackendOutageTests` checks the second on a
-            // server's own clock.
-            #expect(took < .seconds(20), "took \(took)")
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
         stuck.open()
