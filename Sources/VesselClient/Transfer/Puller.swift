@@ -76,29 +76,43 @@ public struct Puller: Sendable {
         var parted = Downloader(api: api, cache: cache, progress: progress)
         // Connections left over when fewer blobs than `parallelism` are needed go to ranged
         // parts of the large ones.
-        // With peers, one blob at a time over all the connections: nodes starting together
-        // then each fetch a different blob from the origin first, and the next one is likely
-        // on a peer by the time it is asked for (docs/peers.md, decision 0036).
-        let inFlight = peers == nil ? parallelism : 1
-        parted.streams = max(1, parallelism / max(1, min(inFlight, needed.count)))
+        parted.streams = max(1, parallelism / max(1, min(parallelism, needed.count)))
         parted.peers = peers
         let downloader = parted
+        var wideParted = parted
+        wideParted.streams = parallelism
+        let wideDownloader = wideParted
+        // A blob takes one of the `parallelism` slots, or all of them when it comes from peers
+        // in several pieces: nodes starting together then each fetch a different large blob
+        // from the origin first, and the next one is likely on a peer by the time it is asked
+        // for (docs/peers.md, decision 0036). Blobs of one piece or less go `parallelism` at a
+        // time, so a model of many small files does not wait on one round trip per file.
+        let wide = UInt64(PeerProtocol.pieceSize)
+        func slots(_ size: UInt64) -> Int { peers != nil && size > wide ? parallelism : 1 }
         var transferred: UInt64 = 0
-        try await withThrowingTaskGroup(of: (Digest, String, UInt64).self) { group in
+        try await withThrowingTaskGroup(of: (Digest, String, UInt64, Int).self) { group in
             // With peers, each node takes the blobs in its own order, so nodes starting together
             // fetch different blobs from the origin and then share them.
             var queue = (peers == nil ? needed.sorted { $0.value > $1.value } : needed.map { $0 }.shuffled())[...]
-            func start(_ item: (key: Digest, value: UInt64)) {
-                group.addTask {
-                    let (path, bytes) = try await downloader.fetch(model: reference.model, digest: item.key, size: item.value)
-                    return (item.key, path, bytes)
+            var busy = 0
+            func startWhatFits() {
+                while let item = queue.first, busy == 0 || busy + slots(item.value) <= parallelism {
+                    queue.removeFirst()
+                    let taken = slots(item.value)
+                    busy += taken
+                    let chosen = taken > 1 ? wideDownloader : downloader
+                    group.addTask {
+                        let (path, bytes) = try await chosen.fetch(model: reference.model, digest: item.key, size: item.value)
+                        return (item.key, path, bytes, taken)
+                    }
                 }
             }
-            for _ in 0..<min(inFlight, queue.count) { start(queue.removeFirst()) }
-            while let (digest, path, bytes) = try await group.next() {
+            startWhatFits()
+            while let (digest, path, bytes, taken) = try await group.next() {
                 located[digest] = path
                 transferred += bytes
-                if let item = queue.popFirst() { start(item) }
+                busy -= taken
+                startWhatFits()
             }
         }
         try Materializer.materialize(manifest: manifest, from: located, marker: PullMarker(model: version.model, version: version.version, digest: version.digest), into: destination)

@@ -95,12 +95,19 @@ import VesselMetadata
                 defer { activity.leave() }
                 let start = ContinuousClock.now
                 try await WebhookTesting.delivering(harness.registry) {
-                    try await receiver.wait { $0.count >= names.count }
+                    try await receiver.wait { Set($0.compactMap(\.eventID)).count >= names.count }
                 }
                 // Turns at 0, 100, 200 and 300 ms (10 a second); unpaced, four sends take a few ms.
                 #expect(start.duration(to: .now) >= .milliseconds(300))
-                let checks = receiver.accepted.map { ($0.json?["data"] as? [String: Any])?["check"] as? String ?? "?" }
-                #expect(checks == names)
+                // Delivery is at least once: on a stalled machine a send whose answer came after
+                // its timeout is sent again (a CI run saw check-1 twice), so order is judged by
+                // each event's first arrival.
+                var firstSeen: [String] = []
+                for delivery in receiver.accepted {
+                    let check = (delivery.json?["data"] as? [String: Any])?["check"] as? String ?? "?"
+                    if !firstSeen.contains(check) { firstSeen.append(check) }
+                }
+                #expect(firstSeen == names)
             }
         }
     }
