@@ -21,6 +21,9 @@ public enum PeerProtocol {
     public static let ticketSkewSeconds = 30
     /// How long a reported peer is left out of `sources` answers, in seconds.
     public static let suspectSeconds = 600
+    /// How long an origin lease lives after it is taken or renewed, in seconds (its holder
+    /// renews it every third of that while its download runs).
+    public static let originLeaseSeconds = 60
     /// The most blobs one announcement may name.
     public static let maxAnnouncedBlobs = 100_000
     /// A peer never refetches the registry's ticket keys more often than this, in seconds.
@@ -152,8 +155,12 @@ public struct BlobSources: Codable, Sendable, Equatable {
     public var ticket: String
     /// RFC 3339: when the ticket runs out.
     public var ticketExpiresAt: String
+    /// Only in answers to `POST …/sources` with `lease_for`, while no peer holds the blob: who
+    /// fetches it from the origin (`yours`: the caller's peer). Absent otherwise.
+    public var originLease: OriginLease?
 
-    public init(digest: Digest, size: Int64, pieceSize: Int64, pieces: [String], peers: [PeerEndpoint], ticket: String, ticketExpiresAt: String) {
+    public init(digest: Digest, size: Int64, pieceSize: Int64, pieces: [String], peers: [PeerEndpoint], ticket: String, ticketExpiresAt: String,
+                originLease: OriginLease? = nil) {
         self.digest = digest
         self.size = size
         self.pieceSize = pieceSize
@@ -161,12 +168,14 @@ public struct BlobSources: Codable, Sendable, Equatable {
         self.peers = peers
         self.ticket = ticket
         self.ticketExpiresAt = ticketExpiresAt
+        self.originLease = originLease
     }
 
     enum CodingKeys: String, CodingKey {
         case digest, size, pieces, peers, ticket
         case pieceSize = "piece_size"
         case ticketExpiresAt = "ticket_expires_at"
+        case originLease = "origin_lease"
     }
 
     /// The byte range of piece `index`.
@@ -178,6 +187,42 @@ public struct BlobSources: Codable, Sendable, Equatable {
     /// How many pieces a blob of `size` bytes has in pieces of `pieceSize`.
     public static func pieceCount(size: Int64, pieceSize: Int64) -> Int {
         size <= 0 ? 0 : Int((size + pieceSize - 1) / pieceSize)
+    }
+}
+
+/// `POST …/blobs/:digest/sources` `{"lease_for": PEER}`: the caller's puller, on behalf of its
+/// live peer `lease_for`, asks where the blob is and, when no peer holds it, for the origin
+/// lease (docs/peers.md "Origin leases", decision 0037).
+public struct SourcesRequest: Codable, Sendable, Equatable {
+    /// A live peer of the caller's principal that will serve the blob once it has it.
+    public var leaseFor: String
+
+    public init(leaseFor: String) { self.leaseFor = leaseFor }
+
+    enum CodingKeys: String, CodingKey {
+        case leaseFor = "lease_for"
+    }
+}
+
+/// Who fetches a blob no peer holds from the origin, while the lease lives.
+public struct OriginLease: Codable, Sendable, Equatable {
+    /// The holder's peer id.
+    public var holder: String
+    /// RFC 3339: when the lease runs out unless its holder renews it.
+    public var expiresAt: String
+    /// The lease is the caller's (`lease_for` is its holder): fetch the blob from the origin,
+    /// renew it every third of its life, release it on failure.
+    public var yours: Bool
+
+    public init(holder: String, expiresAt: String, yours: Bool) {
+        self.holder = holder
+        self.expiresAt = expiresAt
+        self.yours = yours
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case holder, yours
+        case expiresAt = "expires_at"
     }
 }
 

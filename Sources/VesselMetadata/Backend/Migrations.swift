@@ -11,7 +11,7 @@ import VesselCore
 public enum Migrations {
     /// Every migration in order; each lives in its own `Migrations+Name.swift`. Never edit a
     /// released step: add a new one.
-    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets, manifestDigests, blobProofs, deployments, nodes, certificateSubjects, retention, search, lineage, sessions, peers, nodeEnvironments, auditActor]
+    static let steps: [[String]] = [spine, analysis, governance, uploads, signatures, webhooks, webhookCursors, pendingDeliveryIndexes, secrets, manifestDigests, blobProofs, deployments, nodes, certificateSubjects, retention, search, lineage, sessions, peers, nodeEnvironments, auditActor, originLeases]
 
     /// Work a step needs that SQL cannot do on both databases, run after that step's
     /// statements in its transaction, by step number; it runs exactly once, like the step.

@@ -26,6 +26,16 @@ public protocol PeerStore: Sendable {
     func blobPieces(of digest: Digest, pieceSize: Int64) async throws -> [String]?
     /// Stores the piece digests of a blob (the first stored wins: they are content-addressed).
     func recordBlobPieces(of digest: Digest, pieceSize: Int64, pieces: [String]) async throws
+    /// The origin lease of `digest` asked for on behalf of peer `peer` (decision 0037): nil when
+    /// a live, not suspect peer holds the blob (fetch it from peers); else the lease, taken
+    /// (or renewed) for `peer` for `seconds` when it is free, already `peer`'s, expired, or its
+    /// holder's announcement ran out (`yours`), or the live lease of another peer.
+    /// - Throws: `invalid_argument` (a bad id), `forbidden` unless `peer` is a live peer that
+    ///   `principal` announced.
+    func takeOriginLease(of digest: Digest, for peer: String, principal: String, seconds: Int) async throws -> OriginLease?
+    /// Ends `peer`'s origin lease of `digest` (nothing when it holds none).
+    /// - Throws: `invalid_argument`, `forbidden` as `takeOriginLease`.
+    func releaseOriginLease(of digest: Digest, for peer: String, principal: String) async throws
     /// The registry's Ed25519 ticket key, 32 raw bytes: the `peer_ticket` secret, made on first
     /// use (replicas racing to make it all end up with the one stored).
     func peerTicketKey(making make: @Sendable () -> Data) async throws -> Data

@@ -138,6 +138,62 @@ extension SQLMetadataStore: PeerStore {
         return bytes
     }
 
+    public func takeOriginLease(of digest: Digest, for peer: String, principal: String, seconds: Int) async throws -> OriginLease? {
+        try PeerID.validate(peer)
+        let now = clock()
+        let expires = now + Int64(seconds) * 1_000_000
+        let key = digest.description
+        return try await write { db -> OriginLease? in
+            try await Self.requireOwnLivePeer(db, peer, principal: principal, now: now)
+            let held = try await db.raw("""
+                SELECT p.id FROM peer_blobs b JOIN peers p ON p.id = b.peer_id
+                WHERE b.digest = \(bind: key) AND p.expires_at >= \(bind: now)
+                  AND (p.suspect_until IS NULL OR p.suspect_until <= \(bind: now))
+                LIMIT 1
+                """).first()
+            if held != nil { return nil }
+            // The live lease of another peer (a holder whose announcement ran out holds nothing).
+            if let row = try await db.raw("""
+                SELECT l.holder, l.expires_at FROM blob_origin_leases l JOIN peers p ON p.id = l.holder
+                WHERE l.digest = \(bind: key) AND l.holder <> \(bind: peer) AND l.expires_at >= \(bind: now) AND p.expires_at >= \(bind: now)
+                """).first() {
+                return OriginLease(holder: try row.decode(column: "holder", as: String.self),
+                                   expiresAt: Timestamp.rfc3339(micros: try row.decode(column: "expires_at", as: Int64.self)), yours: false)
+            }
+            try await db.raw("""
+                INSERT INTO blob_origin_leases (digest, holder, expires_at) VALUES (\(bind: key), \(bind: peer), \(bind: expires))
+                ON CONFLICT (digest) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE blob_origin_leases.holder = excluded.holder OR blob_origin_leases.expires_at < \(bind: now)
+                   OR NOT EXISTS (SELECT 1 FROM peers p WHERE p.id = blob_origin_leases.holder AND p.expires_at >= \(bind: now))
+                """).run()
+            // Replicas racing (PostgreSQL, read committed): the conditional update takes the lease
+            // for one of them; the row says which.
+            guard let row = try await db.raw("SELECT holder, expires_at FROM blob_origin_leases WHERE digest = \(bind: key)").first() else {
+                throw VesselError.internalError("the origin lease of \(key) vanished while it was taken")
+            }
+            let holder = try row.decode(column: "holder", as: String.self)
+            return OriginLease(holder: holder, expiresAt: Timestamp.rfc3339(micros: try row.decode(column: "expires_at", as: Int64.self)), yours: holder == peer)
+        }
+    }
+
+    public func releaseOriginLease(of digest: Digest, for peer: String, principal: String) async throws {
+        try PeerID.validate(peer)
+        let now = clock()
+        try await write { db in
+            try await Self.requireOwnLivePeer(db, peer, principal: principal, now: now)
+            try await db.raw("DELETE FROM blob_origin_leases WHERE digest = \(bind: digest.description) AND holder = \(bind: peer)").run()
+        }
+    }
+
+    /// - Throws: `forbidden` unless `peer` is live and `principal` announced it.
+    static func requireOwnLivePeer(_ db: any SQLDatabase, _ peer: String, principal: String, now: Int64) async throws {
+        let owner = try await db.raw("SELECT principal FROM peers WHERE id = \(bind: peer) AND expires_at >= \(bind: now)").first()?
+            .decode(column: "principal", as: String.self)
+        guard owner == principal else {
+            throw VesselError.forbidden("lease_for '\(peer)' is not a live peer announced by \(principal)")
+        }
+    }
+
     static let peerQuery = "SELECT id, url, principal, blobs, expires_at, suspect_until FROM peers"
 
     static func peerInfo(_ row: any SQLRow, now: Int64) throws -> PeerInfo {
