@@ -212,6 +212,46 @@ struct AgentEndToEndTests {
         let nothing = try await agentOnce(server: server.url, token: token, dir: TempDir.make("vessel-agent"), ["--cache-dir", cache, "--retry-for", "0"])
         #expect(nothing.status == 6, "the registry is away and nothing is in place: \(nothing.stdout) \(nothing.stderr)")
     }
+
+    /// `vessel agent --share`: the agent announces what its cache holds as peer NODE, serves it
+    /// to a pull on another cache (nothing from the origin, on /metrics) and withdraws on SIGTERM.
+    @Test func anAgentThatSharesServesItsVersionToAColdPull() async throws {
+        let server = try await ServeProcess()
+        defer { server.stop() }
+        let folder = TempDir.make("vessel-agent-model")
+        try "{\"note\": \"shared\"}".write(toFile: "\(folder)/config.json", atomically: true, encoding: .utf8)
+        try TempDir.writeFile("\(folder)/weights.bin", count: 3 << 20, seed: 24)
+        let push = try await CLI.run(["push", folder, "--model", "acme/m"], environment: server.env)
+        #expect(push.status == 0, "\(push.stderr)")
+        try await Self.deploy(server, ["acme/m:1"])
+        let digests = try await Self.digests(server)
+        let dir = TempDir.make("vessel-agent")
+        let share = CLI.freePort()
+        let agent = try AgentProcess(server: server.url, token: ServeProcess.adminToken, dir: dir,
+                                     arguments: ["--cache-dir", dir + "-cache", "--node", "node-s", "--share", "127.0.0.1:\(share)"])
+        defer { agent.stop() }
+        try await agent.waitFor("version 1 in sync") { $0["digest"] as? String == digests[1] && $0["state"] as? String == "in_sync" }
+        let api = server.client()
+        defer { Task { await api.shutdown() } }
+        var announced: PeerInfo?
+        for _ in 0..<600 where announced?.blobs ?? 0 < 2 {
+            announced = try await api.peersList().first { $0.id == "node-s" }
+            if announced?.blobs ?? 0 < 2 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(announced?.url == "http://127.0.0.1:\(share)" && announced?.blobs == 2, "the agent's announcement: \(String(describing: announced)); log:\n\(agent.logText.suffix(2000))")
+
+        let before = try await server.blobBytesServed()
+        let out = TempDir.make("vessel-agent-pull") + "/m"
+        let pull = try await CLI.run(["pull", "acme/m:1", out, "--cache-dir", TempDir.make("vessel-agent-cold"), "--json"], environment: server.env)
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: "\(folder)/weights.bin", andPath: "\(out)/weights.bin"))
+        #expect(try pull.json()["bytes_from_peers"] as? Int == (3 << 20) + 18, "\(pull.stdout)")
+        let served = try await server.blobBytesServed() - before
+        #expect(served == 0, "origin egress while the agent shared the version: \(served) bytes")
+
+        agent.stop()
+        #expect(try await api.peersList().contains { $0.id == "node-s" } == false, "a stopped agent withdraws its announcement")
+    }
 }
 
 /// The agent against an in-process registry whose blob store counts (and can slow) reads.

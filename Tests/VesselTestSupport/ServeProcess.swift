@@ -55,6 +55,15 @@ public final class ServeProcess: @unchecked Sendable {
         APIClient(config: ClientConfig(server: url, token: Self.adminToken, tls: clientTLS ?? ClientTLS()))
     }
 
+    /// `vessel_blob_bytes_served_total` on the server's /metrics: the origin's blob egress.
+    public func blobBytesServed() async throws -> Int {
+        let text = try await runProcess("/usr/bin/curl", ["-sS", "--max-time", "30", "\(url)/metrics"], environment: ["PATH": "/usr/bin:/bin"], timeLimit: .seconds(60)).stdout
+        for line in text.split(separator: "\n") where line.hasPrefix("vessel_blob_bytes_served_total ") {
+            return Int(Double(line.split(separator: " ")[1]) ?? -1)
+        }
+        throw TestFailure("no vessel_blob_bytes_served_total on /metrics: \(text.prefix(500))")
+    }
+
     /// Starts the process (again, after `kill()` or `stop()`: same port, same data) and waits
     /// until it answers, at most 30 s; a server that does not come up is killed and its log
     /// quoted in the error.
