@@ -53,15 +53,15 @@ final class PeerTestClock: Sendable {
     }
 
     /// Announce, then sources: the peer, one piece digest (the blob's SHA-256: a blob under
-    /// 64 MiB is one piece), stored after the first answer, and a ticket that verifies with
-    /// the published key.
+    /// 64 MiB is one piece), kept since the upload (decision 0038), and a ticket that
+    /// verifies with the published key.
     @Test func sourcesNameLivePeersPiecesAndATicket() async throws {
         try await Self.withPushed { harness, client, clock in
             let digest = APIHarness.digest(Self.weights)
-            // No peer holds it yet: no pieces, and the blob is not read to hash them.
+            // The upload kept the pieces; with no peer holding the blob the answer lists none.
+            #expect(try await harness.registry.store.blobPieces(of: digest, pieceSize: PeerProtocol.pieceSize) == [digest.hex])
             let alone = try await Self.sources(client, digest).decode(BlobSources.self)
             #expect(alone.peers.isEmpty && alone.pieces.isEmpty)
-            #expect(try await harness.registry.store.blobPieces(of: digest, pieceSize: PeerProtocol.pieceSize) == nil)
 
             let announced = try await Self.announce(client, "node-a", [digest, APIHarness.digest(Self.other)])
             #expect(announced.status == .ok, "\(announced.object)")
@@ -69,7 +69,6 @@ final class PeerTestClock: Sendable {
             let info = try announced.decode(PeerInfo.self)
             #expect(info.id == "node-a" && info.principal == "admin" && info.blobs == 2 && info.url == "http://127.0.0.1:7001")
 
-            #expect(try await harness.registry.store.blobPieces(of: digest, pieceSize: PeerProtocol.pieceSize) == nil)
             let answer = try await Self.sources(client, digest)
             #expect(answer.status == .ok, "\(answer.object)")
             #expect(Set(answer.object.keys) == ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at"])

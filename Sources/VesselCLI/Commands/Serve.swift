@@ -114,6 +114,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("For benchmarks: send at most this many blob bytes a second over all requests (e.g. 100MB, 64MiB); stands in for a slow origin (docs/peers.md).", valueName: "BYTES_PER_SECOND"))
     var egressLimit: String?
 
+    @Option(help: ArgumentHelp("When to compute the SHA-256 of every 64 MiB piece of a blob, which peers' pulls check: upload (in the pass that verifies the upload) or on-demand (the first time a peer needs them).", valueName: "WHEN"))
+    var pieceDigests: String = "upload"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -162,6 +165,11 @@ struct Serve: AsyncParsableCommand {
             }
             options.trustedProxies = try trustProxy.map { text throws(VesselError) in try CIDR(text) }
             options.egressLimit = try egressLimit.map { text throws(VesselError) in try EgressLimiter.parse(text) }
+            switch pieceDigests {
+            case "upload": options.pieceDigestsAtUpload = true
+            case "on-demand": options.pieceDigestsAtUpload = false
+            default: throw VesselError.invalidArgument("--piece-digests must be upload or on-demand, not '\(pieceDigests.prefix(40))'")
+            }
             if let publicURL {
                 guard publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://") else {
                     throw VesselError.invalidArgument("--public-url must start with https:// or http://")

@@ -37,14 +37,15 @@ extension Registry {
     /// Blobs under `dataDir/blobs`, or in the S3 bucket of `storageURL`.
     static func openStorage(_ options: ServerOptions, faults: FileFaults, policy: BackendPolicy, logger: Logger) async throws -> (blobs: any BlobStore, uploads: any ChunkedUploadStore, s3: S3BlobStore?) {
         guard let text = options.storageURL, let credentials = options.storageCredentials else {
-            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults)
+            let blobs = try FileSystemBlobStore(root: "\(options.dataDir)/blobs", threadPool: .blobIO, faults: faults, pieceSize: options.uploadPieceSize)
             try blobs.sweepTemporary()
             return (blobs, blobs, nil)
         }
         var location = try S3Location(parsing: text)
         location.caCertPath = options.outgoingCACertPath
         let (s3, status) = try await S3BlobStore.open(location, credentials: credentials, createBucket: options.createBucket,
-                                                      cacheRoot: "\(options.dataDir)/s3-cache", policy: policy, logger: logger)
+                                                      cacheRoot: "\(options.dataDir)/s3-cache", policy: policy, logger: logger,
+                                                      pieceSize: options.uploadPieceSize)
         if status.created { logger.notice("created bucket '\(location.bucket)'") }
         do {
             let swept = try await s3.sweepAbandonedWrites()

@@ -108,7 +108,7 @@ public struct Registry: Sendable {
         AdminController(store: store, clock: clock).register(routes)
         MaintenanceController(store: store, blobs: blobs, options: options).register(routes)
         ModelController(store: store, blobs: blobs, pipeline: pipeline).register(routes)
-        BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
+        BlobController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect, pieceSize: options.uploadPieceSize).register(routes)
         HubController(store: store, blobs: blobs, metrics: metrics, redirect: blobRedirect).register(routes)
         UploadController(store: store, uploads: uploads, metrics: metrics, preferredChunkSize: options.uploadChunkSize,
                          ttl: BackgroundJobs.micros(options.uploadSessionTTL), clock: clock).register(routes)

@@ -82,6 +82,12 @@ public struct ServerOptions: Sendable {
     /// `--egress-limit`: blob bytes a second this server sends at most, over all requests
     /// (benchmarks: a slow origin; docs/peers.md). Nil: no limit.
     public var egressLimit: UInt64? = nil
+    /// `--piece-digests`: true (`upload`, the default) computes every blob's piece digests in
+    /// the pass that verifies an upload; false (`on-demand`) only when a peer first needs them
+    /// (decision 0038).
+    public var pieceDigestsAtUpload = true
+    /// The piece size uploads hash along, or nil.
+    var uploadPieceSize: Int64? { pieceDigestsAtUpload ? PeerProtocol.pieceSize : nil }
 
     public init(dataDir: String = "./vessel-data", host: String = "127.0.0.1", port: Int = 8750, adminToken: String? = nil) {
         self.dataDir = dataDir

@@ -12,6 +12,8 @@ struct BlobController {
     /// With `--storage-redirect`: a presigned object-storage URL for a blob. Downloads answer
     /// `307` to it; the client follows without its Vessel token and still hashes every byte.
     var redirect: (@Sendable (Digest) -> String)? = nil
+    /// Uploads hash every piece of this size along (nil: `--piece-digests on-demand`).
+    var pieceSize: Int64? = PeerProtocol.pieceSize
     /// Bytes gathered before each write to storage.
     static let writeChunk = 1 << 20
 
@@ -89,10 +91,11 @@ struct BlobController {
         let naming = store as? any BlobNaming
         let sweepSeq = try await naming?.beginBlobUpload(digest)
         if let stored = try await store.blobSize(digest) {
-            var counter = DigestingCounter(expectedDigest: digest, expectedSize: size)
+            var counter = DigestingCounter(expectedDigest: digest, expectedSize: size, pieceSize: pieceSize)
             try await Self.stream(request.body, declared: size, batching: false) { try counter.update($0) }
             try counter.verify()
             try await Self.record(store, naming, digest, size: stored, proof: proof, sweepSeq: sweepSeq)
+            await UploadPieces.record(store, digest, size: size, pieces: counter.pieces)
             return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
         }
         let writer = try await blobs.makeWriter(expecting: digest, size: size)
@@ -104,6 +107,7 @@ struct BlobController {
             throw error
         }
         try await Self.record(store, naming, digest, size: size, proof: proof, sweepSeq: sweepSeq)
+        await UploadPieces.record(store, digest, size: size, pieces: writer.pieceDigests)
         return try JSONResponse.make(BlobStatus(digest: digest, size: size, created: true), status: .created)
     }
 

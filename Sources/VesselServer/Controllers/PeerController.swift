@@ -59,20 +59,45 @@ struct PeerController {
             return Response(status: .noContent)
         }
         routes.on(.get, Self.sourcesPath, .read) { _, context, _ in
-            let digest = try VesselCore.Digest(try context.parameters.require("digest"))
-            guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
-            guard try await store.modelContainsBlob(model: model, digest: digest), let size = try await store.blobSize(digest) else {
-                throw VesselError.notFound("model holds no blob \(digest)")
-            }
-            let peers = try await store.peerSources(of: digest, limit: PeerProtocol.maxSources)
-            // Pieces matter only to a pull that takes bytes from peers: with none, the blob is not
-            // read a second time to hash them (a first pull from the origin reads it once).
-            let pieceDigests = peers.isEmpty ? [] : try await pieces.of(digest, size: size)
-            let expires = Int(clock() / 1_000_000) + PeerProtocol.ticketLifetimeSeconds
-            let ticket = try await tickets.signer().sign(model: model.description, digest: digest, expires: expires)
-            return try JSONResponse.make(BlobSources(digest: digest, size: Int64(size), pieceSize: PeerProtocol.pieceSize, pieces: pieceDigests,
-                                                     peers: peers, ticket: ticket, ticketExpiresAt: Timestamp.rfc3339(micros: Int64(expires) * 1_000_000)))
+            try JSONResponse.make(try await sources(context, leaseFor: nil, principal: ""))
         }
+        // The same answer plus the origin lease (decision 0037). A POST, not a query on the GET:
+        // it may take or renew a lease, and a GET must stay safe to repeat, cache and prefetch.
+        routes.on(.post, Self.sourcesPath, .read) { request, context, caller in
+            let body = try await JSONResponse.decode(SourcesRequest.self, from: request, context: context)
+            try PeerID.validate(body.leaseFor)
+            return try JSONResponse.make(try await sources(context, leaseFor: body.leaseFor, principal: caller.principal.name))
+        }
+        // The holder gives its lease up (its download failed): a waiting puller may take it at once.
+        routes.on(.delete, "/api/v1/peers/:peer/leases/:digest", .authenticated) { _, context, caller in
+            let id = try peerID(context)
+            let digest = try VesselCore.Digest(try context.parameters.require("digest"))
+            try await store.releaseOriginLease(of: digest, for: id, principal: caller.principal.name)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// Where the blob of the route is: its peers, pieces and a ticket; with `leaseFor`, also
+    /// the origin lease while no peer holds it.
+    private func sources(_ context: AppContext, leaseFor: String?, principal: String) async throws -> BlobSources {
+        let digest = try VesselCore.Digest(try context.parameters.require("digest"))
+        guard let model = try APIRoutes.model(from: context) else { throw VesselError.invalidArgument("the route names no model") }
+        guard try await store.modelContainsBlob(model: model, digest: digest), let size = try await store.blobSize(digest) else {
+            throw VesselError.notFound("model holds no blob \(digest)")
+        }
+        var lease: OriginLease?
+        if let leaseFor {
+            lease = try await store.takeOriginLease(of: digest, for: leaseFor, principal: principal, seconds: PeerProtocol.originLeaseSeconds)
+        }
+        let peers = try await store.peerSources(of: digest, limit: PeerProtocol.maxSources)
+        // Pieces matter only to a pull that takes bytes from peers: with none, the blob is not
+        // read a second time to hash them (a first pull from the origin reads it once).
+        let pieceDigests = peers.isEmpty ? [] : try await pieces.of(digest, size: size)
+        let expires = Int(clock() / 1_000_000) + PeerProtocol.ticketLifetimeSeconds
+        let ticket = try await tickets.signer().sign(model: model.description, digest: digest, expires: expires)
+        return BlobSources(digest: digest, size: Int64(size), pieceSize: PeerProtocol.pieceSize, pieces: pieceDigests,
+                           peers: peers, ticket: ticket, ticketExpiresAt: Timestamp.rfc3339(micros: Int64(expires) * 1_000_000),
+                           originLease: peers.isEmpty ? lease : nil)
     }
 
     private func peerID(_ context: AppContext) throws -> String {
@@ -134,26 +159,8 @@ final class PieceDigests: Sendable {
         return try await task.value
     }
 
-    /// The hex SHA-256 of every `pieceSize` piece of `chunks`.
+    /// The hex SHA-256 of every `pieceSize` piece of `chunks` (`PieceHasher`, as uploads do).
     static func compute<S: AsyncSequence>(_ chunks: S, pieceSize: Int64) async throws -> [String] where S.Element == ByteBuffer {
-        var pieces: [String] = []
-        var hasher = SHA256()
-        var filled: Int64 = 0
-        for try await chunk in chunks {
-            var rest = chunk
-            while rest.readableBytes > 0 {
-                let take = Int(min(Int64(rest.readableBytes), pieceSize - filled))
-                rest.withUnsafeReadableBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<take])) }
-                rest.moveReaderIndex(forwardBy: take)
-                filled += Int64(take)
-                if filled == pieceSize {
-                    pieces.append(VesselCore.Digest(bytes: hasher.finalize()).hex)
-                    hasher = SHA256()
-                    filled = 0
-                }
-            }
-        }
-        if filled > 0 { pieces.append(VesselCore.Digest(bytes: hasher.finalize()).hex) }
-        return pieces
+        try await PieceHasher.pieces(of: chunks, pieceSize: pieceSize)
     }
 }

@@ -85,17 +85,18 @@ struct UploadController {
     private func complete(_ session: UploadSession, caller: Caller) async throws -> Response {
         let readable = try await store.readableScopes(of: caller.principal.name)
         let usable = try await store.usableBlobSize(session.digest, model: session.model, principal: caller.principal.name, readable: readable) != nil
-        var created: Bool
+        let completed: CompletedSession
         let naming = store as? any BlobNaming
         let sweepSeq = try await naming?.beginBlobUpload(session.digest)
         do {
-            created = try await uploads.completeSession(session.id, plan: session.plan, digest: session.digest)
+            completed = try await uploads.complete(session.id, plan: session.plan, digest: session.digest)
         } catch let error as VesselError where error.code == .digestMismatch || error.code == .sizeMismatch {
             try await store.deleteUploadSession(id: session.id)
             throw error
         }
-        created = created || !usable
+        let created = completed.created || !usable
         try await BlobController.record(store, naming, session.digest, size: session.size, proof: BlobProof(model: session.model, principal: caller.principal.name), sweepSeq: sweepSeq)
+        await UploadPieces.record(store, session.digest, size: session.size, pieces: completed.pieceDigests)
         try await store.deleteUploadSession(id: session.id)
         metrics.sessionCompleted()
         return try JSONResponse.make(UploadedBlob(digest: session.digest, size: session.size, created: created), status: created ? .created : .ok)

@@ -39,10 +39,14 @@ public protocol BlobWriter: Sendable {
     func commit() async throws
     /// Discards everything written. Safe to call after a failure or twice.
     func abort() async
+    /// After a successful `commit`: the hex SHA-256 of every piece of the blob, computed in
+    /// the pass that verified its digest (decision 0038); nil when not computed.
+    var pieceDigests: [String]? { get }
 }
 
 extension BlobWriter {
     public var takesPieces: Bool { false }
+    public var pieceDigests: [String]? { nil }
 }
 
 /// A blob's bytes as an async sequence of buffers; the producer reads ahead at most one chunk.

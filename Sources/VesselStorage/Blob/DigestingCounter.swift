@@ -1,19 +1,24 @@
-import struct Crypto.SHA256
 import NIOCore
 import VesselCore
 
 /// Hashes and counts bytes as they stream past, and judges them against what was promised.
-/// The server also uses it alone to check a re-sent stored blob without writing it.
+/// The server also uses it alone to check a re-sent stored blob without writing it. With a
+/// piece size it also hashes every piece on the way (`PieceHasher`, decision 0038).
 public struct DigestingCounter: Sendable {
-    private var hasher = SHA256()
+    private var hasher: PieceHasher
     private(set) var count: UInt64 = 0
     let expectedDigest: Digest
     let expectedSize: UInt64
 
-    public init(expectedDigest: Digest, expectedSize: UInt64) {
+    public init(expectedDigest: Digest, expectedSize: UInt64, pieceSize: Int64? = nil) {
         self.expectedDigest = expectedDigest
         self.expectedSize = expectedSize
+        hasher = PieceHasher(pieceSize: pieceSize)
     }
+
+    /// The hex SHA-256 of every piece of the bytes so far (nil without a piece size); right
+    /// for the blob once `verify` passed.
+    public var pieces: [String]? { hasher.pieces }
 
     /// - Throws: `size_mismatch` as soon as more bytes arrive than promised.
     public mutating func update(_ buffer: ByteBuffer) throws(VesselError) {
@@ -21,7 +26,7 @@ public struct DigestingCounter: Sendable {
         guard !overflow, total <= expectedSize else {
             throw VesselError(.sizeMismatch, "received more than the declared \(expectedSize) bytes for \(expectedDigest)")
         }
-        buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        hasher.update(buffer)
         count = total
     }
 
@@ -30,7 +35,7 @@ public struct DigestingCounter: Sendable {
         guard count == expectedSize else {
             throw VesselError(.sizeMismatch, "received \(count) bytes for \(expectedDigest), but \(expectedSize) were declared")
         }
-        let actual = Digest(bytes: hasher.finalize())
+        let actual = hasher.digest ?? expectedDigest
         guard actual == expectedDigest else {
             throw VesselError(.digestMismatch, "the uploaded bytes hash to \(actual), not the declared \(expectedDigest); nothing was stored")
         }

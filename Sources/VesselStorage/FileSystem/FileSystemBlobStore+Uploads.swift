@@ -81,6 +81,10 @@ extension FileSystemBlobStore: ChunkedUploadStore {
     }
 
     public func completeSession(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> Bool {
+        try await complete(id, plan: plan, digest: digest).created
+    }
+
+    public func complete(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> CompletedSession {
         let dir = try sessionDir(id)
         try locks.lockSession(id)
         defer { locks.unlockSession(id) }
@@ -92,14 +96,15 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         let final = path(of: digest)
         let data = "\(dir)/data"
         let size = plan.size
-        let actual: Digest
+        let actual: Digest, pieces: [String]?
         do {
             try Self.checkSize(data, size: size)
             if let hashed = try await uploadHashes.digest(id, chunks: plan.chunks) {
-                actual = hashed
+                (actual, pieces) = hashed
             } else {
                 completedByRehashing.add(1, ordering: .relaxed)
-                actual = try await threadPool.runIfActive { try Self.hashFile(data, size: size) }
+                let pieceSize = pieceSize
+                (actual, pieces) = try await threadPool.runIfActive { try Self.hashFile(data, size: size, pieceSize: pieceSize) }
             }
         } catch let error as VesselError where error.code == .sizeMismatch {
             try await deleteSession(id)
@@ -112,7 +117,7 @@ extension FileSystemBlobStore: ChunkedUploadStore {
         // Verified before this check, also for a stored blob: completing proves possession.
         if try await self.size(of: digest) != nil {
             try await deleteSession(id)
-            return false
+            return CompletedSession(created: false, pieceDigests: pieces)
         }
         try await threadPool.runIfActive {
             let parent = (final as NSString).deletingLastPathComponent
@@ -125,7 +130,7 @@ extension FileSystemBlobStore: ChunkedUploadStore {
             Self.fsyncDirectory(parent)
         }
         try await deleteSession(id)
-        return true
+        return CompletedSession(created: true, pieceDigests: pieces)
     }
 
     public func deleteSession(_ id: String) async throws {
@@ -154,6 +159,12 @@ extension FileSystemBlobStore: ChunkedUploadStore {
 
     /// SHA-256 of a file that must be exactly `size` bytes long.
     static func hashFile(_ path: String, size: UInt64) throws -> Digest {
+        try hashFile(path, size: size, pieceSize: nil).digest
+    }
+
+    /// SHA-256 of a file that must be exactly `size` bytes long, and of its pieces of
+    /// `pieceSize` (nil: none) in the same read.
+    static func hashFile(_ path: String, size: UInt64, pieceSize: Int64?) throws -> (digest: Digest, pieces: [String]?) {
         try checkSize(path, size: size)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError.map(errno, doing: "read an upload") }
@@ -162,9 +173,10 @@ extension FileSystemBlobStore: ChunkedUploadStore {
             close(fd)
             if let direct { close(direct) }
         }
-        var hasher = SHA256()
+        var hasher = PieceHasher(pieceSize: pieceSize)
         try PrefixHasher.hash(fd: fd, direct: direct, ranges: [0..<size], into: &hasher)
-        return Digest(bytes: hasher.finalize())
+        guard let digest = hasher.digest else { throw VesselError.internalError("a file's hash is missing") }
+        return (digest, hasher.pieces)
     }
 
     static func fsyncDirectory(_ path: String) {

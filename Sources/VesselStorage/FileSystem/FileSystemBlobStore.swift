@@ -28,13 +28,17 @@ public final class FileSystemBlobStore: BlobStore {
     /// Completed sessions whose digest came from hashing all of `data` at completion instead
     /// of the passes made while it arrived (tests watch it).
     let completedByRehashing = Atomic<Int>(0)
+    /// The piece size whose digests uploads compute on the way (nil: none; decision 0038).
+    public let pieceSize: Int64?
 
     /// - Parameter faults: test hooks to inject I/O errors (a full disk); `.none` in production.
-    public init(root: String, threadPool: NIOThreadPool, faults: FileFaults = .none) throws {
+    /// - Parameter pieceSize: uploads also hash every piece of this size (nil: they do not).
+    public init(root: String, threadPool: NIOThreadPool, faults: FileFaults = .none, pieceSize: Int64? = PeerProtocol.pieceSize) throws {
         self.root = root
         self.threadPool = threadPool
         self.faults = faults
-        self.uploadHashes = PrefixHasher(threadPool: threadPool)
+        self.pieceSize = pieceSize
+        self.uploadHashes = PrefixHasher(threadPool: threadPool, pieceSize: pieceSize)
         for dir in ["\(root)/sha256", "\(root)/tmp", "\(root)/uploads"] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
@@ -62,7 +66,7 @@ public final class FileSystemBlobStore: BlobStore {
         let tmp = "\(root)/tmp/\(UUID().uuidString)"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileIOError.map(errno, doing: "create an upload file") }
-        return FileSystemBlobWriter(store: self, fd: fd, tempPath: tmp, finalPath: path(of: digest), counter: DigestingCounter(expectedDigest: digest, expectedSize: size))
+        return FileSystemBlobWriter(store: self, fd: fd, tempPath: tmp, finalPath: path(of: digest), counter: DigestingCounter(expectedDigest: digest, expectedSize: size, pieceSize: pieceSize))
     }
 
     public func read(_ digest: Digest, range: Range<UInt64>?) async throws -> BlobChunks {

@@ -14,6 +14,7 @@ final class FileSystemBlobWriter: BlobWriter {
         var fd: Int32
         var counter: DigestingCounter
         var finished = false
+        var pieces: [String]?
     }
 
     private let store: FileSystemBlobStore
@@ -58,6 +59,7 @@ final class FileSystemBlobWriter: BlobWriter {
         }
         do {
             try counter.verify()
+            state.withLock { $0.pieces = counter.pieces }
             let finalPath = finalPath, tempPath = tempPath, file = file
             try await store.threadPool.runIfActive {
                 try file.flushNow()
@@ -82,6 +84,8 @@ final class FileSystemBlobWriter: BlobWriter {
             throw error
         }
     }
+
+    var pieceDigests: [String]? { state.withLock { $0.pieces } }
 
     func abort() async {
         let fd = state.withLock { state -> Int32? in

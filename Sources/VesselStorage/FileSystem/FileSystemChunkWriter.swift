@@ -35,7 +35,7 @@ final class FileSystemChunkWriter: ChunkWriter {
     private let file: StagedFileWriter?
     /// The session's hash state while this chunk extends it in-stream (see `claimFrontier`).
     private let claim: PrefixHasher.Frontier?
-    private let frontier: Mutex<SHA256?>
+    private let frontier: Mutex<PieceHasher?>
 
     init(store: FileSystemBlobStore, session: String, dir: String, index: Int, range: Range<UInt64>, fd: Int32, stored: Bool) {
         self.store = store

@@ -51,11 +51,12 @@ final class LocalBlobCache: Sendable {
     func path(of digest: Digest) -> String { "\(dir)/\(digest.hex)" }
 
     /// A fresh file to fill; `commit` or `discard` it.
-    func makeFile() throws -> CacheFile {
+    /// - Parameter pieceSize: also hash every piece of this size (``CacheFile/pieces``).
+    func makeFile(pieceSize: Int64? = nil) throws -> CacheFile {
         let path = "\(dir)/.\(UUID().uuidString)"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw FileIOError.map(errno, doing: "cache a blob") }
-        return CacheFile(cache: self, fd: fd, path: path)
+        return CacheFile(cache: self, fd: fd, path: path, pieceSize: pieceSize)
     }
 
     /// Runs `body` with a private link to the cached blob, or returns nil when it is not cached.
@@ -106,20 +107,21 @@ final class CacheFile: @unchecked Sendable {
     let cache: LocalBlobCache
     let fd: Int32
     let path: String
-    private var hasher = SHA256()
+    private var hasher: PieceHasher
     private var pending = ByteBuffer()
     private var offset: UInt64 = 0
     private var closed = false
     static let batch = 4 << 20
 
-    init(cache: LocalBlobCache, fd: Int32, path: String) {
+    init(cache: LocalBlobCache, fd: Int32, path: String, pieceSize: Int64?) {
+        self.hasher = PieceHasher(pieceSize: pieceSize)
         self.cache = cache
         self.fd = fd
         self.path = path
     }
 
     func write(_ buffer: ByteBuffer) async throws {
-        buffer.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+        hasher.update(buffer)
         var buffer = buffer
         pending.writeBuffer(&buffer)
         if pending.readableBytes >= Self.batch { try await flush() }
@@ -139,8 +141,12 @@ final class CacheFile: @unchecked Sendable {
         if pending.readableBytes > 0 { try await flush() }
         close(fd)
         closed = true
-        return Digest(bytes: hasher.finalize())
+        guard let digest = hasher.digest else { throw VesselError.internalError("a cached file's hash is missing") }
+        return digest
     }
+
+    /// The hex SHA-256 of every piece written (nil without a piece size).
+    var pieces: [String]? { hasher.pieces }
 
     /// Keeps the file as the blob `digest` (which the caller checked).
     func commit(as digest: Digest) { cache.insert(path, as: digest) }

@@ -72,6 +72,12 @@ extension S3BlobStore: ChunkedUploadStore {
     }
 
     public func completeSession(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> Bool {
+        try await complete(id, plan: plan, digest: digest).created
+    }
+
+    /// The piece digests come from the pass that verifies the blob: the spool's hashing while
+    /// the chunks arrived, or the re-read of the assembled object (decision 0038).
+    public func complete(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> CompletedSession {
         try Self.checkID(id)
         try locks.lockSession(id)
         defer { locks.unlockSession(id) }
@@ -84,13 +90,14 @@ extension S3BlobStore: ChunkedUploadStore {
                 try await deleteSession(id)
                 throw VesselError(.digestMismatch, "an empty upload hashes to the empty digest, not the declared \(digest); the upload was discarded")
             }
+            let pieces: [String]? = pieceSize == nil ? nil : []
             if stored {
                 try await deleteSession(id)
-                return false
+                return CompletedSession(created: false, pieceDigests: pieces)
             }
             try await client.putObject(blobKey(digest), body: ByteBuffer(), sha256Hex: SigV4Signer.emptyPayloadHash)
             try await deleteSession(id)
-            return true
+            return CompletedSession(created: true, pieceDigests: pieces)
         }
         var spooled: String?
         if let upload = try await uploadID(of: id) {
@@ -114,11 +121,12 @@ extension S3BlobStore: ChunkedUploadStore {
         if let spooled {
             // Every chunk came through this replica: hash the local copy, no re-read — mostly
             // hashed already while the chunks arrived (see S3UploadSpool).
-            let actual: Digest
-            if let incremental = try await spool.digest(id, chunks: plan.chunks) {
-                actual = incremental
+            let actual: Digest, pieces: [String]?
+            if let incremental = try await spool.hashed(id, chunks: plan.chunks) {
+                (actual, pieces) = incremental
             } else {
-                actual = try await threadPool.runIfActive { try FileSystemBlobStore.hashFile(spooled, size: plan.size) }
+                let pieceSize = pieceSize
+                (actual, pieces) = try await threadPool.runIfActive { try FileSystemBlobStore.hashFile(spooled, size: plan.size, pieceSize: pieceSize) }
             }
             guard actual == digest else {
                 try await deleteSession(id)
@@ -127,18 +135,18 @@ extension S3BlobStore: ChunkedUploadStore {
             if stored {
                 spool.remove(id, keep: false)
                 try await deleteSession(id)
-                return false
+                return CompletedSession(created: false, pieceDigests: pieces)
             }
             try await copy(key, to: blobKey(digest), size: assembled.size)
             spool.remove(id, keep: true)
             cache.insert(spooled, as: digest)
             completedLocally.add(1, ordering: .relaxed)
             try await deleteSession(id)
-            return true
+            return CompletedSession(created: true, pieceDigests: pieces)
         }
         // Re-read and hash; the bytes also land in the local cache, where the validators that
         // run at commit find them.
-        let file = try cache.makeFile()
+        let file = try cache.makeFile(pieceSize: pieceSize)
         let actual: Digest
         do {
             let response = try await client.getObject(key)
@@ -157,7 +165,7 @@ extension S3BlobStore: ChunkedUploadStore {
         if stored {
             file.discard()
             try await deleteSession(id)
-            return false
+            return CompletedSession(created: false, pieceDigests: file.pieces)
         }
         do {
             try await copy(key, to: blobKey(digest), size: assembled.size)
@@ -168,7 +176,7 @@ extension S3BlobStore: ChunkedUploadStore {
         file.commit(as: digest)
         completedByRereading.add(1, ordering: .relaxed)
         try await deleteSession(id)
-        return true
+        return CompletedSession(created: true, pieceDigests: file.pieces)
     }
 
     /// A server-side copy: one `CopyObject` up to 5 GiB, a multipart copy beyond.

@@ -41,12 +41,15 @@ public final class S3BlobStore: BlobStore {
 
     /// The part size of direct writes: the smallest at or above this that fits 10,000 parts.
     static let directPartSize: UInt64 = 8 << 20
+    /// The piece size whose digests uploads compute on the way (nil: none; decision 0038).
+    public let pieceSize: Int64?
 
-    init(client: S3Client, threadPool: NIOThreadPool, cache: LocalBlobCache) {
+    init(client: S3Client, threadPool: NIOThreadPool, cache: LocalBlobCache, pieceSize: Int64? = PeerProtocol.pieceSize) {
         self.client = client
         self.threadPool = threadPool
         self.cache = cache
-        self.spool = S3UploadSpool(dir: cache.dir, threadPool: threadPool)
+        self.pieceSize = pieceSize
+        self.spool = S3UploadSpool(dir: cache.dir, threadPool: threadPool, pieceSize: pieceSize)
     }
 
     /// What `open` found out about the bucket.
@@ -62,11 +65,13 @@ public final class S3BlobStore: BlobStore {
     ///   in a directory of its own (`<pid>-<random>`, removed at shutdown; those of processes
     ///   that no longer run are removed at open). At most `cacheLimit` bytes of copies.
     /// - Parameter policy: the deadline of each call and where its failures are reported.
+    /// - Parameter pieceSize: uploads also hash every piece of this size (nil: they do not).
     /// - Throws: `not_found` (no such bucket and `createBucket` is false), `unavailable`
     ///   (credentials refused, endpoint unreachable) — each with a message saying what to fix.
     public static func open(_ location: S3Location, credentials: S3Credentials, createBucket: Bool = false,
                             threadPool: NIOThreadPool = .blobIO, cacheRoot: String? = nil, cacheLimit: UInt64 = 8 << 30,
-                            policy: BackendPolicy = .unbounded, logger: Logger = Logger(label: "vessel.s3")) async throws -> (S3BlobStore, Status) {
+                            policy: BackendPolicy = .unbounded, logger: Logger = Logger(label: "vessel.s3"),
+                            pieceSize: Int64? = PeerProtocol.pieceSize) async throws -> (S3BlobStore, Status) {
         let client = S3Client(location: location, credentials: credentials, policy: policy, logger: logger)
         do {
             var created = false
@@ -84,7 +89,7 @@ public final class S3BlobStore: BlobStore {
             LocalBlobCache.removeAbandoned(under: root)
             let dir = "\(root)/\(getpid())-\(UUID().uuidString.prefix(8).lowercased())"
             let cache = try LocalBlobCache(dir: dir, limit: cacheLimit, threadPool: threadPool)
-            return (S3BlobStore(client: client, threadPool: threadPool, cache: cache), Status(versioning: versioning, created: created))
+            return (S3BlobStore(client: client, threadPool: threadPool, cache: cache, pieceSize: pieceSize), Status(versioning: versioning, created: created))
         } catch {
             await client.shutdown()
             throw error
@@ -133,7 +138,7 @@ public final class S3BlobStore: BlobStore {
     public func makeWriter(expecting digest: Digest, size: UInt64) async throws -> any BlobWriter {
         let needed = (size + ChunkPlan.maximumParts - 1) / ChunkPlan.maximumParts
         let partSize = max(Self.directPartSize, (needed + ChunkPlan.mebibyte - 1) / ChunkPlan.mebibyte * ChunkPlan.mebibyte)
-        return S3BlobWriter(store: self, key: blobKey(digest), counter: DigestingCounter(expectedDigest: digest, expectedSize: size), partSize: Int(partSize))
+        return S3BlobWriter(store: self, key: blobKey(digest), counter: DigestingCounter(expectedDigest: digest, expectedSize: size, pieceSize: pieceSize), partSize: Int(partSize))
     }
 
     public func read(_ digest: Digest, range: Range<UInt64>?) async throws -> BlobChunks {

@@ -15,6 +15,7 @@ final class S3BlobWriter: BlobWriter {
         var uploadID: String?
         var parts: [S3Client.Part] = []
         var finished = false
+        var pieces: [String]?
     }
 
     private let store: S3BlobStore
@@ -71,6 +72,7 @@ final class S3BlobWriter: BlobWriter {
         }
         do {
             try counter.verify()
+            state.withLock { $0.pieces = counter.pieces }
             let client = store.client
             if try await client.headObject(key) != nil {
                 // Already stored (identical bytes, by its name): leave it, add no new version.
@@ -93,6 +95,8 @@ final class S3BlobWriter: BlobWriter {
             throw error
         }
     }
+
+    var pieceDigests: [String]? { state.withLock { $0.pieces } }
 
     func abort() async {
         let uploadID = state.withLock { state -> String? in

@@ -36,10 +36,10 @@ final class S3UploadSpool: Sendable {
     private let hasher: PrefixHasher
     private let sessions = Mutex<[String: Session]>([:])
 
-    init(dir: String, threadPool: NIOThreadPool) {
+    init(dir: String, threadPool: NIOThreadPool, pieceSize: Int64? = nil) {
         self.dir = dir
         self.threadPool = threadPool
-        self.hasher = PrefixHasher(threadPool: threadPool)
+        self.hasher = PrefixHasher(threadPool: threadPool, pieceSize: pieceSize)
     }
 
     /// The spool file of a session, opened on first use. Nil when it cannot be created (the
@@ -61,11 +61,16 @@ final class S3UploadSpool: Sendable {
         hasher.recorded(id, chunk: chunk, tag: md5, range: range)
     }
 
-    /// The blob's digest from the hashing done during the upload, when every chunk is
-    /// recorded; nil when the session has no spool or a hashed chunk changed since (the caller
-    /// then hashes the whole file).
-    func digest(_ id: String, chunks: Int) async throws -> Digest? {
+    /// The blob's digest (and its pieces) from the hashing done during the upload, when every
+    /// chunk is recorded; nil when the session has no spool or a hashed chunk changed since (the
+    /// caller then hashes the whole file).
+    func hashed(_ id: String, chunks: Int) async throws -> (digest: Digest, pieces: [String]?)? {
         try await hasher.digest(id, chunks: chunks)
+    }
+
+    /// `hashed(_:chunks:)`'s digest alone.
+    func digest(_ id: String, chunks: Int) async throws -> Digest? {
+        try await hashed(id, chunks: chunks)?.digest
     }
 
     func forget(_ id: String, chunk: Int) {

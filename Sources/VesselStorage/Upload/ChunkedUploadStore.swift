@@ -28,6 +28,9 @@ public protocol ChunkedUploadStore: Sendable {
     /// when the blob was already stored.
     /// - Throws: `conflict` (chunks missing; details name them), `digest_mismatch`, `size_mismatch`.
     func completeSession(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> Bool
+    /// `completeSession`, also answering the piece digests computed in the pass that verified
+    /// the blob (decision 0038).
+    func complete(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> CompletedSession
     /// Removes a session's chunks; absent sessions are ignored.
     func deleteSession(_ id: String) async throws
     /// Every session that has chunk storage (to find storage left without a session row).
@@ -49,4 +52,24 @@ public protocol ChunkWriter: Sendable {
 
 extension ChunkWriter {
     public var takesPieces: Bool { false }
+}
+
+/// What completing an upload session did.
+public struct CompletedSession: Sendable {
+    /// False when the blob was already stored.
+    public var created: Bool
+    /// The hex SHA-256 of every piece of the blob, computed in the pass that verified it; nil
+    /// when that pass did not compute them (the registry computes them when a peer needs them).
+    public var pieceDigests: [String]?
+
+    public init(created: Bool, pieceDigests: [String]?) {
+        self.created = created
+        self.pieceDigests = pieceDigests
+    }
+}
+
+extension ChunkedUploadStore {
+    public func complete(_ id: String, plan: ChunkPlan, digest: Digest) async throws -> CompletedSession {
+        CompletedSession(created: try await completeSession(id, plan: plan, digest: digest), pieceDigests: nil)
+    }
 }

@@ -1,4 +1,3 @@
-import struct Crypto.SHA256
 import Foundation
 import NIOPosix
 import Synchronization
@@ -8,7 +7,8 @@ import VesselCore
 import Glibc
 #endif
 
-/// The SHA-256 of a file that an upload session fills chunk by chunk, computed while it fills.
+/// The SHA-256 of a file that an upload session fills chunk by chunk, computed while it fills,
+/// with the digests of its pieces in the same pass (``PieceHasher``, decision 0038).
 ///
 /// As soon as the chunks from the start of the file are recorded without a gap, a background
 /// pass hashes them from the file (read around the page cache where the file system allows
@@ -34,7 +34,7 @@ final class PrefixHasher: Sendable {
         var tags: [Int: String] = [:]
         var ranges: [Int: Range<UInt64>] = [:]
         /// The hash of chunks 0..<hashed.count, and the tag each had when it was hashed.
-        var hasher = SHA256()
+        var hasher: PieceHasher
         var hashed: [String] = []
         /// A background pass holds `hasher` (nil: none running).
         var pass: Task<Void, Never>?
@@ -44,17 +44,20 @@ final class PrefixHasher: Sendable {
 
     /// The hash state a chunk writer took to extend with the chunk's bytes as they arrive.
     struct Frontier: Sendable {
-        var hasher: SHA256
+        var hasher: PieceHasher
         fileprivate let generation: UUID
     }
 
     let threadPool: NIOThreadPool
+    /// The piece size hashed along (nil: none).
+    let pieceSize: Int64?
     private let files = Mutex<[String: File]>([:])
     /// Bytes hashed by reading the file back (the rest was hashed as it arrived).
     let bytesReadBack = Atomic<UInt64>(0)
 
-    init(threadPool: NIOThreadPool) {
+    init(threadPool: NIOThreadPool, pieceSize: Int64?) {
         self.threadPool = threadPool
+        self.pieceSize = pieceSize
     }
 
     /// Starts tracking session `id`, whose bytes are in the file at `path`. Returns false when
@@ -66,7 +69,7 @@ final class PrefixHasher: Sendable {
             guard files[id] == nil else { return false }
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return false }
-            files[id] = File(fd: fd, direct: DirectIO.open(path, flags: O_RDONLY))
+            files[id] = File(fd: fd, direct: DirectIO.open(path, flags: O_RDONLY), hasher: PieceHasher(pieceSize: pieceSize))
             return true
         }
     }
@@ -100,7 +103,7 @@ final class PrefixHasher: Sendable {
     /// Returns the hash state taken by ``claimFrontier(_:chunk:)`` as `claim`: `extended` over
     /// chunk `chunk` (stored for good, with an empty tag), or nil to leave the state as it
     /// was. Background passes resume either way.
-    func finishFrontier(_ id: String, chunk: Int, claim: Frontier, extended: SHA256?) {
+    func finishFrontier(_ id: String, chunk: Int, claim: Frontier, extended: PieceHasher?) {
         files.withLock { files in
             guard var file = files[id], file.generation == claim.generation, file.streaming else { return }
             file.streaming = false
@@ -161,12 +164,12 @@ final class PrefixHasher: Sendable {
         }
     }
 
-    /// The file's digest from the passes made so far plus the chunks after them, when all
-    /// `chunks` are recorded; nil when the session is untracked, a chunk is missing, or a
-    /// hashed chunk was recorded again with another tag.
-    func digest(_ id: String, chunks: Int) async throws -> Digest? {
+    /// The file's digest (and its pieces) from the passes made so far plus the chunks after
+    /// them, when all `chunks` are recorded; nil when the session is untracked, a chunk is
+    /// missing, or a hashed chunk was recorded again with another tag.
+    func digest(_ id: String, chunks: Int) async throws -> (digest: Digest, pieces: [String]?)? {
         while let pass = files.withLock({ $0[id]?.pass }) { await pass.value }
-        guard let (fd, direct, hasher, rest) = files.withLock({ files -> (Int32, Int32?, SHA256, [Range<UInt64>])? in
+        guard let (fd, direct, hasher, rest) = files.withLock({ files -> (Int32, Int32?, PieceHasher, [Range<UInt64>])? in
             guard let file = files[id], file.tags.count == chunks, file.hashed.count <= chunks,
                   file.hashed.indices.allSatisfy({ file.tags[$0] == file.hashed[$0] }) else { return nil }
             var rest: [Range<UInt64>] = []
@@ -184,9 +187,10 @@ final class PrefixHasher: Sendable {
         let final = try await threadPool.runIfActive {
             var hasher = hasher
             try Self.hash(fd: fd, direct: direct, ranges: rest, into: &hasher)
-            return hasher.finalize()
+            return hasher
         }
-        return Digest(bytes: final)
+        guard let digest = final.digest else { return nil }
+        return (digest, final.pieces)
     }
 
     /// Forgets a session and closes its file; a pass still running finishes on its own copy
@@ -207,7 +211,7 @@ final class PrefixHasher: Sendable {
     }
 
     /// Feeds `ranges` of the file into `hasher`, through `direct` when given.
-    static func hash(fd: Int32, direct: Int32?, ranges: [Range<UInt64>], into hasher: inout SHA256) throws {
+    static func hash(fd: Int32, direct: Int32?, ranges: [Range<UInt64>], into hasher: inout PieceHasher) throws {
         let scratch = DirectIO.borrow(DirectIO.pooledSize)
         defer { DirectIO.giveBack(scratch) }
         for range in ranges {
