@@ -137,6 +137,8 @@ import Testing
                 "DELETE /api/v1/peers/:peer authenticated",
                 "POST /api/v1/peers/:peer/reports authenticated",
                 "GET /api/v1/models/:owner/:name/blobs/:digest/sources read",
+                "POST /api/v1/models/:owner/:name/blobs/:digest/sources read",
+                "DELETE /api/v1/peers/:peer/leases/:digest authenticated",
                 // The Hugging Face Hub download protocol (docs/huggingface.md): a caller without
                 // read gets the answer of a missing repository (404 RepoNotFound), not 403.
                 "GET /hf/api/models/:owner/:name/revision/:revision read",

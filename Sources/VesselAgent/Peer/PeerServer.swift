@@ -17,7 +17,8 @@ import VesselSigning
 ///   cache entry (partial files are never served). `GET /healthz`.
 /// - Announces the verified entries to the registry (`PUT /api/v1/peers/:peer`) every ttl/3,
 ///   and as soon as the set changes (checked every `rescan`); withdraws the announcement on a
-///   clean stop.
+///   clean stop. After each accepted announcement it writes `.peer.json` (`PeerMarker`) in the
+///   cache folder, so pulls on that cache ask for origin leases as this peer; removed on a clean stop.
 public final class PeerServer: Sendable {
     public struct Configuration: Sendable {
         public var id: String
@@ -189,6 +190,12 @@ public final class PeerServer: Sendable {
                 $0.announced = blobs
                 $0.announcedAt = .now
             }
+            // Pulls on this cache ask for origin leases as this peer (decision 0037).
+            do {
+                try PeerMarker(peerID: configuration.id, expiresAt: Int(Date().timeIntervalSince1970) + configuration.ttlSeconds).write(cacheRoot: cache.root)
+            } catch {
+                logger.warning("cannot write \(PeerMarker.path(in: cache.root)): \(error)")
+            }
             logger.debug("announced \(blobs.count) blobs as peer \(configuration.id) at \(url)")
         } catch {
             logger.warning("cannot announce peer \(configuration.id): \(error)")
@@ -201,6 +208,7 @@ public final class PeerServer: Sendable {
             await announceIfDue(host: host)
             try? await Task.sleep(for: configuration.rescan)
         }
+        PeerMarker.remove(cacheRoot: cache.root)
         // Outside the cancelled task: the request must still go out.
         let id = configuration.id, api = api, logger = logger
         await Task {

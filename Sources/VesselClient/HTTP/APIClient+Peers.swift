@@ -35,6 +35,24 @@ extension APIClient {
         }
     }
 
+    /// `POST …/blobs/:digest/sources` `{lease_for}`: as `blobSources`, asked on behalf of this
+    /// node's live peer `peer`; while no peer holds the blob the answer carries the origin lease
+    /// (decision 0037). nil on 404 (a registry from before peers or before leases).
+    /// - Throws: `forbidden` when `peer` is not a live peer of the caller's principal.
+    public func blobSources(_ model: ModelName, digest: Digest, leaseFor peer: String) async throws -> BlobSources? {
+        do {
+            return try await call(.POST, "\(model.apiPath)/blobs/\(digest)/sources", body: SourcesRequest(leaseFor: peer), as: BlobSources.self)
+        } catch let error as VesselError where error.code == .notFound {
+            return nil
+        }
+    }
+
+    /// `DELETE /api/v1/peers/:peer/leases/:digest`: give up `peer`'s origin lease of `digest`.
+    public func releaseOriginLease(_ peer: String, digest: Digest) async throws {
+        try PeerID.validate(peer)
+        try await callNoContent(.DELETE, "/api/v1/peers/\(peer)/leases/\(digest)")
+    }
+
     /// `POST /api/v1/peers/:peer/reports`: `peer` served bytes of `digest` that did not match.
     public func reportPeer(_ id: String, digest: Digest, reason: String) async throws {
         try PeerID.validate(id)

@@ -89,29 +89,51 @@ public struct Puller: Sendable {
         // time, so a model of many small files does not wait on one round trip per file.
         let wide = UInt64(PeerProtocol.pieceSize)
         func slots(_ size: UInt64) -> Int { peers != nil && size > wide ? parallelism : 1 }
+        // This cache is shared by a live peer (`.peer.json`): ask for origin leases as that peer,
+        // so nodes starting together fetch each blob from the origin once (decision 0037).
+        let sharing = peers == nil ? nil : PeerMarker.read(cacheRoot: cache.root)?.peerID
         var transferred: UInt64 = 0
-        try await withThrowingTaskGroup(of: (Digest, String, UInt64, Int).self) { group in
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
             // With peers, each node takes the blobs in its own order, so nodes starting together
             // fetch different blobs from the origin and then share them.
-            var queue = (peers == nil ? needed.sorted { $0.value > $1.value } : needed.map { $0 }.shuffled())[...]
+            var queue = (peers == nil ? needed.sorted { $0.value > $1.value } : needed.map { $0 }.shuffled()).map { Pending(digest: $0.key, size: $0.value) }[...]
             var busy = 0
             func startWhatFits() {
-                while let item = queue.first, busy == 0 || busy + slots(item.value) <= parallelism {
+                while let item = queue.first, busy == 0 || busy + slots(item.size) <= parallelism {
                     queue.removeFirst()
-                    let taken = slots(item.value)
+                    let taken = slots(item.size)
                     busy += taken
                     let chosen = taken > 1 ? wideDownloader : downloader
                     group.addTask {
-                        let (path, bytes) = try await chosen.fetch(model: reference.model, digest: item.key, size: item.value)
-                        return (item.key, path, bytes, taken)
+                        if let notBefore = item.notBefore { try await Task.sleep(until: notBefore, clock: .continuous) }
+                        var answer = OriginLeaseAnswer.fetch
+                        if let sharing, !item.waitedLongEnough { answer = await chosen.originLease(model: reference.model, digest: item.digest, peer: sharing) }
+                        switch answer {
+                        case .wait:
+                            return .deferred(item.deferredAgain(), taken)
+                        case .hold:
+                            let (path, bytes) = try await chosen.fetchHoldingLease(model: reference.model, digest: item.digest, size: item.size, peer: sharing ?? "")
+                            return .done(item.digest, path, bytes, taken)
+                        case .fetch:
+                            let (path, bytes) = try await chosen.fetch(model: reference.model, digest: item.digest, size: item.size)
+                            return .done(item.digest, path, bytes, taken)
+                        }
                     }
                 }
             }
             startWhatFits()
-            while let (digest, path, bytes, taken) = try await group.next() {
-                located[digest] = path
-                transferred += bytes
-                busy -= taken
+            while let outcome = try await group.next() {
+                switch outcome {
+                case let .done(digest, path, bytes, taken):
+                    located[digest] = path
+                    transferred += bytes
+                    busy -= taken
+                case let .deferred(item, taken):
+                    // Another node is fetching it from the origin: the rest of the queue first,
+                    // then ask again after a short, growing pause.
+                    queue.append(item)
+                    busy -= taken
+                }
                 startWhatFits()
             }
         }
@@ -119,4 +141,36 @@ public struct Puller: Sendable {
         return PullResult(model: version.model, version: version.version, digest: version.digest, files: manifest.entries.count, bytesDownloaded: transferred, verifiedSignature: verified,
                           bytesFromPeers: peers?.bytesFromPeers)
     }
+}
+
+/// A blob still to fetch; one deferred because another node holds its origin lease comes back
+/// after a pause (0.25 s, 0.5 s, then every second) and is fetched regardless after two lease
+/// lifetimes of waiting (a holder that renews but never finishes).
+struct Pending: Sendable {
+    var digest: Digest
+    var size: UInt64
+    var deferrals = 0
+    var since: ContinuousClock.Instant?
+    var notBefore: ContinuousClock.Instant?
+
+    init(digest: Digest, size: UInt64) {
+        self.digest = digest
+        self.size = size
+    }
+
+    var waitedLongEnough: Bool { since.map { $0.duration(to: .now) > .seconds(2 * PeerProtocol.originLeaseSeconds) } ?? false }
+
+    func deferredAgain() -> Pending {
+        var next = self
+        next.deferrals += 1
+        next.since = since ?? .now
+        next.notBefore = .now + .milliseconds(min(1000, 250 << min(deferrals, 2)))
+        return next
+    }
+}
+
+/// How one blob's task ended: fetched (its path, bytes and slots), or deferred (its slots).
+enum Outcome: Sendable {
+    case done(Digest, String, UInt64, Int)
+    case deferred(Pending, Int)
 }

@@ -14,6 +14,11 @@ extension OpenAPIDocument {
                   body: .json(.object([("digest", .string), ("reason", .string)], required: ["digest", "reason"]))),
         Operation(method: "GET", path: "/api/v1/models/:owner/:name/blobs/:digest/sources", permission: .read,
                   summary: "Live peers holding a blob of the model, its piece digests and a ticket for the peers.", response: .ref("BlobSources")),
+        Operation(method: "POST", path: "/api/v1/models/:owner/:name/blobs/:digest/sources", permission: .read,
+                  summary: "As GET, asked on behalf of a live peer of the caller: while no peer holds the blob, also the origin lease (taken for that peer when free or lapsed, renewed when already its own).",
+                  body: .json(.object([("lease_for", .string)], required: ["lease_for"])), response: .ref("BlobSources")),
+        Operation(method: "DELETE", path: "/api/v1/peers/:peer/leases/:digest", permission: .authenticated,
+                  summary: "Give up the peer's origin lease of a blob (its download failed); the peer's principal only."),
     ]
 
     static let peerComponents: [String: Schema] = [
@@ -21,7 +26,8 @@ extension OpenAPIDocument {
                          ("suspect_until", .nullable(.string))], required: ["id", "url", "principal", "blobs", "expires_at", "suspect_until"]),
         "BlobSources": .object([("digest", .string), ("size", .integer), ("piece_size", .integer), ("pieces", .array(.string)),
                                 ("peers", .array(.object([("id", .string), ("url", .string)], required: ["id", "url"]))),
-                                ("ticket", .string), ("ticket_expires_at", .string)],
+                                ("ticket", .string), ("ticket_expires_at", .string),
+                                ("origin_lease", .object([("holder", .string), ("expires_at", .string), ("yours", .boolean)], required: ["holder", "expires_at", "yours"]))],
                                required: ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at"]),
         "TicketKeys": .object([("keys", .array(.object([("kid", .string), ("public_key", .string)], required: ["kid", "public_key"])))], required: ["keys"]),
     ]

@@ -78,3 +78,42 @@ extension Downloader {
         return true
     }
 }
+
+/// What the registry said about fetching a blob from the origin (decision 0037).
+enum OriginLeaseAnswer: Equatable {
+    /// Fetch it as usual: a peer holds it, or the registry has no lease to offer.
+    case fetch
+    /// This node's peer holds the lease: fetch it from the origin, renewing the lease.
+    case hold
+    /// Another live peer is fetching it from the origin: take another blob first, ask again later.
+    case wait(holder: String)
+}
+
+extension Downloader {
+    /// Asks for the origin lease of `digest` on behalf of this node's peer `peer`. Any failure
+    /// (an older registry, a peer the registry no longer knows): `.fetch`, as without leases.
+    func originLease(model: ModelName, digest: Digest, peer: String) async -> OriginLeaseAnswer {
+        guard let sources = try? await api.blobSources(model, digest: digest, leaseFor: peer), let lease = sources.originLease else { return .fetch }
+        return lease.yours ? .hold : .wait(holder: lease.holder)
+    }
+
+    /// `fetch` while holding the origin lease: renewed every third of its life while the
+    /// download runs, given up when it fails (a waiting node may then take it at once). On
+    /// success it is left to lapse: this node's peer announces the blob within a second, and
+    /// from then on `sources` names the peer instead of a lease.
+    func fetchHoldingLease(model: ModelName, digest: Digest, size: UInt64, peer: String) async throws -> (path: String, transferred: UInt64) {
+        let renewal = Task { [api] in
+            while !Task.isCancelled {
+                try await Task.sleep(for: .seconds(PeerProtocol.originLeaseSeconds / 3))
+                _ = try? await api.blobSources(model, digest: digest, leaseFor: peer)
+            }
+        }
+        defer { renewal.cancel() }
+        do {
+            return try await fetch(model: model, digest: digest, size: size)
+        } catch {
+            try? await api.releaseOriginLease(peer, digest: digest)
+            throw error
+        }
+    }
+}

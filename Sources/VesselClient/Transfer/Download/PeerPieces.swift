@@ -2,6 +2,10 @@ import Foundation
 import Synchronization
 import VesselCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The peers of one pull, shared by all its blobs (docs/peers.md, "Pulling from peers"): a
 /// peer that served a bad piece, failed, or missed a piece's deadline is dropped for the rest
 /// of the pull.
@@ -116,4 +120,47 @@ final class PeerPieces: Sendable {
         if start < size { result.append(start..<size) }
         return result
     }
+}
+
+/// `.peer.json` in a cache folder: a peer (`vessel cache serve`, `vessel agent --share`) shares
+/// this cache as `peerID` (written after each announcement the registry accepted, removed on a
+/// clean stop). A pull on the same cache asks for origin leases as that peer (decision 0037);
+/// one whose marker ran out (a killed peer) is ignored.
+public struct PeerMarker: Codable, Sendable, Equatable {
+    public var peerID: String
+    /// Unix seconds: when the announcement it stands for runs out.
+    public var expiresAt: Int
+
+    public init(peerID: String, expiresAt: Int) {
+        self.peerID = peerID
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case peerID = "peer_id"
+        case expiresAt = "expires_at"
+    }
+
+    public static func path(in cacheRoot: String) -> String { "\(cacheRoot)/.peer.json" }
+
+    /// The live marker of `cacheRoot`, if any.
+    public static func read(cacheRoot: String, now: Date = Date()) -> PeerMarker? {
+        guard let data = FileManager.default.contents(atPath: path(in: cacheRoot)),
+              let marker = try? JSONDecoder().decode(PeerMarker.self, from: data),
+              marker.expiresAt > Int(now.timeIntervalSince1970), (try? PeerID.validate(marker.peerID)) != nil else { return nil }
+        return marker
+    }
+
+    /// Writes it by rename, so a reader never sees half of it.
+    public func write(cacheRoot: String) throws {
+        let target = Self.path(in: cacheRoot)
+        let temporary = "\(target).\(ProcessInfo.processInfo.processIdentifier).tmp"
+        try JSONEncoder().encode(self).write(to: URL(fileURLWithPath: temporary))
+        guard rename(temporary, target) == 0 else {
+            unlink(temporary)
+            throw VesselError(.internalError, "cannot write \(target)")
+        }
+    }
+
+    public static func remove(cacheRoot: String) { unlink(path(in: cacheRoot)) }
 }
