@@ -3,7 +3,8 @@ import VesselCore
 import VesselSigning
 
 extension Downloader {
-    /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile.
+    /// Several connections, each fetching parts the journal lacks; hashed in order meanwhile,
+    /// from memory as they arrive (`OrderedHasher`).
     /// Throws `RangeIgnored` when the server answers a ranged request with the whole blob.
     /// With `peers`, the parts are the blob's pieces, each checked against its digest before it
     /// counts as received (`fetchPiece`).
@@ -26,24 +27,15 @@ extension Downloader {
         let queue = peers.map { PeerPieces.plan(received: received, size: size, pieceSize: $0.pieceSize) }
             ?? Parts.plan(received: received, size: size, partSize: partSize)
         let state = Parts(received: received, queue: queue)
-        let (arrivals, arrived) = AsyncStream<Void>.makeStream()
-        // Hash in file order as the received prefix grows.
-        let hashing = Task { () throws -> (SHA256, UInt64) in
-            var hasher = SHA256()
-            var hashed: UInt64 = 0
-            let scratch = DirectIO.allocate(FileHasher.chunkSize)
-            defer { scratch.deallocate() }
-            var signals = arrivals.makeAsyncIterator()
-            repeat {
-                let end = state.prefixEnd
-                if end > hashed {
-                    hashed = try file.hash(hashed..<end, into: &hasher, scratch: scratch)
-                    guard hashed == end else { throw VesselError(.unavailable, "the partial download of \(digest) became shorter") }
-                }
-            } while await signals.next() != nil
-            return (hasher, hashed)
-        }
-        arrived.yield()
+        // Hashed in file order on a task of its own while the parts arrive: a chunk at the
+        // hashing point, or ahead of it within `reorderBudget`, is hashed from memory; beyond
+        // that (and for what a resumed download or a peer put in the file) the bytes are read
+        // back from the file once recorded (`OrderedHasher`).
+        let feed = OrderedHasher(from: 0, budget: reorderBudget, overflow: .spill)
+        let hashing = Task { try await feed.run(hasher: SHA256(), file: file, durable: { state.receivedEnd(from: $0) }) }
+        defer { hashCounts?.add(feed) }
+        // Signalled whenever a range is recorded.
+        let arrived = feed
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // From peers, at least four connections: pieces come from several peers at once.
@@ -72,7 +64,7 @@ extension Downloader {
                             let response = try await get(model: model, digest: digest, range: part)
                             guard response.status.code == 206 || (response.status.code == 200 && part == 0..<size) else { throw RangeIgnored() }
                             var none: SHA256?
-                            try await receive(response, digest: digest, into: file, at: &position, end: part.upperBound, hasher: &none)
+                            try await receive(response, digest: digest, into: file, at: &position, end: part.upperBound, hasher: &none, feed: feed)
                             guard position == part.upperBound else {
                                 throw VesselError(.unavailable, "the download of \(digest) was cut at byte \(position)")
                             }
@@ -82,12 +74,11 @@ extension Downloader {
                 try await group.waitForAll()
             }
         } catch {
-            arrived.finish()
-            hashing.cancel()
+            feed.fail()
             _ = try? await hashing.value
             throw error
         }
-        arrived.finish()
+        feed.finish()
         let (hasher, hashed) = try await hashing.value
         guard hashed == size else {
             throw VesselError(.unavailable, "the download of \(digest) ended after \(hashed) of \(size) bytes")

@@ -11,8 +11,9 @@ import Glibc
 
 extension Downloader {
     /// Writes the response body at `position` (advanced as bytes land), never past `end`,
-    /// feeding `hasher` when given. Bytes received before a failure are written too.
-    func receive(_ response: HTTPClientResponse, digest: Digest, into file: PartialFile, at position: inout UInt64, end: UInt64, hasher: inout SHA256?) async throws {
+    /// feeding `feed` (hashed on its own task) or else `hasher`, when given. Bytes received
+    /// before a failure are written too.
+    func receive(_ response: HTTPClientResponse, digest: Digest, into file: PartialFile, at position: inout UInt64, end: UInt64, hasher: inout SHA256?, feed: OrderedHasher? = nil) async throws {
         let writer = DirectFileWriter(fd: file.fd, direct: file.direct, at: position, capacity: Self.stagingSize)
         do {
             defer { position = writer.written }
@@ -22,7 +23,11 @@ extension Downloader {
                     guard writer.position + count <= end else {
                         throw VesselError(.digestMismatch, "the server sent more bytes of \(digest) than asked for")
                     }
-                    chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
+                    if let feed {
+                        try await feed.submit(chunk, at: writer.position)
+                    } else {
+                        chunk.withUnsafeReadableBytes { hasher?.update(bufferPointer: $0) }
+                    }
                     if writer.writesThrough(chunk.readableBytes) {
                         // The disk write waits on a thread of NIO's blocking pool, not on one
                         // of the few threads every download's receiving and hashing share.

@@ -10,9 +10,8 @@ extension Downloader {
             have = 0
         }
         // Re-hash the durable prefix so the final digest covers every byte.
-        var prefix = SHA256()
-        have = try file.hash(0..<have, into: &prefix)
-        var hasher: SHA256? = prefix
+        var hasher = SHA256()
+        have = try file.hash(0..<have, into: &hasher, scratch: nil)
         progress?.add(have)
         if have < size {
             let response = try await get(model: model, digest: digest, range: have > 0 ? have..<size : nil)
@@ -22,13 +21,33 @@ extension Downloader {
                 have = 0
                 hasher = SHA256()
             }
+            // The received bytes are hashed on a task of their own while the next ones arrive
+            // and are written; every chunk is next in order, so the connection waits only when
+            // the hashing falls `hashingBudget` bytes behind.
+            let feed = OrderedHasher(from: have, budget: Self.hashingBudget, overflow: .wait)
+            let start = hasher
+            let hashing = Task { try await feed.run(hasher: start, file: file, durable: { $0 }) }
+            defer { hashCounts?.add(feed) }
             var position = have
-            let start = have
-            defer { transferred.add(position - start) }
-            try await receive(response, digest: digest, into: file, at: &position, end: size, hasher: &hasher)
+            let first = have
+            defer { transferred.add(position - first) }
+            do {
+                var none: SHA256?
+                try await receive(response, digest: digest, into: file, at: &position, end: size, hasher: &none, feed: feed)
+            } catch {
+                feed.fail()
+                _ = try? await hashing.value
+                throw error
+            }
+            feed.finish()
+            let hashed: UInt64
+            (hasher, hashed) = try await hashing.value
+            guard hashed == position else {
+                throw VesselError(.unavailable, "the download of \(digest) hashed \(hashed) of \(position) received bytes")
+            }
             have = position
         }
-        guard have == size, let hasher else {
+        guard have == size else {
             throw VesselError(.unavailable, "the download of \(digest) ended after \(have) of \(size) bytes")
         }
         return hasher

@@ -14,8 +14,10 @@ import Glibc
 /// A large blob with `streams` > 1 comes in parts of `partSize` bytes over that many
 /// connections at once (ranged GETs; the server, or the object storage it redirects to, serves
 /// each independently). Parts land at their offsets in the partial file, a journal next to it
-/// (`PartJournal`) records what arrived, and the bytes are hashed in file order as the
-/// received prefix grows. A resumed download fetches only the ranges the journal lacks.
+/// (`PartJournal`) records what arrived, and the bytes are hashed in file order from memory as
+/// they arrive, on a task of their own (`OrderedHasher`); only bytes a resumed download already
+/// held, pieces from peers and parts that ran more than `reorderBudget` ahead are read back
+/// from the file. A resumed download fetches only the ranges the journal lacks.
 /// Without a journal the partial file holds a prefix: the single-stream download appends to it.
 ///
 /// The pieces: this file chooses the strategy and verifies; `Downloader+WholeBlob.swift` and
@@ -32,7 +34,21 @@ struct Downloader: Sendable {
     /// Connections for one blob.
     var streams = 1
     /// Bytes per ranged request when `streams` > 1; blobs smaller than two parts use one stream.
-    var partSize: UInt64 = 32 << 20
+    /// At equal speeds the other connections run up to (`streams` - 1) parts ahead of the
+    /// hashing point, which `reorderBudget` holds in memory.
+    var partSize: UInt64 = 16 << 20
+    /// Bytes of ranged parts ahead of the hashing point kept in memory to be hashed there; what
+    /// arrives beyond it is read back from the partial file when the hashing point gets there.
+    var reorderBudget: Int {
+        get { heldAhead ?? (streams - 1) * Int(partSize) + Self.hashingBudget }
+        set { heldAhead = newValue }
+    }
+    var heldAhead: Int?
+    /// Where the bytes were hashed from (tests and benchmarks); nil: not counted.
+    var hashCounts: HashCounts?
+    /// How far the hashing of a single stream may fall behind its receiving before the
+    /// connection waits.
+    static let hashingBudget = 8 << 20
     /// Bytes a stream stages before a direct write: large writes keep the disk busy with
     /// fewer, longer requests (4 streams × 1 MiB pulled 2 GiB in 4.7–5.0 s, × 8 MiB in 3.7–4.2 s).
     static let stagingSize = 8 << 20

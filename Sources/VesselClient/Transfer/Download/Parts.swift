@@ -46,4 +46,10 @@ final class Parts: Sendable {
     }
 
     var prefixEnd: UInt64 { state.withLock { PartJournal.prefixEnd(of: $0.received) } }
+
+    /// Where the received range holding byte `offset` ends (`offset` when none holds it): how
+    /// far the file can be read from there.
+    func receivedEnd(from offset: UInt64) -> UInt64 {
+        state.withLock { $0.received.first { $0.contains(offset) }?.upperBound ?? offset }
+    }
 }
