@@ -8,6 +8,8 @@ struct AuditCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List audit entries, oldest first.")
         @Option(help: "Only entries about this model (owner/name).") var model: String?
+        @Option(help: "Only entries by this actor (a principal's name).") var actor: String?
+        @Option(help: "Only entries of this action (model.push) or action family (deployment).") var action: String?
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -18,7 +20,11 @@ struct AuditCommand: AsyncParsableCommand {
                     var cursor: String?
                     repeat {
                         let page: Page<AuditEntryInfo>
-                        if let name { page = try await api.modelAudit(name, cursor: cursor) } else { page = try await api.auditEntries(model: nil, cursor: cursor) }
+                        if let name {
+                            page = try await api.modelAudit(name, actor: actor, action: action, cursor: cursor)
+                        } else {
+                            page = try await api.auditEntries(model: nil, actor: actor, action: action, cursor: cursor)
+                        }
                         all += page.items
                         cursor = page.nextCursor
                     } while cursor != nil

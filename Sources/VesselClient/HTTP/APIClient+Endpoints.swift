@@ -74,11 +74,21 @@ extension APIClient {
         try await call(.POST, "\(model.apiPath)/drafts/\(draftID.percentEscaped)/commit", as: VersionInfo.self)
     }
 
-    public func auditEntries(model: ModelName?, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
+    /// The audit log, oldest first: all of it, or one model's; of one actor, of one action or
+    /// action family (`deployment`).
+    public func auditEntries(model: ModelName?, actor: String? = nil, action: String? = nil, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
         var path = "/api/v1/audit?limit=\(limit)"
         if let model { path += "&model=\(model.description.percentEscaped)" }
-        if let cursor { path += "&cursor=\(cursor.percentEscaped)" }
+        path += Self.auditQuery(actor: actor, action: action, cursor: cursor)
         return try await call(.GET, path, as: Page<AuditEntryInfo>.self)
+    }
+
+    static func auditQuery(actor: String?, action: String?, cursor: String?) -> String {
+        var query = ""
+        if let actor { query += "&actor=\(actor.percentEscaped)" }
+        if let action { query += "&action=\(action.percentEscaped)" }
+        if let cursor { query += "&cursor=\(cursor.percentEscaped)" }
+        return query
     }
 
     public func verifyAudit() async throws -> AuditVerification {
@@ -167,7 +177,7 @@ extension APIClient {
         try await call(.GET, "\(model.apiPath)/aliases/\(alias)/resolve" + (at.map { "?at=\($0.percentEscaped)" } ?? ""), as: ResolvedAlias.self)
     }
 
-    public func modelAudit(_ model: ModelName, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
-        try await call(.GET, "\(model.apiPath)/audit?limit=\(limit)" + (cursor.map { "&cursor=\($0.percentEscaped)" } ?? ""), as: Page<AuditEntryInfo>.self)
+    public func modelAudit(_ model: ModelName, actor: String? = nil, action: String? = nil, limit: Int = 1000, cursor: String? = nil) async throws -> Page<AuditEntryInfo> {
+        try await call(.GET, "\(model.apiPath)/audit?limit=\(limit)" + Self.auditQuery(actor: actor, action: action, cursor: cursor), as: Page<AuditEntryInfo>.self)
     }
 }

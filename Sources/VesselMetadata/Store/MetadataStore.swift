@@ -125,10 +125,38 @@ public struct BlobProof: Sendable, Hashable {
     }
 }
 
+/// What an audit listing keeps: entries of one model, by one actor, of one action (`model.push`
+/// exactly, or a family: `deployment` keeps `deployment.rolled_back`, `deployment.started`, …),
+/// oldest first (the API) or newest first (the web UI). Empty fields keep everything.
+public struct AuditFilter: Sendable, Equatable {
+    public var model: ModelName?
+    public var actor: String?
+    public var action: String?
+    public var newestFirst: Bool
+
+    public init(model: ModelName? = nil, actor: String? = nil, action: String? = nil, newestFirst: Bool = false) {
+        self.model = model
+        self.actor = actor.flatMap { $0.isEmpty ? nil : $0 }
+        self.action = action.flatMap { $0.isEmpty ? nil : $0 }
+        self.newestFirst = newestFirst
+    }
+
+    /// The cursor's list name: a cursor of one filter or order is refused by another.
+    var list: String { "audit-\(newestFirst ? "newest" : "oldest") \(model?.description ?? "*") \(actor ?? "*") \(action ?? "*")" }
+}
+
 /// The hash-chained audit log.
 public protocol AuditLog: Sendable {
-    func auditEntries(model: ModelName?, limit: Int, cursor: String?) async throws -> Page<AuditEntry>
+    /// Entries matching `filter`, in its order, `limit` at a time.
+    func auditEntries(_ filter: AuditFilter, limit: Int, cursor: String?) async throws -> Page<AuditEntry>
     func verifyAuditChain() async throws -> AuditVerification
+}
+
+extension AuditLog {
+    /// One model's entries (or all), oldest first.
+    public func auditEntries(model: ModelName?, limit: Int, cursor: String?) async throws -> Page<AuditEntry> {
+        try await auditEntries(AuditFilter(model: model), limit: limit, cursor: cursor)
+    }
 }
 
 /// Which file formats versions may hold, per scope.

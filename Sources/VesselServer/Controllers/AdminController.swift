@@ -42,7 +42,7 @@ struct AdminController {
         }
         routes.on(.get, "/api/v1/audit", .admin) { request, _, _ in
             let model = try request.uri.queryParameters.get("model").map { try ModelName(String($0)) }
-            let page = try await store.auditEntries(model: model, limit: Query.limit(request), cursor: Query.cursor(request))
+            let page = try await store.auditEntries(Query.auditFilter(request, model: model), limit: Query.limit(request), cursor: Query.cursor(request))
             return try JSONResponse.make(Page(items: page.items.map(AuditEntryInfo.init), nextCursor: page.nextCursor))
         }
         routes.on(.get, "/api/v1/policies", .read) { request, _, _ in

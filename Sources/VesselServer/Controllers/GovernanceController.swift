@@ -73,7 +73,7 @@ struct GovernanceController {
             return try JSONResponse.make(try await store.resolveAlias(model: model, alias: alias, at: at))
         }
         routes.on(.get, "/api/v1/models/:owner/:name/audit", .maintain) { request, context, _ in
-            let page = try await store.auditEntries(model: try requireModel(context), limit: Query.limit(request), cursor: Query.cursor(request))
+            let page = try await store.auditEntries(Query.auditFilter(request, model: try requireModel(context)), limit: Query.limit(request), cursor: Query.cursor(request))
             return try JSONResponse.make(Page(items: page.items.map(AuditEntryInfo.init), nextCursor: page.nextCursor))
         }
     }

@@ -31,6 +31,17 @@ enum Query {
         try VersionSearch.parse(values(request))
     }
 
+    /// `?actor=&action=` of the audit listings (an action is a name, `model.push`, or a family,
+    /// `deployment`), oldest first, of `model` when given.
+    static func auditFilter(_ request: Request, model: ModelName?) throws(VesselError) -> AuditFilter {
+        let query = request.uri.queryParameters
+        let actor = query.get("actor"), action = query.get("action")
+        for (name, value) in [("actor", actor), ("action", action)] where (value?.utf8.count ?? 0) > 200 {
+            throw .invalidArgument("\(name) is longer than 200 bytes")
+        }
+        return AuditFilter(model: model, actor: actor, action: action)
+    }
+
     /// Every value given for a parameter, percent-decoded, in order.
     static func values(_ request: Request) -> (String) -> [String] {
         let query = request.uri.queryParameters

@@ -44,8 +44,8 @@ extension UIController {
         let actor = query.get("actor").map { String($0) }?.trimmingCharacters(in: .whitespaces) ?? ""
         let action = query.get("action").map { String($0) }?.trimmingCharacters(in: .whitespaces) ?? ""
         let model = try fixed ?? (modelText.isEmpty ? nil : ModelName(modelText))
-        // The filters go into the query: a page holds the next 50 matching entries (`AuditSearch`).
-        let listing = try await store.auditEntries(AuditFilter(model: model, actor: actor, action: action), limit: Self.pageSize, cursor: Query.cursor(request))
+        // The filters go into the query: a page holds the next 50 matching entries (`AuditFilter`).
+        let listing = try await store.auditEntries(AuditFilter(model: model, actor: actor, action: action, newestFirst: true), limit: Self.pageSize, cursor: Query.cursor(request))
         let entries = listing.items.map(AuditEntryInfo.init)
         let base = fixed.map { "/ui/models/\($0)/audit" } ?? "/ui/audit"
         var values: [String: Any] = [
