@@ -42,6 +42,7 @@ mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+echo "== load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== references"
 SHA_KBPS="$(openssl speed -bytes 16384 -seconds 3 -evp sha256 2>/dev/null | awk '/^sha256|^SHA256/ { v = $NF } END { sub(/k$/, "", v); print v }')"
 SHA_MBPS="$(awk -v k="$SHA_KBPS" 'BEGIN { printf "%.0f", k * 1000 / 1e6 }')"
@@ -95,7 +96,7 @@ stop_server
 # shared VM has slow phases lasting minutes, so one run says little; the median is reported.
 ROUNDS="${ROUNDS:-3}"
 BYTES=$((2048 << 20))
-PUSHES=() COLDS=() CURLS=() DISKS=() MAXRSS=0 HWMPUSH=0 CLIENT_PUSH=0 CLIENT_PULL=0
+PUSHES=() COLDS=() CURLS=() DISKS=() MAXRSS=0 HWMPUSH=0 CLIENT_PUSH=0 CLIENT_PULL=0 SERVER_PULL=0
 # Four parallel curls of the model's blobs from the API's blob route into files on the same
 # disk as the pull's cache: what loopback, the server and the disk allow without Vessel's
 # client (no hashing, no resume journal, no cache).
@@ -124,9 +125,10 @@ for round in $(seq "$ROUNDS"); do
 
   sync
   T0="$(now)"
-  with_rss "$VESSEL" pull bench/m2g "$WORK/out-cold" --cache-dir "$WORK/cache" --json >/dev/null
+  read -r max _ < <(with_rss "$VESSEL" pull bench/m2g "$WORK/out-cold" --cache-dir "$WORK/cache" --json)
   T1="$(now)"
   COLDS+=("$(secs "$T0" "$T1")")
+  [ "$max" -gt "$SERVER_PULL" ] && SERVER_PULL=$max
   c="$(cat "$WORK/client_rss")"; [ "$c" -gt "$CLIENT_PULL" ] && CLIENT_PULL=$c
 
   sync
@@ -160,9 +162,11 @@ pull cold 2 GiB:         $(mbps $BYTES "$COLD_S") MB/s median of $ROUNDS ($COLD_
 4 parallel curls 2 GiB:  $(mbps $BYTES "$CURL_S") MB/s median ($CURL_S s; rounds: $(each "${CURLS[@]}") MB/s); cold pull / curls = $(awk -v p="$COLD_S" -v c="$CURL_S" 'BEGIN { printf "%.2f", c / p }')x   target >= 0.75x
 pull warm (last round):  $WARM_S s, $WARM_BYTES bytes downloaded   target 0 bytes, < 1 s
 server RSS during push:  sampled max $((MAXRSS / 1024)) MiB, VmHWM $((HWMPUSH / 1024)) MiB   target < 200 MB
+server RSS during pull:  sampled max $((SERVER_PULL / 1024)) MiB
 client peak RSS:         push $((CLIENT_PUSH / 1024)) MiB, cold pull $((CLIENT_PULL / 1024)) MiB
 server VmHWM 512 MiB file: $((HWM512 / 1024)) MiB; 2 GiB file: $((HWM2G / 1024)) MiB (growth $(((HWM2G - HWM512) / 1024)) MiB)
 references: sha256 1 core $SHA_MBPS MB/s; disk write $DISK_MBPS MB/s (median; rounds: ${DISKS[*]} MB/s)
+load average after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)
 REPORT
 
 SCALE_GIB="${SCALE_GIB:-0}"
@@ -179,7 +183,7 @@ if [ "$SCALE_GIB" -gt 0 ]; then
   read -r _ BIG_HWM < <(with_rss "$VESSEL" push "$WORK/mbig" --model bench/big --json)
   T1="$(now)"; BIG_PUSH_S="$(secs "$T0" "$T1")"; BIG_CLIENT_PUSH="$(cat "$WORK/client_rss")"
   sync; T0="$(now)"
-  with_rss "$VESSEL" pull bench/big "$WORK/out-cold" --cache-dir "$WORK/cache" --json >/dev/null
+  read -r BIG_SERVER_PULL _ < <(with_rss "$VESSEL" pull bench/big "$WORK/out-cold" --cache-dir "$WORK/cache" --json)
   T1="$(now)"; BIG_PULL_S="$(secs "$T0" "$T1")"; BIG_CLIENT_PULL="$(cat "$WORK/client_rss")"
   stop_server
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -188,5 +192,7 @@ push $SCALE_GIB GiB:      $(mbps $BIG "$BIG_PUSH_S") MB/s ($BIG_PUSH_S s) = $(ra
 cold pull $SCALE_GIB GiB: $(mbps $BIG "$BIG_PULL_S") MB/s ($BIG_PULL_S s) = $(ratio "$(mbps $BIG "$BIG_PULL_S")" "$(mbps $BYTES "$COLD_S")")x the 2 GiB median   target 0.90-1.10x
 client peak RSS:     push $((BIG_CLIENT_PUSH / 1024)) MiB (2 GiB: $((CLIENT_PUSH / 1024))), pull $((BIG_CLIENT_PULL / 1024)) MiB (2 GiB: $((CLIENT_PULL / 1024)))   target +- 10 MB
 server VmHWM push:   $((BIG_HWM / 1024)) MiB (2 GiB: $((HWMPUSH / 1024)))   target +- 10 MB
+server RSS pull:     sampled max $((BIG_SERVER_PULL / 1024)) MiB (2 GiB: $((SERVER_PULL / 1024)))   target +- 10 MB
+load average:        $(cut -d' ' -f1-3 /proc/loadavg)
 SCALE
 fi
