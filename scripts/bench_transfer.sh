@@ -101,13 +101,15 @@ PUSHES=() COLDS=() CURLS=() DISKS=() MAXRSS=0 HWMPUSH=0 CLIENT_PUSH=0 CLIENT_PUL
 # disk as the pull's cache: what loopback, the server and the disk allow without Vessel's
 # client (no hashing, no resume journal, no cache).
 curl_all() {
-  local model="$1" out="$2" digest
+  local model="$1" out="$2" digest pids=()
   mkdir -p "$out"
   for digest in $("$VESSEL" show "$model:1" --json | jq -r '.manifest[].digest'); do
     curl -sf -H "Authorization: Bearer $VESSEL_TOKEN" -o "$out/${digest#sha256:}" \
       "$VESSEL_SERVER/api/v1/models/$model/blobs/$digest" &
+    pids+=($!)
   done
-  wait
+  # The curls only: a bare `wait` would also wait for the server, started in the background.
+  wait "${pids[@]}"
 }
 for round in $(seq "$ROUNDS"); do
   echo "== round $round/$ROUNDS: disk reference, push 2 GiB (4 x 512 MiB), then pull it cold and warm"
