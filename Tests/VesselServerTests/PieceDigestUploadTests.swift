@@ -34,11 +34,12 @@ import VesselCore
 
     /// Sends `bytes` through an upload session, its chunks in reverse order (so the server's
     /// prefix hashing reads back what arrived out of order), and completes it.
-    static func uploadBySession(_ client: any TestClientProtocol, _ bytes: [UInt8]) async throws {
+    static func uploadBySession(_ client: any TestClientProtocol, _ bytes: [UInt8], beforeCompleting: (String) -> Void = { _ in }) async throws {
         let session = try await UploadSessionAPITests.start(client, bytes, status: .created)
         for index in (0..<session.chunks).reversed() {
             #expect(try await UploadSessionAPITests.putChunk(client, session, bytes, index) == .created)
         }
+        beforeCompleting(session.uploadId)
         try await client.execute(uri: "\(UploadSessionAPITests.base)/\(session.uploadId)/complete", method: .post, headers: APIHarness.auth) { response in
             #expect(response.status == .created, "\(String(buffer: response.body))")
         }
@@ -84,8 +85,9 @@ import VesselCore
         }
     }
 
-    /// The same on S3 storage: sessions (pieces from the local spool's hashing) and direct
-    /// writes (multipart at the final key).
+    /// The same on S3 storage: sessions (pieces from the local spool's hashing, or from the
+    /// re-read of the assembled object when the spool is gone, as on another replica) and
+    /// direct writes (multipart at the final key).
     @Test(.enabled(if: S3ServeTests.s3 != nil, "needs a real S3 server (VESSEL_TEST_S3_URL, VESSEL_TEST_S3_ACCESS_KEY, VESSEL_TEST_S3_SECRET_KEY)"))
     func s3UploadsKeepPieces() async throws {
         let s3 = try #require(S3ServeTests.s3)
@@ -97,10 +99,16 @@ import VesselCore
             options.storageCredentials = S3Credentials(accessKey: s3.access, secretKey: s3.secret)
             options.uploadChunkSize = 48 << 20
         }) { harness, client in
+            let s3 = try #require(harness.registry.blobs as? S3BlobStore)
             for bytes in [empty, twoPieces] {
                 try await Self.uploadBySession(client, bytes)
                 #expect(try await Self.storedPieces(harness, bytes) == Self.expectedPieces(bytes), "session of \(bytes.count) bytes")
             }
+            #expect(s3.completedLocally.load(ordering: .relaxed) == 1 && s3.completedByRereading.load(ordering: .relaxed) == 0)
+            let reread = [0xA5] + Array(overOne.dropFirst())
+            try await Self.uploadBySession(client, reread) { s3.spool.remove($0) }
+            #expect(s3.completedByRereading.load(ordering: .relaxed) == 1, "completed by re-reading the assembled object")
+            #expect(try await Self.storedPieces(harness, reread) == Self.expectedPieces(reread))
             _ = try await APIHarness.push(client, model: "acme/m", files: ["a.bin": overOne, "s.bin": small])
             #expect(try await Self.storedPieces(harness, overOne) == Self.expectedPieces(overOne))
             #expect(try await Self.storedPieces(harness, small) == Self.expectedPieces(small))
