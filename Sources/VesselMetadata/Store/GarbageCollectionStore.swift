@@ -70,8 +70,7 @@ extension SQLMetadataStore {
     public func unrecordedBlobs(_ digests: [Digest], cutoff: Int64) async throws -> [Digest] {
         var result: [Digest] = []
         let keys = digests.map(\.description)
-        for start in stride(from: 0, to: keys.count, by: 500) {
-            let chunk = Array(keys[start..<min(start + 500, keys.count)])
+        for chunk in keys.batches(of: 500) {
             let kept = try await backend.read { db in
                 try await db.raw("""
                     SELECT digest FROM blobs WHERE digest IN (\(binds: chunk))

@@ -7,8 +7,8 @@ extension SQLMetadataStore: BlobNaming {
     /// overlapping sets lock the rows in the same order and never deadlock.
     func nameBlobs(_ db: any SQLDatabase, _ digests: [String], at now: Int64) async throws {
         let sorted = Array(Set(digests)).sorted()
-        for start in stride(from: 0, to: sorted.count, by: 200) {
-            let rows = sorted[start..<min(start + 200, sorted.count)].map { digest -> SQLExpression in
+        for batch in sorted.batches(of: 200) {
+            let rows = batch.map { digest -> SQLExpression in
                 SQLGroupExpression([SQLBind(digest), SQLBind(now), SQLLiteral.numeric("0"), SQLLiteral.numeric("0")])
             }
             try await db.raw("""

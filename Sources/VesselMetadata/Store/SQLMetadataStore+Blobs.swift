@@ -46,8 +46,7 @@ extension SQLMetadataStore: BlobIndex {
                   WHERE f.digest = b.digest AND v.state IN ('ready', 'quarantined', 'archived') AND \(readable))
                 """
         } ?? proved
-        for start in stride(from: 0, to: keys.count, by: 500) {
-            let chunk = Array(keys[start..<min(start + 500, keys.count)])
+        for chunk in keys.batches(of: 500) {
             let found = try await backend.read { db in
                 try await db.raw("SELECT b.digest FROM blobs b WHERE b.digest IN (\(binds: chunk)) AND (\(condition))").all()
                     .map { try $0.decode(column: "digest", as: String.self) }

@@ -127,7 +127,7 @@ extension SQLMetadataStore {
     func revisionInfos(_ db: any SQLDatabase, _ rows: [any SQLRow]) async throws -> [DatasetRevisionInfo] {
         let ids = try rows.map { try $0.decode(column: "id", as: String.self) }
         var sources: [String: [String]] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in ids.batches(of: 500) {
             let found = try await db.raw("""
                 SELECT s.revision_id, d.owner, d.name, r.number FROM dataset_sources s JOIN dataset_revisions r ON r.id = s.source_id
                 JOIN datasets d ON d.id = r.dataset_id WHERE s.revision_id IN (\(binds: chunk)) ORDER BY d.owner, d.name, r.number

@@ -101,8 +101,7 @@ extension SQLMetadataStore {
     /// docs/lineage.md); with 100 it uses their indexes (0.4 ms).
     private func pairs(_ db: any SQLDatabase, _ query: String, _ ids: [String], batch: Int = 500) async throws -> [(String, String)] {
         var out: [(String, String)] = []
-        for start in stride(from: 0, to: ids.count, by: batch) {
-            let chunk = Array(ids[start..<min(start + batch, ids.count)])
+        for chunk in ids.batches(of: batch) {
             let rows = try await db.raw("\(unsafeRaw: query) IN (\(binds: chunk))").all()
             for row in rows { out.append((try row.decode(column: "a", as: String.self), try row.decode(column: "b", as: String.self))) }
         }
@@ -132,7 +131,7 @@ extension SQLMetadataStore {
         var out: [Key: LineageNode] = [:]
         func chunks(_ kind: Kind) -> [[String]] {
             let ids = depths.keys.filter { $0.kind == kind }.map(\.id).sorted()
-            return stride(from: 0, to: ids.count, by: 500).map { Array(ids[$0..<min($0 + 500, ids.count)]) }
+            return ids.batches(of: 500)
         }
         for chunk in chunks(.dataset) {
             let rows = try await db.raw("\(unsafeRaw: Self.revisionQuery) WHERE r.id IN (\(binds: chunk))").all()

@@ -10,8 +10,7 @@ extension SQLMetadataStore {
     func servingDeployments(_ db: any SQLDatabase, versionIDs: [String], depth: Int) async throws -> ([LineageNode], [LineageEdge]) {
         guard !versionIDs.isEmpty else { return ([], []) }
         var places = Set<[String]>()
-        for start in stride(from: 0, to: versionIDs.count, by: 500) {
-            let chunk = Array(versionIDs[start..<min(start + 500, versionIDs.count)])
+        for chunk in versionIDs.batches(of: 500) {
             let rows = try await db.raw("""
                 SELECT DISTINCT model_id, env FROM deployment_history WHERE blue_version_id IN (\(binds: chunk)) OR green_version_id IN (\(binds: chunk))
                 """).all()

@@ -58,7 +58,7 @@ extension SQLMetadataStore {
     func runInfos(_ db: any SQLDatabase, _ rows: [any SQLRow], withConfig: Bool) async throws -> [RunInfo] {
         let ids = try rows.map { try $0.decode(column: "id", as: String.self) }
         var datasets: [String: [String]] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in ids.batches(of: 500) {
             let found = try await db.raw("""
                 SELECT x.run_id, d.owner, d.name, r.number FROM run_datasets x JOIN dataset_revisions r ON r.id = x.revision_id
                 JOIN datasets d ON d.id = r.dataset_id WHERE x.run_id IN (\(binds: chunk)) ORDER BY d.owner, d.name, r.number

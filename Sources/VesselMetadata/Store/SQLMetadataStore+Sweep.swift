@@ -145,8 +145,7 @@ extension SQLMetadataStore: GarbageCollectionStore {
     public func blobsFreedByDeleting(_ ids: [String], cutoff: Int64, now: Int64) async throws -> [SweepCandidate] {
         let doomed = Set(ids)
         var digests = Set<String>()
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+        for chunk in ids.batches(of: 500) {
             let found = try await backend.read { db in
                 try await db.raw("SELECT DISTINCT digest FROM version_files WHERE version_id IN (\(binds: chunk))").all()
                     .map { try $0.decode(column: "digest", as: String.self) }
@@ -155,8 +154,7 @@ extension SQLMetadataStore: GarbageCollectionStore {
         }
         let sorted = digests.sorted()
         var freed: [SweepCandidate] = []
-        for start in stride(from: 0, to: sorted.count, by: 500) {
-            let chunk = Array(sorted[start..<min(start + 500, sorted.count)])
+        for chunk in sorted.batches(of: 500) {
             let (blobs, users) = try await backend.read { db in
                 let blobs = try await db.raw("""
                     SELECT b.digest, b.size FROM blobs b LEFT JOIN blob_names n ON n.digest = b.digest

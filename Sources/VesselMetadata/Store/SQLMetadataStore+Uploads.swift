@@ -53,8 +53,7 @@ extension SQLMetadataStore: UploadSessionStore {
 
     public func existingUploadSessions(_ ids: [String]) async throws -> Set<String> {
         var found = Set<String>()
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let chunk = Array(ids[start..<min(start + 500, ids.count)])
+        for chunk in ids.batches(of: 500) {
             let rows = try await backend.read { db in
                 try await db.raw("SELECT id FROM upload_sessions WHERE id IN (\(binds: chunk))").all()
                     .map { try $0.decode(column: "id", as: String.self) }

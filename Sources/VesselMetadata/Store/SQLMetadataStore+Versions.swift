@@ -19,8 +19,7 @@ extension SQLMetadataStore: VersionStore {
                 VALUES (\(bind: draftID), \(bind: modelID), NULL, 'pending', \(bind: digest.description), \(bind: manifest.manifestDigest.description), \(bind: manifest.entries.count),
                   \(bind: Int64(clamping: manifest.totalSize)), \(bind: description), '[]', \(bind: now), \(bind: change.actor), NULL)
                 """).run()
-            for start in stride(from: 0, to: manifest.entries.count, by: 200) {
-                let chunk = manifest.entries[start..<min(start + 200, manifest.entries.count)]
+            for chunk in manifest.entries.batches(of: 200) {
                 let rows = chunk.map { entry -> SQLExpression in
                     SQLGroupExpression([SQLBind(draftID), SQLBind(entry.path), SQLBind(Int64(clamping: entry.size)), SQLBind(entry.digest.description), SQLBind(entry.mediaType)])
                 }

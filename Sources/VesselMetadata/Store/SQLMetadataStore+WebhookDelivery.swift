@@ -65,10 +65,10 @@ extension SQLMetadataStore: WebhookStore {
                 SQLBind(row.nextAttemptAt), SQLBind(row.firstAttemptAt), SQLBind(now),
             ])
         }
-        for start in stride(from: 0, to: values.count, by: 200) {
+        for batch in values.batches(of: 200) {
             try await db.raw("""
                 INSERT INTO webhook_deliveries (webhook_id, event_seq, model, status, attempts, next_attempt_at, first_attempt_at, updated_at)
-                VALUES \(SQLList(Array(values[start..<min(start + 200, values.count)])))
+                VALUES \(SQLList(batch))
                 ON CONFLICT (webhook_id, event_seq) DO NOTHING
                 """).run()
         }
@@ -170,8 +170,8 @@ extension SQLMetadataStore: WebhookStore {
         try await deliveries.transaction { db in
             // (attempt record, its number) for every attempt to write.
             var written: [(AttemptRecord, Int64)] = []
-            for start in stride(from: 0, to: stored.count, by: 200) {
-                let values: [any SQLExpression] = stored[start..<min(start + 200, stored.count)].map { key in
+            for batch in stored.batches(of: 200) {
+                let values: [any SQLExpression] = batch.map { key in
                     let batch = updates[key]!
                     let first = batch[0], last = batch[batch.count - 1]
                     let state = last.attempt.status == .failed ? "pending" : last.attempt.status.rawValue
@@ -226,10 +226,10 @@ extension SQLMetadataStore: WebhookStore {
                     SQLBind(attempt.at), SQLBind(attempt.status.rawValue), SQLBind(attempt.responseCode), SQLBind(attempt.latencyMicros), SQLBind(attempt.error),
                 ])
             }
-            for start in stride(from: 0, to: attempts.count, by: 200) {
+            for batch in attempts.batches(of: 200) {
                 try await db.raw("""
                     INSERT INTO webhook_attempts (id, webhook_id, event_seq, attempt, at, status, response_code, latency_micros, error)
-                    VALUES \(SQLList(Array(attempts[start..<min(start + 200, attempts.count)])))
+                    VALUES \(SQLList(batch))
                     """).run()
             }
         }
