@@ -83,6 +83,8 @@ for n in $(seq 1 "$NODES"); do
 done
 for n in $(seq 1 "$NODES"); do
   for _ in $(seq 1 150); do curl -fsS "http://127.0.0.1:$((PORT + n))/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  # Announced: the pulls on this cache ask for origin leases as this peer (decision 0037).
+  for _ in $(seq 1 150); do [ -f "$WORK/auto-cache-$n/.peer.json" ] && break; sleep 0.2; done
 done
 read -r T_ON E_ON < <(run auto)
 FROM_PEERS=$(cat "$WORK"/auto-pull-*.json | tr -d ' ' | { grep -o '"bytes_from_peers":[0-9]*' || true; } | cut -d: -f2 | paste -sd+ | bc)

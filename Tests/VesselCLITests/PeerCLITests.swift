@@ -171,6 +171,43 @@ import Glibc
         #expect(served == Self.blobSize + 700, "origin egress for two pulls on one cache: \(served)")
     }
 
+    /// Origin leases (decision 0037): two nodes, each a `vessel cache serve` on its own cache
+    /// and a pull on that cache, started together, cost the origin each blob once: one node
+    /// fetches a blob from the origin, the other waits for it and takes it from that peer.
+    @Test func twoSharingPullsStartedTogetherCostTheOriginEachBlobOnce() async throws {
+        let f = try await Self.fixture("leases")
+        defer { f.remove() }
+        let caches = [TempDir.make("vessel-peer-node-a"), TempDir.make("vessel-peer-node-b")]
+        defer { for cache in caches { try? FileManager.default.removeItem(atPath: cache) } }
+        let peerA = try await PeerProcess(cache: caches[0], id: "lease-node-a", env: f.server.env)
+        defer { peerA.stop() }
+        let peerB = try await PeerProcess(cache: caches[1], id: "lease-node-b", env: f.server.env)
+        defer { peerB.stop() }
+        // Each peer has announced (its `.peer.json` is there): the pulls ask for leases as it.
+        for cache in caches {
+            var waited = 0
+            while PeerMarker.read(cacheRoot: cache) == nil {
+                waited += 1
+                if waited > 300 { throw TestFailure("no live .peer.json in \(cache) within 60 s") }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        let before = try await Self.egress(f.server)
+        let outs = [TempDir.make("vessel-peer-out") + "/a", TempDir.make("vessel-peer-out") + "/b"]
+        async let a = CLI.run(["pull", f.name, outs[0], "--cache-dir", caches[0], "--json"], environment: f.server.env)
+        async let b = CLI.run(["pull", f.name, outs[1], "--cache-dir", caches[1], "--json"], environment: f.server.env)
+        let (first, second) = try await (a, b)
+        #expect(first.status == 0 && second.status == 0, "\(first.stderr) \(second.stderr)")
+        for out in outs {
+            #expect(FileManager.default.contentsEqual(atPath: "\(f.model)/weights.bin", andPath: "\(out)/weights.bin"))
+            #expect(FileManager.default.contentsEqual(atPath: "\(f.model)/config.json", andPath: "\(out)/config.json"))
+        }
+        let served = try await Self.egress(f.server) - before
+        #expect(served == Self.blobSize + 700, "origin egress for two sharing pulls started together: \(served) (each blob once: \(Self.blobSize + 700))")
+        let fromPeers = [first, second].compactMap { try? $0.json()["bytes_from_peers"] as? Int }.reduce(0, +)
+        #expect(fromPeers == Self.blobSize + 700, "bytes from peers over both pulls: \(fromPeers)")
+    }
+
     // MARK: Helpers
 
     /// `vessel_blob_bytes_served_total` on the origin's /metrics.

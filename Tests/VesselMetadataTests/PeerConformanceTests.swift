@@ -132,4 +132,50 @@ import VesselCore
             #expect(key == Data(repeating: 1, count: 32) && again == key)
         }
     }
+
+    /// Origin leases (migration 22, decision 0037): a free lease goes to the first live peer that
+    /// asks; another peer is told who holds it; the holder renews it; it is taken over once it
+    /// expired or its holder's announcement ran out; released, it is free at once; none while a
+    /// peer holds the blob; a peer not live or of another principal may not ask.
+    @Test(arguments: MetadataHarness.backends)
+    func originLeases(_ backend: String) async throws {
+        try await withClockedStore(backend) { store, clock in
+            let blob = MetadataHarness.digest(9)
+            _ = try await store.announcePeer(id: "node-a", announcement(7001, [], ttl: 300), principal: "agent")
+            _ = try await store.announcePeer(id: "node-b", announcement(7002, [], ttl: 300), principal: "agent")
+            _ = try await store.announcePeer(id: "node-m", announcement(7003, [], ttl: 300), principal: "mallory")
+
+            let taken = try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60)
+            #expect(taken == OriginLease(holder: "node-a", expiresAt: Timestamp.rfc3339(micros: clock() + 60 * second), yours: true))
+            let refused = try await store.takeOriginLease(of: blob, for: "node-b", principal: "agent", seconds: 60)
+            #expect(refused == OriginLease(holder: "node-a", expiresAt: Timestamp.rfc3339(micros: clock() + 60 * second), yours: false))
+            // Renewed by its holder.
+            clock.advance(seconds: 40)
+            let renewed = try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60)
+            #expect(renewed?.yours == true && renewed?.expiresAt == Timestamp.rfc3339(micros: clock() + 60 * second))
+            clock.advance(seconds: 40)
+            #expect(try await store.takeOriginLease(of: blob, for: "node-b", principal: "agent", seconds: 60)?.holder == "node-a")
+            // Expired: taken over.
+            clock.advance(seconds: 21)
+            #expect(try await store.takeOriginLease(of: blob, for: "node-b", principal: "agent", seconds: 60)?.yours == true)
+            #expect(try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60)?.holder == "node-b")
+            // Released: free at once (releasing a lease one does not hold changes nothing).
+            try await store.releaseOriginLease(of: blob, for: "node-a", principal: "agent")
+            #expect(try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60)?.holder == "node-b")
+            try await store.releaseOriginLease(of: blob, for: "node-b", principal: "agent")
+            #expect(try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60)?.yours == true)
+            // The holder's announcement ran out: the lease is free although not expired.
+            _ = try await store.announcePeer(id: "node-a", announcement(7001, [], ttl: 5), principal: "agent")
+            clock.advance(seconds: 6)
+            #expect(try await store.takeOriginLease(of: blob, for: "node-b", principal: "agent", seconds: 60)?.yours == true)
+            // A live peer holds the blob: no lease, fetch it from the peer.
+            _ = try await store.announcePeer(id: "node-c", announcement(7004, [9], ttl: 300), principal: "agent")
+            #expect(try await store.takeOriginLease(of: blob, for: "node-b", principal: "agent", seconds: 60) == nil)
+            // Another principal's peer, a peer not live, a bad id.
+            await expectCode(.forbidden) { _ = try await store.takeOriginLease(of: blob, for: "node-m", principal: "agent", seconds: 60) }
+            await expectCode(.forbidden) { _ = try await store.takeOriginLease(of: blob, for: "node-a", principal: "agent", seconds: 60) }
+            await expectCode(.forbidden) { try await store.releaseOriginLease(of: blob, for: "node-m", principal: "agent") }
+            await expectCode(.invalidArgument) { _ = try await store.takeOriginLease(of: blob, for: "Bad Id", principal: "agent", seconds: 60) }
+        }
+    }
 }

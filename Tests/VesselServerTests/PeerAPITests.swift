@@ -71,7 +71,7 @@ final class PeerTestClock: Sendable {
 
             let answer = try await Self.sources(client, digest)
             #expect(answer.status == .ok, "\(answer.object)")
-            #expect(Set(answer.object.keys) == ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at"])
+            #expect(Set(answer.object.keys) == ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at", "origin_lease"])
             let sources = try answer.decode(BlobSources.self)
             #expect(sources.digest == digest && sources.size == Int64(Self.weights.count) && sources.pieceSize == 64 << 20)
             #expect(sources.pieces == [digest.hex])
@@ -232,5 +232,57 @@ final class PeerTestClock: Sendable {
         }
         #expect(BlobSources.pieceCount(size: 1000, pieceSize: 300) == 4 && BlobSources.pieceCount(size: 900, pieceSize: 300) == 3)
         #expect(BlobSources.pieceCount(size: 0, pieceSize: 300) == 0)
+    }
+
+    static func leased(_ client: any TestClientProtocol, _ digest: VesselCore.Digest, for peer: String, _ headers: HTTPFields = APIHarness.auth) async throws -> Answer {
+        try await call(client, .post, "/api/v1/models/acme/m/blobs/\(digest)/sources", headers, body: ByteBuffer(string: #"{"lease_for":"\#(peer)"}"#))
+    }
+
+    /// Origin leases (decision 0037): the first caller asking on behalf of its live peer gets
+    /// the lease, the second is told who holds it; expired, it goes to the next asker; given up,
+    /// at once; none once a peer holds the blob; the GET (old clients) never carries one; a bad
+    /// id is 400, a peer not live or of another principal 403.
+    @Test func originLeases() async throws {
+        try await Self.withPushed { harness, client, clock in
+            let digest = APIHarness.digest(Self.weights)
+            #expect(try await Self.announce(client, "node-a", [], port: 7001, ttl: 300).status == .ok)
+            #expect(try await Self.announce(client, "node-b", [], port: 7002, ttl: 300).status == .ok)
+
+            let first = try await Self.leased(client, digest, for: "node-a")
+            #expect(first.status == .ok, "\(first.object)")
+            let lease = try first.decode(BlobSources.self).originLease
+            #expect(lease?.holder == "node-a" && lease?.yours == true)
+            #expect(lease?.expiresAt == Timestamp.rfc3339(micros: clock() + 60_000_000))
+            let second = try await Self.leased(client, digest, for: "node-b").decode(BlobSources.self)
+            #expect(second.originLease == OriginLease(holder: "node-a", expiresAt: lease?.expiresAt ?? "", yours: false))
+            #expect(second.peers.isEmpty && !second.ticket.isEmpty)
+            // The GET (old clients) never takes or shows a lease: `origin_lease` is null.
+            let plain = try await Self.sources(client, digest)
+            #expect(plain.status == .ok && plain.object["origin_lease"] is NSNull, "\(plain.object)")
+
+            // Expired: the next asker takes it.
+            clock.advance(seconds: 61)
+            #expect(try await Self.leased(client, digest, for: "node-b").decode(BlobSources.self).originLease?.yours == true)
+            #expect(try await Self.leased(client, digest, for: "node-a").decode(BlobSources.self).originLease?.holder == "node-b")
+            // Given up: free at once.
+            #expect(try await Self.call(client, .delete, "/api/v1/peers/node-b/leases/\(digest)").status == .noContent)
+            #expect(try await Self.leased(client, digest, for: "node-a").decode(BlobSources.self).originLease?.yours == true)
+            // A peer holds the blob: peers, no lease.
+            #expect(try await Self.announce(client, "node-c", [digest], port: 7003, ttl: 300).status == .ok)
+            let held = try await Self.leased(client, digest, for: "node-b")
+            let heldPeers = try held.decode(BlobSources.self).peers.map(\.id)
+            #expect(held.object["origin_lease"] is NSNull && heldPeers == ["node-c"], "\(held.object)")
+
+            // A bad id, a peer nobody announced, another principal's peer.
+            let bad = try await Self.leased(client, digest, for: "Bad Id")
+            #expect(bad.status == .badRequest && bad.code == "invalid_argument", "\(bad.object)")
+            #expect(try await Self.leased(client, digest, for: "nobody").status == .forbidden)
+            let mallory = try await harness.principal("mallory", .viewer, scope: "acme/*")
+            #expect(try await Self.announce(client, "node-m", [], port: 7004, ttl: 300, mallory).status == .ok)
+            let foreign = try await Self.leased(client, digest, for: "node-m")
+            #expect(foreign.status == .forbidden && foreign.code == "forbidden", "\(foreign.object)")
+            #expect(try await Self.call(client, .delete, "/api/v1/peers/node-m/leases/\(digest)").status == .forbidden)
+            #expect(try await Self.leased(client, digest, for: "node-m", mallory).status == .ok)
+        }
     }
 }

@@ -156,7 +156,7 @@ public struct BlobSources: Codable, Sendable, Equatable {
     /// RFC 3339: when the ticket runs out.
     public var ticketExpiresAt: String
     /// Only in answers to `POST …/sources` with `lease_for`, while no peer holds the blob: who
-    /// fetches it from the origin (`yours`: the caller's peer). Absent otherwise.
+    /// fetches it from the origin (`yours`: the caller's peer). Null otherwise.
     public var originLease: OriginLease?
 
     public init(digest: Digest, size: Int64, pieceSize: Int64, pieces: [String], peers: [PeerEndpoint], ticket: String, ticketExpiresAt: String,

@@ -27,8 +27,8 @@ extension OpenAPIDocument {
         "BlobSources": .object([("digest", .string), ("size", .integer), ("piece_size", .integer), ("pieces", .array(.string)),
                                 ("peers", .array(.object([("id", .string), ("url", .string)], required: ["id", "url"]))),
                                 ("ticket", .string), ("ticket_expires_at", .string),
-                                ("origin_lease", .object([("holder", .string), ("expires_at", .string), ("yours", .boolean)], required: ["holder", "expires_at", "yours"]))],
-                               required: ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at"]),
+                                ("origin_lease", .nullable(.object([("holder", .string), ("expires_at", .string), ("yours", .boolean)], required: ["holder", "expires_at", "yours"])))],
+                               required: ["digest", "size", "piece_size", "pieces", "peers", "ticket", "ticket_expires_at", "origin_lease"]),
         "TicketKeys": .object([("keys", .array(.object([("kid", .string), ("public_key", .string)], required: ["kid", "public_key"])))], required: ["keys"]),
     ]
 }
