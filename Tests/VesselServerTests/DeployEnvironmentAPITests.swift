@@ -91,4 +91,43 @@ import VesselCore
                 && entry.after?.contains("node gpu-1: transformers==4.35.0: wrong version") == true, "\(String(describing: entry.after))")
         }
     }
+
+    /// A deploy waiting for approval is judged again when it is approved: an agent that reported
+    /// an environment since the request makes the approval 409 `incompatible` (the request stays
+    /// pending), and `force_incompatible` on the approval deploys and audits the approver.
+    @Test func anApprovalIsJudgedAgainstEnvironmentsReportedSinceTheRequest() async throws {
+        try await APIHarness.with { harness, client in
+            try await Self.push(client, note: "one", requirements: "transformers==4.30.0\n")
+            try await Self.push(client, note: "two", requirements: "transformers==4.35.0\n")
+            let contributor = try await harness.principal("dev", .contributor, scope: "acme/*")
+            let lead = try await harness.principal("lead", .maintainer, scope: "acme/*")
+            let first = try await DeploymentAPITests.post(client, "\(Self.base)/prod-eu", DeployRequest(version: 1))
+            #expect(first.2?.outcome == .applied, "\(first.1)")
+            try await APIHarness.protect(client, ProtectRequest(scope: "acme/*", alias: "prod-eu", role: .maintainer, requireApproval: true, gates: []))
+            // Requested while no agent has reported an environment: nothing to judge yet.
+            let pending = try await DeploymentAPITests.post(client, "\(Self.base)/prod-eu", DeployRequest(version: 2, reason: "upgrade"), contributor)
+            #expect(pending.0 == .accepted && pending.2?.outcome == .pending, "\(pending.1)")
+            let id = try #require(pending.2?.requestID)
+            let digest = try #require(first.2?.deployment?.slots.blue).digest
+            let old = NodeEnvironment(freeze: "transformers==4.30.0\n")
+            _ = try await NodeReportAPITests.report(client, "gpu-1", NodeReportRequest(slot: "live", digest: digest, version: 1, state: "in_sync", environment: old))
+
+            func approve(_ force: Bool?) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(uri: "/api/v1/requests/\(id)/approve", method: .post, headers: lead,
+                                         body: APIHarness.json(DecisionRequest(reason: "approved", forceIncompatible: force))) { ($0.status, String(buffer: $0.body)) }
+            }
+            let refused = try await approve(nil)
+            #expect(refused.0 == .conflict && refused.1.contains("\"incompatible\"") && refused.1.contains("node gpu-1: transformers==4.35.0: wrong version"), "\(refused.1)")
+            let still = try await DeploymentAPITests.get(client, "/api/v1/models/acme/m/requests")
+            #expect((still.1["items"] as? [[String: Any]])?.first { $0["id"] as? String == id }?["status"] as? String == "pending", "the request stays pending")
+            #expect(try await harness.registry.store.deployment(model: try ModelName("acme/m"), env: try AliasName("prod-eu")).slots.blue?.version == 1)
+
+            let forced = try await approve(true)
+            #expect(forced.0 == .ok && forced.1.contains("\"applied\""), "\(forced.1)")
+            let entries = try await harness.registry.store.auditEntries(model: try ModelName("acme/m"), limit: 500, cursor: nil).items
+            let entry = try #require(entries.last { $0.action == "deployment.force_incompatible" })
+            #expect(entry.actor == "lead" && entry.after?.contains("version 2 approved past an incompatible environment") == true
+                && entry.after?.contains("node gpu-1: transformers==4.35.0") == true, "\(entry)")
+        }
+    }
 }

@@ -98,14 +98,17 @@ struct Protections: AsyncParsableCommand {
 }
 
 struct Approve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Approve a promotion request; every rule is checked again now.", discussion: "Exit 0 applied, 1 refused.")
+    static let configuration = CommandConfiguration(abstract: "Approve a promotion request; every rule is checked again now.",
+                                                    discussion: "Exit 0 applied, 1 refused (or a deploy whose version the deployment's agents report they cannot run).")
     @Argument(help: "The request id.") var requestID: String
     @Option(help: "Why.") var reason: String?
+    @Flag(help: "Approve a deploy even though agents of the deployment report an environment its version's requirements or image fail (audited).")
+    var forceIncompatible = false
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
         try await Output.run(json: client.json) {
-            let result = try await client.withClient { try await $0.decide(requestID: requestID, approve: true, reason: reason) }
+            let result = try await client.withClient { try await $0.decide(requestID: requestID, approve: true, reason: reason, forceIncompatible: forceIncompatible) }
             try PromotionOutput.report(result, json: client.json)
         }
     }

@@ -156,8 +156,9 @@ extension APIClient {
         try await all("/api/v1/protections", as: ProtectionInfo.self)
     }
 
-    public func decide(requestID: String, approve: Bool, reason: String?) async throws -> PromotionResult {
-        try await call(.POST, "/api/v1/requests/\(requestID.percentEscaped)/\(approve ? "approve" : "reject")", body: DecisionRequest(reason: reason), as: PromotionResult.self)
+    public func decide(requestID: String, approve: Bool, reason: String?, forceIncompatible: Bool = false) async throws -> PromotionResult {
+        try await call(.POST, "/api/v1/requests/\(requestID.percentEscaped)/\(approve ? "approve" : "reject")",
+                       body: DecisionRequest(reason: reason, forceIncompatible: forceIncompatible ? true : nil), as: PromotionResult.self)
     }
 
     public func promotionRequests(model: ModelName?) async throws -> [PromotionRequestInfo] {

@@ -191,7 +191,19 @@ public struct PromotionRequestInfo: Codable, Sendable, Equatable {
 
 public struct DecisionRequest: Codable, Sendable {
     public var reason: String?
-    public init(reason: String?) { self.reason = reason }
+    /// Approving a deploy whose version the deployment's agents report they cannot run:
+    /// deploy anyway (audited `deployment.force_incompatible`); otherwise 409 `incompatible`.
+    public var forceIncompatible: Bool?
+
+    public init(reason: String?, forceIncompatible: Bool? = nil) {
+        self.reason = reason
+        self.forceIncompatible = forceIncompatible
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case forceIncompatible = "force_incompatible"
+    }
 }
 
 /// A CI check reported against one version digest.

@@ -207,12 +207,24 @@ public protocol GovernanceStore: Sendable {
     func reportCheck(model: ModelName, version: Int, _ report: CheckReportRequest, change: ChangeContext) async throws -> CheckInfo
     /// Moves, requests or refuses, in one transaction with the gates; refusals are audited.
     func promote(_ attempt: PromotionAttempt, change: ChangeContext) async throws -> PromotionResult
-    /// Approves (re-evaluating every rule) or rejects a pending request.
-    func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?, change: ChangeContext) async throws -> PromotionResult
+    /// Approves (re-evaluating every rule) or rejects a pending request. Approving a deploy's
+    /// request asks `environment` (outside the transaction) what its version fails in the
+    /// environments the deployment's agents report: any failure is `incompatible` unless
+    /// `forceIncompatible`, which deploys and audits `deployment.force_incompatible`.
+    func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?,
+                environment: @escaping @Sendable (PromotionRequestInfo) async throws -> [String], forceIncompatible: Bool,
+                change: ChangeContext) async throws -> PromotionResult
     func promotionRequests(model: ModelName?) async throws -> [PromotionRequestInfo]
     func aliasHistory(model: ModelName, alias: AliasName) async throws -> [AliasHistoryEntry]
     /// What the alias pointed at, at `at` (now when nil), from the audit chain.
     func resolveAlias(model: ModelName, alias: AliasName, at: Int64?) async throws -> ResolvedAlias
+}
+
+extension GovernanceStore {
+    /// Decides a request whose environment is not judged (an alias's promotion, or tests).
+    public func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?, change: ChangeContext) async throws -> PromotionResult {
+        try await decide(requestID: requestID, approve: approve, role: role, environment: { _ in [] }, forceIncompatible: false, change: change)
+    }
 }
 
 /// One attempt to move (or remove) an alias.

@@ -440,7 +440,7 @@ extension SQLMetadataStore: DeploymentStore {
     /// every rule again (role, self-approval, the revision it expected, a rollout in progress
     /// without `replace`, the gates) and starts the rollout with the request's parameters.
     func decideDeployment(_ db: any SQLDatabase, request: PromotionRequestInfo, modelID: String, parameters: String, approve: Bool, needed: Role,
-                          failures: [RuleFailure], change: ChangeContext, now: Int64) async throws -> PromotionResult {
+                          failures: [RuleFailure], forcedIncompatible: [String], change: ChangeContext, now: Int64) async throws -> PromotionResult {
         var failures = failures
         let env = try AliasName(request.alias)
         let target = "deployment/\(request.model)@\(env)"
@@ -479,6 +479,10 @@ extension SQLMetadataStore: DeploymentStore {
             WHERE id = \(bind: request.id)
             """).run()
         try await audit(db, change, at: now, action: "promotion.approve", target: target, model: request.model, after: request.id)
+        if !forcedIncompatible.isEmpty {
+            try await audit(db, change, at: now, action: "deployment.force_incompatible", target: target, model: request.model, before: current?.summary,
+                            after: "version \(request.version) approved past an incompatible environment (--force-incompatible): " + forcedIncompatible.joined(separator: "; "))
+        }
         try await event(db, .promotionApproved, at: now, model: request.model, payload)
         var start = change
         start.reason = change.reason ?? request.reason

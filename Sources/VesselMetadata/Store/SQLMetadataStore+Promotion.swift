@@ -84,7 +84,9 @@ extension SQLMetadataStore: GovernanceStore {
         return result
     }
 
-    public func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?, change: ChangeContext) async throws -> PromotionResult {
+    public func decide(requestID: String, approve: Bool, role: @escaping @Sendable (ModelName) async throws -> Role?,
+                       environment: @escaping @Sendable (PromotionRequestInfo) async throws -> [String], forceIncompatible: Bool,
+                       change: ChangeContext) async throws -> PromotionResult {
         guard let request = try await promotionRequest(id: requestID) else {
             throw VesselError.notFound("promotion request '\(requestID)' does not exist")
         }
@@ -92,8 +94,22 @@ extension SQLMetadataStore: GovernanceStore {
             throw VesselError.conflict("promotion request '\(requestID)' is already \(request.status)")
         }
         let callerRole = try await role(request.model)
+        // A deploy is judged against the agents' environments when it is approved too: they may
+        // have reported since it was requested (decision 0030).
+        var forced: [String] = []
+        if approve, request.kind == "deployment" {
+            let failures = try await environment(request)
+            if !failures.isEmpty {
+                guard forceIncompatible else {
+                    throw VesselError(.incompatible, "version \(request.version) of \(request.model) is incompatible with the environment its nodes in '\(request.alias)' report: "
+                                      + failures.joined(separator: "; ") + " (approve with --force-incompatible to deploy anyway, audited)", details: failures)
+                }
+                forced = failures
+            }
+        }
         let alias = try AliasName(request.alias)
         let now = clock()
+        let forcedIncompatible = forced
         let result = try await write { db -> PromotionResult in
             let modelID = try await self.lockModel(db, request.model)
             guard let row = try await db.raw("SELECT status, expect_current, expect_absent, deployment FROM promotion_requests WHERE id = \(bind: requestID)").first(),
@@ -108,7 +124,8 @@ extension SQLMetadataStore: GovernanceStore {
             }
             // A deploy's request: approving it starts the rollout (SQLMetadataStore+Deployments.swift).
             if let parameters = try row.decode(column: "deployment", as: String?.self) {
-                return try await self.decideDeployment(db, request: request, modelID: modelID, parameters: parameters, approve: approve, needed: needed, failures: failures, change: change, now: now)
+                return try await self.decideDeployment(db, request: request, modelID: modelID, parameters: parameters, approve: approve, needed: needed, failures: failures,
+                                                       forcedIncompatible: forcedIncompatible, change: change, now: now)
             }
             if !approve {
                 if !failures.isEmpty && change.actor != request.requestedBy {

@@ -38,7 +38,7 @@ struct DeploymentController {
             let body = try await JSONResponse.decode(DeployRequest.self, from: request, context: context)
             var attempt = DeployAttempt(model: try model(context), env: try env(context), version: body.version, plan: body.plan, replace: body.replace ?? false,
                                         expectRevision: body.expectRevision, role: caller.role)
-            let failures = try await incompatibilities(attempt)
+            let failures = try await Self.incompatibilities(store, model: attempt.model, env: attempt.env, version: attempt.version)
             if !failures.isEmpty {
                 guard body.forceIncompatible == true else {
                     throw VesselError(.incompatible, "version \(attempt.version) of \(attempt.model) is incompatible with the environment its nodes in '\(attempt.env)' report: "
@@ -61,22 +61,6 @@ struct DeploymentController {
         routes.on(.post, "/api/v1/models/:owner/:name/deployments/:env/reports", .write) { request, context, caller in
             let body = try await JSONResponse.decode(DeploymentReportRequest.self, from: request, context: context)
             return try JSONResponse.make(try await store.reportDeployment(model: try model(context), env: try env(context), body, change: caller.change))
-        }
-    }
-
-    /// Every requirement of the deployed version (its requirements file and image, as
-    /// `vessel env check` judges them) that an agent of the deployment fails in the environment
-    /// it last reported, as `node NAME: REQUIREMENT: VERDICT (WHY)`. Empty when no agent reported
-    /// an environment. Read before the deploy's transaction: an environment reported meanwhile
-    /// is judged by the next deploy and by the agent itself (`incompatible`).
-    func incompatibilities(_ attempt: DeployAttempt) async throws -> [String] {
-        let nodes = try await store.nodeEnvironments(model: attempt.model, env: attempt.env)
-        guard !nodes.isEmpty, attempt.version > 0 else { return [] }
-        let environment = try await store.versionLineage(model: attempt.model, version: attempt.version).environment
-        guard !environment.isEmpty else { return [] }
-        let name = "\(attempt.model):\(attempt.version) " + (environment.requirementsFile ?? "requirements.txt")
-        return nodes.flatMap { node in
-            node.environment.failures(requirementsText: environment.requirementsText, requirementsName: name, image: environment.image).map { "node \(node.node): \($0)" }
         }
     }
 
@@ -213,4 +197,28 @@ final class SharedReads<Value: Sendable>: Sendable {
 struct SharedDocument: Sendable {
     let info: DeploymentInfo
     let response: Response
+}
+
+extension DeploymentController {
+    /// Every requirement of `version` (its requirements file and image, as `vessel env check`
+    /// judges them) that an agent of the deployment in `env` fails in the environment it last
+    /// reported, as `node NAME: REQUIREMENT: VERDICT (WHY)`. Empty when no agent reported an
+    /// environment. Asked when a deploy is requested and again when its request is approved,
+    /// before the transaction: an environment reported meanwhile is judged by the next deploy
+    /// and by the agent itself (`incompatible`).
+    static func incompatibilities(_ store: any NodeStore & LineageStore, model: ModelName, env: AliasName, version: Int) async throws -> [String] {
+        let nodes = try await store.nodeEnvironments(model: model, env: env)
+        guard !nodes.isEmpty, version > 0 else { return [] }
+        let environment = try await store.versionLineage(model: model, version: version).environment
+        guard !environment.isEmpty else { return [] }
+        let name = "\(model):\(version) " + (environment.requirementsFile ?? "requirements.txt")
+        return nodes.flatMap { node in
+            node.environment.failures(requirementsText: environment.requirementsText, requirementsName: name, image: environment.image).map { "node \(node.node): \($0)" }
+        }
+    }
+
+    /// `incompatibilities` of a deploy's promotion request.
+    static func incompatibilities(_ store: any NodeStore & LineageStore, request: PromotionRequestInfo) async throws -> [String] {
+        try await incompatibilities(store, model: request.model, env: try AliasName(request.alias), version: request.version)
+    }
 }

@@ -5,7 +5,7 @@ import VesselMetadata
 
 /// Grants, protections, promotion requests, checks, alias history.
 struct GovernanceController {
-    let store: any GovernanceStore & GrantStore & AuditLog
+    let store: any GovernanceStore & GrantStore & AuditLog & NodeStore & LineageStore
     let cache: HotReadCache
 
     func register(_ routes: APIRoutes) {
@@ -46,7 +46,8 @@ struct GovernanceController {
                 let store = store, principal = caller.principal.name
                 let result = try await store.decide(requestID: try context.parameters.require("id"), approve: approve, role: { model in
                     try await store.role(of: principal, on: model)
-                }, change: caller.change(reason: body.reason))
+                }, environment: { try await DeploymentController.incompatibilities(store, request: $0) }, forceIncompatible: body.forceIncompatible == true,
+                   change: caller.change(reason: body.reason))
                 return try JSONResponse.make(result)
             }
         }

@@ -23,9 +23,11 @@ extension UIController {
                 let id = try context.parameters.require("id")
                 let store = store, principal = caller.principal.name
                 let reason = ui.form["reason"].flatMap { $0.isEmpty ? nil : $0 }
+                // Judged like the API's approval; forcing past an incompatible environment is the CLI's.
                 let result = try await store.decide(requestID: id, approve: approve, role: { model in
                     try await store.role(of: principal, on: model)
-                }, change: caller.change(reason: reason))
+                }, environment: { try await DeploymentController.incompatibilities(store, request: $0) }, forceIncompatible: false,
+                   change: caller.change(reason: reason))
                 let failed = result.status == .refused && !(result.failures.count == 1 && result.failures[0].rule == "approval" && !approve)
                 let text = failed
                     ? "Request \(id) was not \(approve ? "approved" : "rejected"): " + result.failures.map(\.message).joined(separator: "; ")
