@@ -60,14 +60,23 @@ run() { # $1 = off|auto
   local mode="$1" start end before after pulls=()
   before=$(egress)
   start=$(now)
+  # Where the time goes: origin egress sampled every 0.5 s, and when each pull ended.
+  ( while :; do echo "$(now) $(egress)"; sleep 0.5; done ) >"$WORK/$mode-egress.log" 2>/dev/null &
+  local sampler=$!
   for n in $(seq 1 "$NODES"); do
-    "$VESSEL" pull bench/peers "$WORK/$mode-out-$n" --cache-dir "$WORK/$mode-cache-$n" --peers "$mode" --json >"$WORK/$mode-pull-$n.json" 2>"$WORK/$mode-pull-$n.err" &
+    ( "$VESSEL" pull bench/peers "$WORK/$mode-out-$n" --cache-dir "$WORK/$mode-cache-$n" --peers "$mode" --json >"$WORK/$mode-pull-$n.json" 2>"$WORK/$mode-pull-$n.err"; rc=$?; now >"$WORK/$mode-end-$n"; exit $rc ) &
     pulls+=($!)
   done
   local failed=0
   for pid in "${pulls[@]}"; do wait "$pid" || failed=1; done
   end=$(now)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   after=$(egress)
+  # The last egress sample that grew, and the first and last pull to end, from the start.
+  local last_egress first_end
+  last_egress=$(awk -v s="$start" 'NR > 1 && $2 != prev { t = $1 } { prev = $2 } END { printf "%.1f", (t ? t - s : 0) }' "$WORK/$mode-egress.log")
+  first_end=$(cat "$WORK/$mode"-end-* | sort -n | head -1)
+  echo "$mode: origin egress last grew at ${last_egress} s; first pull done at $(echo "$first_end - $start" | bc -l | xargs printf '%.1f') s, last at $(echo "$end - $start" | bc -l | xargs printf '%.1f') s" >&2
   if [ "$failed" = 1 ]; then tail -n 5 "$WORK/$mode"-pull-*.err >&2; echo "a pull failed" >&2; exit 1; fi
   echo "$(echo "$end - $start" | bc -l) $((after - before))"
 }
@@ -84,7 +93,8 @@ done
 for n in $(seq 1 "$NODES"); do
   for _ in $(seq 1 150); do curl -fsS "http://127.0.0.1:$((PORT + n))/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   # Announced: the pulls on this cache ask for origin leases as this peer (decision 0037).
-  for _ in $(seq 1 150); do [ -f "$WORK/auto-cache-$n/.peer.json" ] && break; sleep 0.2; done
+  # A binary from before leases writes no marker: give up waiting after 5 s (untimed).
+  for _ in $(seq 1 25); do [ -f "$WORK/auto-cache-$n/.peer.json" ] && break; sleep 0.2; done
 done
 read -r T_ON E_ON < <(run auto)
 FROM_PEERS=$(cat "$WORK"/auto-pull-*.json | tr -d ' ' | { grep -o '"bytes_from_peers":[0-9]*' || true; } | cut -d: -f2 | paste -sd+ | bc)
