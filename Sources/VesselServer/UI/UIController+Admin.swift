@@ -13,16 +13,6 @@ extension UIController {
     /// Delivery attempts shown per webhook.
     static let attemptsShown = 10
 
-    /// The stores these pages read besides `Store`'s. The registry's store (`SQLMetadataStore`)
-    /// is every one of them; they are asked for here rather than added to `Store`, which the
-    /// deployment pages also extend.
-    var records: any UIAdminStore {
-        get throws {
-            guard let records = store as? any UIAdminStore else { throw VesselError.internalError("the UI's store cannot read webhooks, retention or lineage") }
-            return records
-        }
-    }
-
     func registerAdminPages(_ routes: UIRoutes) {
         // Like `GET /api/v1/webhooks` (authenticated): each caller sees the subscriptions whose scope
         // it maintains (admin on `*`: all), a viewer none.
@@ -43,9 +33,9 @@ extension UIController {
     func webhooksPage(_ ui: UIRequest) async throws -> Response {
         let caller = try ui.requireCaller()
         var items: [[String: Any]] = []
-        for subscription in try await records.webhooks().sorted(by: { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }) {
-            guard let role = try await records.role(of: caller.principal.name, onScope: subscription.filter.scope), role >= .maintainer else { continue }
-            let attempts = try await records.deliveryAttempts(webhook: subscription.id, limit: Self.attemptsShown, cursor: nil).items
+        for subscription in try await store.webhooks().sorted(by: { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }) {
+            guard let role = try await store.role(of: caller.principal.name, onScope: subscription.filter.scope), role >= .maintainer else { continue }
+            let attempts = try await store.deliveryAttempts(webhook: subscription.id, limit: Self.attemptsShown, cursor: nil).items
             let info = subscription.info
             items.append([
                 "id": info.id, "url": info.url, "scope": info.scope, "events": info.events, "format": info.format.rawValue,
@@ -62,8 +52,8 @@ extension UIController {
     }
 
     func retentionPage(_ ui: UIRequest) async throws -> Response {
-        let policies = try await records.retentionPolicies().sorted { $0.scope < $1.scope }
-        let holds = try await records.holds().sorted { ($0.model, $0.version) < ($1.model, $1.version) }
+        let policies = try await store.retentionPolicies().sorted { $0.scope < $1.scope }
+        let holds = try await store.holds().sorted { ($0.model, $0.version) < ($1.model, $1.version) }
         func d(_ seconds: Int64?) -> String { seconds.map(RetentionRules.text) ?? "–" }
         return page(ui).response("retention", title: "Retention", [
             "policies": policies.map { policy -> [String: Any] in [
@@ -80,7 +70,7 @@ extension UIController {
 
     /// The newest alias moves of `model` as table rows (`moves`, `movesCaption`).
     func aliasMoveValues(_ model: ModelName, limit: Int) async throws -> [String: Any] {
-        let moves = try await records.aliasMoves(model: model, limit: limit)
+        let moves = try await store.aliasMoves(model: model, limit: limit)
         return [
             "moves": moves.map { move -> [String: Any] in
                 let from = move.entry.fromVersion.map { "version \($0)" }
@@ -101,13 +91,13 @@ extension UIController {
     func modelAdminValues(_ model: ModelName, _ caller: Caller) async throws -> [String: Any] {
         var values = try await aliasMoveValues(model, limit: Self.modelPageMoves)
         values["historyHref"] = "/ui/models/\(model)/aliases"
-        let holds = try await records.holds().filter { $0.model == model.description }.sorted { $0.version > $1.version }
+        let holds = try await store.holds().filter { $0.model == model.description }.sorted { $0.version > $1.version }
         values["holds"] = holds.map { hold -> [String: Any] in [
             "version": hold.version, "href": "/ui/models/\(model)/versions/\(hold.version)",
             "reason": hold.reason, "created": hold.createdAt, "by": hold.createdBy,
         ] }
         values["policy"] = false
-        if let policy = RetentionRules.governing(model, among: try await records.retentionPolicies()) {
+        if let policy = RetentionRules.governing(model, among: try await store.retentionPolicies()) {
             var rules: [String] = []
             if let n = policy.keepLast { rules.append("keep the newest \(n)") }
             if let s = policy.keepFor { rules.append("keep those younger than \(RetentionRules.text(s))") }
@@ -122,7 +112,7 @@ extension UIController {
     /// The version page's checks, hold, environment and lineage graph.
     func versionProvenanceValues(_ model: ModelName, _ number: Int, _ caller: Caller) async throws -> [String: Any] {
         var values: [String: Any] = [:]
-        values["checks"] = try await records.checkReports(model: model, version: number).map { check -> [String: Any] in
+        values["checks"] = try await store.checkReports(model: model, version: number).map { check -> [String: Any] in
             let link = check.url.flatMap { url in url.lowercased().hasPrefix("https://") || url.lowercased().hasPrefix("http://") ? url : nil }
             return [
                 "name": check.name, "status": check.status, "class": check.status == "passed" ? "ok" : "bad",
@@ -131,10 +121,10 @@ extension UIController {
             ]
         }
         values["held"] = false
-        if let hold = try await records.holds().first(where: { $0.model == model.description && $0.version == number }) {
+        if let hold = try await store.holds().first(where: { $0.model == model.description && $0.version == number }) {
             values["held"] = ["reason": hold.reason, "created": hold.createdAt, "by": hold.createdBy] as [String: Any]
         }
-        let (run, environment) = try await records.versionLineage(model: model, version: number)
+        let (run, environment) = try await store.versionLineage(model: model, version: number)
         values["run"] = run ?? false
         values["image"] = environment.image ?? false
         values["imageSource"] = environment.imageSource ?? "version"
@@ -143,7 +133,7 @@ extension UIController {
         values["requirements"] = (environment.requirements ?? []).map { entry -> [String: Any] in
             ["line": entry.line, "kind": entry.kind, "text": entry.text]
         }
-        var graph = try await records.lineage(root: .version(model, number), down: false, depth: LineageController.maxDepth)
+        var graph = try await store.lineage(root: .version(model, number), down: false, depth: LineageController.maxDepth)
         let readable = try await store.readableScopes(of: caller.principal.name)
         let visible = Set(graph.nodes.filter { LineageController.covers(readable, $0.scope) }.map(\.id))
         graph.hidden = graph.nodes.count - visible.count
@@ -159,8 +149,6 @@ extension UIController {
     }
 }
 
-/// What the webhooks, retention, alias history and provenance pages read.
-typealias UIAdminStore = UIReadStore & WebhookStore & RetentionStore & LineageStore & GrantStore
 
 /// A lineage graph laid out in layers for an inline SVG (decision 0035): one column per depth,
 /// the deepest (source data) on the left and the root on the right, so every edge points the

@@ -7,7 +7,7 @@ import VesselMetadata
 /// `Authorizer` as the API through `UIRoutes`; its decisions call the same store methods as the
 /// API's (`GovernanceStore.decide`, `DeploymentStore.rollbackDeployment`).
 struct UIController: Sendable {
-    typealias Store = any MetadataStore & SessionStore & NodeStore & LineageStore
+    typealias Store = any MetadataStore & SessionStore & NodeStore & LineageStore & UIReadStore & WebhookStore & RetentionStore
     let store: Store
     let renderer: UIRenderer
     let assets: UIAssets
