@@ -75,6 +75,25 @@ import VesselCore
         #expect(feed.counts.file >= 100_000, "the spilled half came from the file: \(feed.counts)")
     }
 
+    @Test func aChunkAheadWaitsInsteadOfSpillingWhileTheHashingIsBehind() async throws {
+        let data = Self.bytes(40_000)
+        let (file, path) = try Self.file([])
+        defer { file.close(); unlink(path) }
+        let feed = OrderedHasher(from: 0, budget: 0, overflow: .spill)
+        // The chunk at the hashing point is held and nothing hashes yet: the hashing is behind.
+        try await feed.submit(Self.chunk(data, 0..<20_000), at: 0)
+        let ahead = Task { try await feed.submit(Self.chunk(data, 20_000..<40_000), at: 20_000) }
+        try await Task.sleep(for: .milliseconds(50))
+        // The hashing starts, takes the first chunk, and so admits the waiting one.
+        let hashing = Task { try await feed.run(hasher: SHA256(), file: file, durable: { $0 }) }
+        try await ahead.value
+        feed.finish()
+        let (hasher, end) = try await hashing.value
+        #expect(end == 40_000)
+        #expect(Array(hasher.finalize()) == Self.digest(data))
+        #expect(feed.counts.memory == 40_000 && feed.counts.file == 0, "the chunk ahead waited rather than spilled: \(feed.counts)")
+    }
+
     @Test func aSpilledByteThatDiffersOnDiskChangesTheDigest() async throws {
         // The read-back path really reads the file: a byte changed on disk shows in the digest.
         var data = Self.bytes(64_000)

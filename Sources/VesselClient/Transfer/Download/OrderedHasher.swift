@@ -10,19 +10,22 @@ import VesselSigning
 ///
 /// The hashing point (`frontier`) moves through the blob in order. A chunk that starts there is
 /// always taken; a chunk ahead of it (another connection's part) waits in memory while the
-/// chunks held stay within `budget` bytes. Past the budget, a chunk ahead either makes its
-/// connection wait for room (`.wait`: one connection, whose chunks are always next) or is
-/// only written (`.spill`: ranged parts, so a fast connection never waits for a slow one); a
-/// spilled range, like one a resumed download already holds or a piece a peer sent, is read
-/// back from the partial file once `durable` says it is there. That read-back is the one
-/// second pass left, and only for those bytes (docs/transfers.md).
+/// chunks held stay within `budget` bytes. Past the budget, a chunk ahead makes its connection
+/// wait for room while the hashing is behind (the chunk at the hashing point is already held:
+/// reading bytes back would only add work to the bottleneck). With `.spill` (ranged parts), a
+/// chunk ahead that finds the hashing idle, waiting for a slower connection, is only written,
+/// so a fast connection never waits for a slow one; a spilled range, like one a resumed
+/// download already holds or a piece a peer sent, is read back from the partial file once
+/// `durable` says it is there. That read-back is the one second pass left, and only for those
+/// bytes (docs/transfers.md).
 final class OrderedHasher: Sendable {
     /// What a chunk ahead of the hashing point does when the budget is spent.
     enum Overflow: Sendable {
         /// Its connection waits until there is room (or the chunk is next).
         case wait
-        /// It is not kept: its bytes are read back from the file when the hashing point
-        /// reaches them.
+        /// It is not kept when the hashing is idle (waiting for a slower connection): its
+        /// bytes are read back from the file when the hashing point reaches them. While the
+        /// hashing is behind, its connection waits as with `.wait`.
         case spill
     }
 
@@ -63,14 +66,21 @@ final class OrderedHasher: Sendable {
             pendingBytes += chunk.readableBytes
         }
 
-        /// Takes the waiting chunks that now fit; their connections are resumed by the caller.
-        mutating func admitWaiting(budget: Int) -> [CheckedContinuation<Void, any Error>] {
+        /// Whether the hashing is behind: the chunk at the hashing point is already held.
+        var hashingBehind: Bool { pending[frontier] != nil }
+
+        /// Takes the waiting chunks that now fit, and with `spill` lets go of the others once
+        /// the hashing is no longer behind (their bytes will be read back); their connections
+        /// are resumed by the caller.
+        mutating func admitWaiting(budget: Int, spill: Bool) -> [CheckedContinuation<Void, any Error>] {
             guard !waiting.isEmpty else { return [] }
             var resumed: [CheckedContinuation<Void, any Error>] = []
             var still: [Waiting] = []
             for entry in waiting {
                 if admits(entry.offset, entry.chunk.readableBytes, budget: budget) {
                     keep(entry.chunk, at: entry.offset)
+                    resumed.append(entry.continuation)
+                } else if spill && !hashingBehind {
                     resumed.append(entry.continuation)
                 } else {
                     still.append(entry)
@@ -119,7 +129,7 @@ final class OrderedHasher: Sendable {
                 state.keep(chunk, at: offset)
                 return .kept(state.wakeConsumer())
             }
-            return overflow == .spill ? .dropped : .wait
+            return overflow == .spill && !state.hashingBehind ? .dropped : .wait
         }
         switch outcome {
         case .kept(let consumer): consumer?.resume()
@@ -134,6 +144,7 @@ final class OrderedHasher: Sendable {
                             state.keep(chunk, at: offset)
                             return .success(state.wakeConsumer())
                         }
+                        if overflow == .spill && !state.hashingBehind { return .success(nil) }
                         state.waiting.append(Waiting(offset: offset, chunk: chunk, continuation: continuation))
                         return nil
                     }
@@ -197,7 +208,7 @@ final class OrderedHasher: Sendable {
                     state.pendingBytes -= chunk.readableBytes
                     state.frontier += UInt64(chunk.readableBytes)
                     state.fromMemory += UInt64(chunk.readableBytes)
-                    return (.memory(chunk), state.admitWaiting(budget: budget))
+                    return (.memory(chunk), state.admitWaiting(budget: budget, spill: overflow == .spill))
                 }
                 if onDisk > state.frontier {
                     // Up to the next chunk held in memory, which is hashed from there.
@@ -205,7 +216,7 @@ final class OrderedHasher: Sendable {
                     let range = state.frontier..<min(onDisk, next, state.frontier + UInt64(FileHasher.chunkSize))
                     state.frontier = range.upperBound
                     state.fromFile += UInt64(range.count)
-                    return (.file(range), state.admitWaiting(budget: budget))
+                    return (.file(range), state.admitWaiting(budget: budget, spill: overflow == .spill))
                 }
                 return (state.finished ? .done : nil, [])
             }
