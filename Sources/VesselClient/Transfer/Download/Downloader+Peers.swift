@@ -17,8 +17,9 @@ extension Downloader {
     /// Fetches one whole piece from a peer (or from the origin when no peer is left for it),
     /// hashing it as it lands; records it only when it matches its digest. A peer that fails,
     /// misses the deadline or sends a bad piece is dropped for this pull (a bad piece is also
-    /// reported) and the piece goes back to the queue for another source.
-    func fetchPiece(_ part: Range<UInt64>, model: ModelName, digest: Digest, size: UInt64, file: PartialFile, peers: PeerPieces) async throws -> Bool {
+    /// reported) and the piece goes back to the queue for another source. Answers the hash
+    /// state that checked the piece (nil: not received, try again).
+    func fetchPiece(_ part: Range<UInt64>, model: ModelName, digest: Digest, size: UInt64, file: PartialFile, peers: PeerPieces) async throws -> SHA256? {
         guard let expected = peers.expectedDigest(at: part.lowerBound) else {
             throw VesselError(.internalError, "no piece digest for byte \(part.lowerBound) of \(digest)")
         }
@@ -58,7 +59,7 @@ extension Downloader {
             guard let peer else { throw error }
             peers.session.drop(peer.id)
             peers.failed(at: part.lowerBound)
-            return false
+            return nil
         }
         let (position, hasher) = outcome
         let actual = hasher.map { Digest(bytes: $0.finalize()).hex }
@@ -72,10 +73,10 @@ extension Downloader {
                 peers.session.noteReported(peer.id)
                 try? await api.reportPeer(peer.id, digest: digest, reason: "piece at byte \(part.lowerBound) hashed to \(actual ?? "nothing"), not \(expected)")
             }
-            return false
+            return nil
         }
         if peer != nil { peers.session.addFromPeers(UInt64(part.count)) }
-        return true
+        return hasher
     }
 }
 

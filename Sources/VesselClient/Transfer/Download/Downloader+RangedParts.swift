@@ -27,6 +27,18 @@ extension Downloader {
         let queue = peers.map { PeerPieces.plan(received: received, size: size, pieceSize: $0.pieceSize) }
             ?? Parts.plan(received: received, size: size, partSize: partSize)
         let state = Parts(received: received, queue: queue)
+        if let peers, queue == [0..<size], peers.expectedDigest(at: 0) == digest.hex {
+            // A blob of one piece from peers: the piece's digest is the blob's, so the hash that
+            // checked the piece is the blob's hash; no second pass reading the file back. (The
+            // caller still compares it with the blob digest.)
+            while true {
+                if let hasher = try await fetchPiece(0..<size, model: model, digest: digest, size: size, file: file, peers: peers) {
+                    state.record(0..<size, in: journal)
+                    transferred.add(size)
+                    return hasher
+                }
+            }
+        }
         // Hashed in file order on a task of its own while the parts arrive: a chunk at the
         // hashing point, or ahead of it within `reorderBudget`, is hashed from memory; beyond
         // that (and for what a resumed download or a peer put in the file) the bytes are read
@@ -43,7 +55,7 @@ extension Downloader {
                     group.addTask {
                         while let part = state.next() {
                             if let peers {
-                                if try await fetchPiece(part, model: model, digest: digest, size: size, file: file, peers: peers) {
+                                if try await fetchPiece(part, model: model, digest: digest, size: size, file: file, peers: peers) != nil {
                                     state.record(part, in: journal)
                                     transferred.add(UInt64(part.count))
                                     arrived.yield()
