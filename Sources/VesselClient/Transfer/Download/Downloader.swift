@@ -33,7 +33,8 @@ struct Downloader: Sendable {
     var retry = RetryPolicy.download
     /// Connections for one blob.
     var streams = 1
-    /// Bytes per ranged request when `streams` > 1; blobs smaller than two parts use one stream.
+    /// Bytes per ranged request when `streams` > 1; blobs smaller than `partsAtLeast` parts use
+    /// one stream.
     /// At equal speeds the other connections run up to (`streams` - 1) parts ahead of the
     /// hashing point, which `reorderBudget` holds in memory.
     var partSize: UInt64 = 16 << 20
@@ -46,6 +47,9 @@ struct Downloader: Sendable {
     var heldAhead: Int?
     /// Where the bytes were hashed from (tests and benchmarks); nil: not counted.
     var hashCounts: HashCounts?
+    /// Parts a blob needs to come in parts: four of 16 MiB, so blobs from 64 MiB on, as when
+    /// parts were 32 MiB and two were needed (a smaller blob gains little from parts).
+    static let partsAtLeast: UInt64 = 4
     /// How far the hashing of a single stream may fall behind its receiving before the
     /// connection waits.
     static let hashingBudget = 8 << 20
@@ -80,7 +84,7 @@ struct Downloader: Sendable {
         if let pieces = await peerPieces(model: model, digest: digest, size: size) {
             // Pieces from peers, each checked; the whole-file digest is still checked below.
             hasher = try await fetchInParts(model: model, digest: digest, size: size, file: file, journal: journal, transferred: transferred, peers: pieces)
-        } else if journal.exists || (streams > 1 && size >= 2 * partSize) {
+        } else if journal.exists || (streams > 1 && size >= Self.partsAtLeast * partSize) {
             do {
                 hasher = try await fetchInParts(model: model, digest: digest, size: size, file: file, journal: journal, transferred: transferred)
             } catch is RangeIgnored {
