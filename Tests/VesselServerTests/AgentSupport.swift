@@ -113,7 +113,7 @@ func agentKeyPair(_ dir: String, _ name: String) throws -> (privateKey: String, 
 
 /// A blob store that counts reads (and the ranges asked for) and hands out each blob in 256 KiB
 /// pieces, `delay` apart: a slow link, so a test can act in the middle of a download.
-final class SlowCountingBlobStore: BlobStore {
+final class SlowCountingBlobStore: ReadWrappingBlobStore {
     let base: any BlobStore
     let delay: Mutex<Duration>
     let reads = Mutex<[(VesselCore.Digest, Range<UInt64>?)]>([])
@@ -124,13 +124,6 @@ final class SlowCountingBlobStore: BlobStore {
     }
 
     func reads(of digest: VesselCore.Digest) -> [Range<UInt64>?] { reads.withLock { $0.filter { $0.0 == digest }.map(\.1) } }
-
-    func size(of digest: VesselCore.Digest) async throws -> UInt64? { try await base.size(of: digest) }
-    func makeWriter(expecting digest: VesselCore.Digest, size: UInt64) async throws -> any BlobWriter { try await base.makeWriter(expecting: digest, size: size) }
-    func delete(_ digest: VesselCore.Digest) async throws { try await base.delete(digest) }
-    func withLocalFile<T: Sendable>(_ digest: VesselCore.Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
-        try await base.withLocalFile(digest, body)
-    }
 
     func read(_ digest: VesselCore.Digest, range: Range<UInt64>?) async throws -> BlobChunks {
         reads.withLock { $0.append((digest, range)) }

@@ -232,7 +232,7 @@ struct HubInteropTests {
 
 /// Counts blob reads (each a download the server served) and, once armed, cuts the next read
 /// of one blob after `after` bytes, as a dropped connection would.
-final class HubCountingStore: BlobStore {
+final class HubCountingStore: ReadWrappingBlobStore {
     let base: any BlobStore
     let cut = Mutex<(VesselCore.Digest, UInt64)?>(nil)
     let reads = Atomic<Int>(0)
@@ -243,13 +243,6 @@ final class HubCountingStore: BlobStore {
 
     func arm(_ digest: VesselCore.Digest, after bytes: UInt64) {
         cut.withLock { $0 = (digest, bytes) }
-    }
-
-    func size(of digest: VesselCore.Digest) async throws -> UInt64? { try await base.size(of: digest) }
-    func makeWriter(expecting digest: VesselCore.Digest, size: UInt64) async throws -> any BlobWriter { try await base.makeWriter(expecting: digest, size: size) }
-    func delete(_ digest: VesselCore.Digest) async throws { try await base.delete(digest) }
-    func withLocalFile<T: Sendable>(_ digest: VesselCore.Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
-        try await base.withLocalFile(digest, body)
     }
 
     func read(_ digest: VesselCore.Digest, range: Range<UInt64>?) async throws -> BlobChunks {

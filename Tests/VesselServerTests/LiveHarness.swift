@@ -62,7 +62,22 @@ struct LiveHarness {
 
 /// A blob store whose first `cuts.count` reads stop after the given number of bytes, as a
 /// dropped connection would.
-final class CuttingBlobStore: BlobStore {
+/// A test blob store that changes only how blobs are read (counting, cutting, slowing or
+/// altering them); the rest goes to `base`.
+protocol ReadWrappingBlobStore: BlobStore {
+    var base: any BlobStore { get }
+}
+
+extension ReadWrappingBlobStore {
+    func size(of digest: VesselCore.Digest) async throws -> UInt64? { try await base.size(of: digest) }
+    func makeWriter(expecting digest: VesselCore.Digest, size: UInt64) async throws -> any BlobWriter { try await base.makeWriter(expecting: digest, size: size) }
+    func delete(_ digest: VesselCore.Digest) async throws { try await base.delete(digest) }
+    func withLocalFile<T: Sendable>(_ digest: VesselCore.Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
+        try await base.withLocalFile(digest, body)
+    }
+}
+
+final class CuttingBlobStore: ReadWrappingBlobStore {
     let base: any BlobStore
     let cuts: Mutex<[UInt64]>
     let reads = Atomic<Int>(0)
@@ -70,13 +85,6 @@ final class CuttingBlobStore: BlobStore {
     init(_ base: any BlobStore, cutAfter cuts: [UInt64]) {
         self.base = base
         self.cuts = Mutex(cuts)
-    }
-
-    func size(of digest: VesselCore.Digest) async throws -> UInt64? { try await base.size(of: digest) }
-    func makeWriter(expecting digest: VesselCore.Digest, size: UInt64) async throws -> any BlobWriter { try await base.makeWriter(expecting: digest, size: size) }
-    func delete(_ digest: VesselCore.Digest) async throws { try await base.delete(digest) }
-    func withLocalFile<T: Sendable>(_ digest: VesselCore.Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
-        try await base.withLocalFile(digest, body)
     }
 
     func read(_ digest: VesselCore.Digest, range: Range<UInt64>?) async throws -> BlobChunks {

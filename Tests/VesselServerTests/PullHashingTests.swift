@@ -131,20 +131,13 @@ import VesselCore
 }
 
 /// Serves blobs with the byte at offset `flip` inverted (a server or disk that changed a byte).
-final class FlippingBlobStore: BlobStore {
+final class FlippingBlobStore: ReadWrappingBlobStore {
     let base: any BlobStore
     let flip: UInt64
 
     init(_ base: any BlobStore, flip: UInt64) {
         self.base = base
         self.flip = flip
-    }
-
-    func size(of digest: VesselCore.Digest) async throws -> UInt64? { try await base.size(of: digest) }
-    func makeWriter(expecting digest: VesselCore.Digest, size: UInt64) async throws -> any BlobWriter { try await base.makeWriter(expecting: digest, size: size) }
-    func delete(_ digest: VesselCore.Digest) async throws { try await base.delete(digest) }
-    func withLocalFile<T: Sendable>(_ digest: VesselCore.Digest, _ body: @escaping @Sendable (String) throws -> T) async throws -> T {
-        try await base.withLocalFile(digest, body)
     }
 
     func read(_ digest: VesselCore.Digest, range: Range<UInt64>?) async throws -> BlobChunks {
