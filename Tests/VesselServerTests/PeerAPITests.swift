@@ -88,6 +88,28 @@ final class PeerTestClock: Sendable {
         }
     }
 
+    /// `vessel_peers_live` follows announcements and withdrawals without anyone listing peers.
+    @Test func theLivePeerGaugeFollowsAnnouncements() async throws {
+        @Sendable func gauge(_ client: any TestClientProtocol) async throws -> String? {
+            let text = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
+            return text.split(separator: "\n").first { $0.hasPrefix("vessel_peers_live ") }.map(String.init)
+        }
+        try await Self.withPushed { _, client, clock in
+            let digest = APIHarness.digest(Self.weights)
+            let first = try await Self.announce(client, "gpu-1", [digest])
+            #expect(first.status == .ok)
+            #expect(try await Self.announce(client, "gpu-2", [digest], port: 7002, ttl: 5).status == .ok)
+            let two = try await gauge(client)
+            #expect(two == "vessel_peers_live 2.0", "\(String(describing: two))")
+            #expect(try await Self.call(client, .delete, "/api/v1/peers/gpu-1").status == .noContent)
+            #expect(try await gauge(client) == "vessel_peers_live 1.0")
+            // gpu-2's 5 s run out; the next announcement of any peer counts it gone.
+            clock.advance(seconds: 6)
+            #expect(try await Self.announce(client, "gpu-3", [digest], port: 7003).status == .ok)
+            #expect(try await gauge(client) == "vessel_peers_live 1.0")
+        }
+    }
+
     /// A ticket fails when altered, expired, for another digest, or signed by another key.
     @Test func aTicketFailsWhenAlteredExpiredOrForAnotherDigest() async throws {
         try await Self.withPushed { _, client, clock in

@@ -16,6 +16,8 @@ public protocol PeerStore: Sendable {
     func removePeer(id: String, principal: String, asAdmin: Bool) async throws
     /// Every live (not expired) peer, ordered by id.
     func livePeers() async throws -> [PeerInfo]
+    /// How many peers are live (not expired) now.
+    func livePeerCount() async throws -> Int
     /// Up to `limit` live, not suspect peers holding `digest`, shuffled.
     func peerSources(of digest: Digest, limit: Int) async throws -> [PeerEndpoint]
     /// Marks peer `id` suspect for `PeerProtocol.suspectSeconds` (audited `peer.reported`,

@@ -73,6 +73,13 @@ extension SQLMetadataStore: PeerStore {
         }
     }
 
+    public func livePeerCount() async throws -> Int {
+        let now = clock()
+        return try await backend.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM peers WHERE expires_at >= \(bind: now)").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
     public func peerSources(of digest: Digest, limit: Int) async throws -> [PeerEndpoint] {
         let now = clock()
         let all = try await backend.read { db in

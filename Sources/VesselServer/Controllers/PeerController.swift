@@ -30,6 +30,13 @@ struct PeerController {
 
     static let sourcesPath = "/api/v1/models/:owner/:name/blobs/:digest/sources"
 
+    /// `vessel_peers_live` after an announcement or a withdrawal (every live peer announces
+    /// every ttl/3, so the gauge is never older than that; a lapsed peer leaves it at the next
+    /// announcement of any peer). A failed count leaves the gauge as it was.
+    func countLivePeers() async {
+        if let count = try? await store.livePeerCount() { metrics.livePeers(count) }
+    }
+
     func register(_ routes: APIRoutes) {
         routes.on(.get, "/api/v1/peers/ticket-keys", .authenticated) { _, _, _ in
             try JSONResponse.make(TicketKeys(keys: [try await tickets.signer().ticketKey]))
@@ -43,12 +50,14 @@ struct PeerController {
         routes.on(.put, "/api/v1/peers/:peer", .authenticated) { request, context, caller in
             let body = try await JSONResponse.decode(PeerAnnouncement.self, from: request, context: context)
             let info = try await store.announcePeer(id: try peerID(context), body, principal: caller.principal.name)
+            await countLivePeers()
             return try JSONResponse.make(info)
         }
         routes.on(.delete, "/api/v1/peers/:peer", .authenticated) { _, context, caller in
             let id = try peerID(context)
             let admin = try await store.role(of: caller.principal.name, on: nil) == .admin
             try await store.removePeer(id: id, principal: caller.principal.name, asAdmin: admin)
+            await countLivePeers()
             return Response(status: .noContent)
         }
         routes.on(.post, "/api/v1/peers/:peer/reports", .authenticated) { request, context, caller in

@@ -6,7 +6,7 @@ extension ServerMetrics {
 
     static let peerFamilies: [(name: String, type: String, help: String)] = [
         (peerReports, "counter", "Reports of peers that served bytes not matching a piece digest (POST /api/v1/peers/:peer/reports)."),
-        (livePeerCount, "gauge", "Live (announced, not expired) peers, as counted by the last GET /api/v1/peers (vessel peers list) on this server."),
+        (livePeerCount, "gauge", "Live (announced, not expired) peers, as counted at the last announcement, withdrawal or listing this server answered."),
     ]
 
     /// A peer was reported.
