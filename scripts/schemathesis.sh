@@ -44,7 +44,7 @@ status=0
   --exclude-operation-id 'post/api/v1/grants/revoke' \
   --exclude-operation-id 'post/api/v1/admin/backup' \
   --max-examples "$EXAMPLES" $( [ "$SEED" = random ] || echo "--seed $SEED" ) \
-  --generation-database none --request-timeout 30 --workers 2) || status=$?
+  --generation-database none --request-timeout 30 --workers 1) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "== server log (warnings and errors)"; tail -n 50 "$WORK/serve.log"
 fi
